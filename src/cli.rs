@@ -1,0 +1,399 @@
+//! Flags and environment variables, turned into a validated [`Config`] once.
+//!
+//! Names follow postgres_exporter so that its users feel at home: every flag
+//! can also come from the environment (`PG_EXPORTER_<FLAG>` with dots and dashes
+//! as underscores, and the established `DATA_SOURCE_NAME`,
+//! `DATA_SOURCE_PASS_FILE`). The `--collector.<name>` and
+//! `--no-collector.<name>` flags are made from the collector registry.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
+
+use crate::collectors::{Options, COLLECTORS};
+use crate::config::{
+    build_target, parse_duration, parse_listen_address, Config, LibpqEnv, LogFormat,
+};
+
+/// The flags as clap sees them, before validation.
+#[derive(Debug, Parser)]
+#[command(
+    name = "festival-pg-exporter",
+    version,
+    about = "Prometheus exporter for PostgreSQL",
+    long_about = "Prometheus exporter for PostgreSQL. Every request to the telemetry path \
+                  queries the server afresh; concurrent requests share one collection."
+)]
+struct Flags {
+    /// PostgreSQL to watch: a libpq URL (postgresql://user@host:port/db?sslmode=disable) or a
+    /// key=value string. Without it the DSN is built from PGHOST, PGPORT, PGUSER, PGPASSWORD,
+    /// PGDATABASE and PGSSLMODE, defaulting to postgresql://postgres@localhost:5432/postgres.
+    #[arg(
+        long = "data-source-name",
+        env = "DATA_SOURCE_NAME",
+        value_name = "DSN",
+        hide_env_values = true
+    )]
+    data_source_name: Option<String>,
+
+    /// File holding the password (a trailing newline is ignored); wins over any other password.
+    #[arg(
+        long = "data-source-pass-file",
+        env = "DATA_SOURCE_PASS_FILE",
+        value_name = "FILE"
+    )]
+    data_source_pass_file: Option<PathBuf>,
+
+    /// Address to listen on for HTTP requests.
+    #[arg(
+        long = "web.listen-address",
+        env = "PG_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = ":9187",
+        value_name = "[HOST]:PORT"
+    )]
+    listen_address: String,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        env = "PG_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics",
+        value_name = "PATH"
+    )]
+    telemetry_path: String,
+
+    /// Deadline of one scrape (e.g. 10s, 500ms); a shorter Prometheus scrape timeout wins.
+    #[arg(
+        long = "collection-timeout",
+        env = "PG_EXPORTER_COLLECTION_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
+    collection_timeout: String,
+
+    /// Most connections the exporter opens to the server, shared by all collectors.
+    #[arg(
+        long = "max-connections",
+        env = "PG_EXPORTER_MAX_CONNECTIONS",
+        default_value = "2",
+        value_name = "N"
+    )]
+    max_connections: String,
+
+    /// Thresholds for pg_stat_activity_long_running_queries, comma-separated durations.
+    #[arg(
+        long = "collector.stat_activity.long-running-thresholds",
+        env = "PG_EXPORTER_COLLECTOR_STAT_ACTIVITY_LONG_RUNNING_THRESHOLDS",
+        default_value = "5s,1m,5m",
+        value_name = "DURATIONS"
+    )]
+    long_running_thresholds: String,
+
+    /// Only log messages with the given severity or above: error, warn, info, debug.
+    #[arg(
+        long = "log.level",
+        env = "PG_EXPORTER_LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    log_level: String,
+
+    /// Output format of log messages: logfmt or json.
+    #[arg(
+        long = "log.format",
+        env = "PG_EXPORTER_LOG_FORMAT",
+        default_value = "logfmt",
+        value_name = "FORMAT"
+    )]
+    log_format: String,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run the exporter.
+    Run(Config),
+    /// Print this (help or version) and exit successfully.
+    Print(String),
+}
+
+/// A usage error: one line naming the flag or variable and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+fn collector_env(name: &str) -> String {
+    format!("PG_EXPORTER_COLLECTOR_{}", name.to_ascii_uppercase())
+}
+
+fn command() -> clap::Command {
+    let mut command = Flags::command();
+    for collector in COLLECTORS {
+        let name = collector.name();
+        let default = if collector.enabled_by_default() {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        command = command
+            .arg(
+                Arg::new(format!("collector.{name}"))
+                    .long(format!("collector.{name}"))
+                    .env(collector_env(name))
+                    .action(ArgAction::Set)
+                    .num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("true")
+                    .value_parser(clap::builder::BoolishValueParser::new())
+                    .value_name("BOOL")
+                    .help(format!(
+                        "Enable the {name} collector ({default} by default): {}",
+                        collector.description()
+                    )),
+            )
+            .arg(
+                Arg::new(format!("no-collector.{name}"))
+                    .long(format!("no-collector.{name}"))
+                    .action(ArgAction::SetTrue)
+                    .help(format!("Disable the {name} collector")),
+            );
+    }
+    command
+}
+
+/// Parses the process arguments (the first is the program name).
+pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = match command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            return match err.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Ok(Parsed::Print(err.render().to_string()))
+                }
+                _ => Err(UsageError(first_line(&err.render().to_string()))),
+            };
+        }
+    };
+    let flags = Flags::from_arg_matches(&matches)
+        .map_err(|err| UsageError(first_line(&err.to_string())))?;
+    validate(flags, &matches, &LibpqEnv::from_process_env())
+        .map(Parsed::Run)
+        .map_err(UsageError)
+}
+
+/// clap's messages run over several lines (tips, usage); the first says what is wrong.
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim()
+        .to_string()
+}
+
+fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config, String> {
+    let target = build_target(
+        flags.data_source_name.as_deref(),
+        env,
+        flags.data_source_pass_file.as_deref(),
+    )?;
+    let listen_address = parse_listen_address(&flags.listen_address)
+        .map_err(|e| format!("--web.listen-address: {e}"))?;
+    if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
+        return Err(format!(
+            "--web.telemetry-path: '{}' must start with '/' and name a path other than '/'",
+            flags.telemetry_path
+        ));
+    }
+    if ["/healthz", "/readyz"].contains(&flags.telemetry_path.as_str()) {
+        return Err(format!(
+            "--web.telemetry-path: '{}' is taken by a built-in endpoint",
+            flags.telemetry_path
+        ));
+    }
+    let collection_timeout = parse_duration(&flags.collection_timeout)
+        .map_err(|e| format!("--collection-timeout: {e}"))?;
+    if collection_timeout.as_millis() < 100 {
+        return Err(format!(
+            "--collection-timeout: '{}' is shorter than 100ms",
+            flags.collection_timeout
+        ));
+    }
+    let max_connections: usize = flags
+        .max_connections
+        .parse()
+        .ok()
+        .filter(|n| (1..=100).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "--max-connections: '{}' is not a number from 1 to 100",
+                flags.max_connections
+            )
+        })?;
+    let mut long_running_thresholds = Vec::new();
+    for part in flags.long_running_thresholds.split(',') {
+        let duration = parse_duration(part)
+            .map_err(|e| format!("--collector.stat_activity.long-running-thresholds: {e}"))?;
+        long_running_thresholds.push(duration.as_secs_f64());
+    }
+    long_running_thresholds.sort_by(f64::total_cmp);
+    long_running_thresholds.dedup();
+    let log_level = match flags.log_level.as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        other => {
+            return Err(format!(
+                "--log.level: '{other}' is not one of error, warn, info, debug"
+            ))
+        }
+    };
+    let log_format = match flags.log_format.as_str() {
+        "logfmt" => LogFormat::Logfmt,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(format!(
+                "--log.format: '{other}' is not one of logfmt, json"
+            ))
+        }
+    };
+    let collectors = COLLECTORS
+        .iter()
+        .copied()
+        .filter(|c| {
+            let name = c.name();
+            if matches.get_flag(&format!("no-collector.{name}")) {
+                return false;
+            }
+            matches
+                .get_one::<bool>(&format!("collector.{name}"))
+                .copied()
+                .unwrap_or(c.enabled_by_default())
+        })
+        .collect();
+    Ok(Config {
+        target,
+        listen_address,
+        telemetry_path: flags.telemetry_path,
+        collection_timeout,
+        max_connections,
+        collectors,
+        options: Options {
+            long_running_thresholds,
+        },
+        log_level,
+        log_format,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        let mut full = vec!["festival-pg-exporter"];
+        full.extend_from_slice(args);
+        let matches = command()
+            .try_get_matches_from(full)
+            .map_err(|e| first_line(&e.render().to_string()))?;
+        let flags = Flags::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        validate(flags, &matches, &LibpqEnv::default())
+    }
+
+    fn names(config: &Config) -> Vec<&'static str> {
+        config.collectors.iter().map(|c| c.name()).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let config = run(&[]).unwrap();
+        assert_eq!(config.listen_address.port(), 9187);
+        assert_eq!(config.telemetry_path, "/metrics");
+        assert_eq!(config.collection_timeout.as_secs(), 10);
+        assert_eq!(config.max_connections, 2);
+        assert_eq!(
+            config.options.long_running_thresholds,
+            vec![5.0, 60.0, 300.0]
+        );
+        assert_eq!(
+            names(&config),
+            COLLECTORS.iter().map(|c| c.name()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn collector_switches() {
+        let config = run(&["--no-collector.locks"]).unwrap();
+        assert!(!names(&config).contains(&"locks"));
+        let config = run(&["--collector.locks=false", "--collector.stat_activity"]).unwrap();
+        assert!(!names(&config).contains(&"locks"));
+        assert!(names(&config).contains(&"stat_activity"));
+        assert!(run(&["--collector.nonexistent"])
+            .unwrap_err()
+            .contains("--collector.nonexistent"));
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        for (args, flag) in [
+            (
+                &["--collection-timeout", "soon"][..],
+                "--collection-timeout",
+            ),
+            (
+                &["--collection-timeout", "10ms"][..],
+                "--collection-timeout",
+            ),
+            (
+                &["--web.listen-address", "nowhere"][..],
+                "--web.listen-address",
+            ),
+            (
+                &["--web.telemetry-path", "metrics"][..],
+                "--web.telemetry-path",
+            ),
+            (&["--max-connections", "0"][..], "--max-connections"),
+            (&["--log.level", "loud"][..], "--log.level"),
+            (&["--log.format", "xml"][..], "--log.format"),
+            (
+                &["--collector.stat_activity.long-running-thresholds", "5s,x"][..],
+                "long-running-thresholds",
+            ),
+            (
+                &["--data-source-name", "postgresql://u@h:port/d"][..],
+                "DATA_SOURCE_NAME",
+            ),
+        ] {
+            let err = run(args).unwrap_err();
+            assert!(err.contains(flag), "{args:?}: {err}");
+            assert!(!err.contains('\n'), "{args:?}: more than one line: {err}");
+        }
+    }
+
+    #[test]
+    fn every_flag_is_one_line_in_help_and_has_an_env_var_or_is_a_switch() {
+        let help = command().render_long_help().to_string();
+        for collector in COLLECTORS {
+            assert!(help.contains(&format!("--collector.{}", collector.name())));
+            assert!(help.contains(&format!("--no-collector.{}", collector.name())));
+        }
+        for arg in command().get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" || id.starts_with("no-collector.") {
+                continue;
+            }
+            assert!(
+                arg.get_env().is_some(),
+                "flag {id} has no environment variable"
+            );
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The collectors: one file each, SQL beside it in `queries/`.
+//!
+//! A collector reads one area of PostgreSQL's statistics and returns plain
+//! [`Family`] values; it never encodes, never opens connections and never
+//! decides about deadlines (that is [`crate::scrape`]'s job). [`COLLECTORS`] is
+//! the explicit registry: it also makes the `--collector.<name>` flags.
+
+use futures::future::BoxFuture;
+use tokio_postgres::Row;
+
+use crate::db::{Conn, ServerInfo};
+use crate::metrics::{Family, Kind};
+
+pub mod locks;
+pub mod stat_activity;
+pub mod stat_user_tables;
+
+/// One area of statistics, collected on every scrape while enabled.
+pub trait Collector: Send + Sync + std::fmt::Debug {
+    /// snake_case name, used in `--collector.<name>` and in the `collector` label.
+    fn name(&self) -> &'static str;
+    /// Whether it runs when no flag says otherwise.
+    fn enabled_by_default(&self) -> bool {
+        true
+    }
+    /// One line for `--help` and the landing page.
+    fn description(&self) -> &'static str;
+    /// Runs the collector's queries on `conn` and returns its families.
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>>;
+}
+
+/// Every collector the exporter has, in the order their families are written.
+pub static COLLECTORS: &[&dyn Collector] = &[
+    &stat_user_tables::StatUserTables,
+    &stat_activity::StatActivity,
+    &locks::Locks,
+];
+
+/// Settings of individual collectors, from their `--collector.<name>.<setting>` flags.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// stat_activity: count non-idle queries running longer than each of these (seconds).
+    pub long_running_thresholds: Vec<f64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            long_running_thresholds: vec![5.0, 60.0, 300.0],
+        }
+    }
+}
+
+/// What a collector may know about the scrape it runs in.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub server: ServerInfo,
+    pub options: std::sync::Arc<Options>,
+}
+
+/// Maps one numeric result column to a metric family.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Column name in the query (aliased and cast to `float8` in the SQL).
+    pub column: &'static str,
+    /// Family name; for counters without the `_total` the encoder appends.
+    pub name: &'static str,
+    pub kind: Kind,
+    pub help: &'static str,
+}
+
+impl Column {
+    pub const fn gauge(column: &'static str, name: &'static str, help: &'static str) -> Column {
+        Column {
+            column,
+            name,
+            kind: Kind::Gauge,
+            help,
+        }
+    }
+
+    pub const fn counter(column: &'static str, name: &'static str, help: &'static str) -> Column {
+        Column {
+            column,
+            name,
+            kind: Kind::Counter,
+            help,
+        }
+    }
+}
+
+/// Turns rows into one family per [`Column`]: the label columns (`text`) give
+/// the labels, each numeric column (`float8`) a family. A NULL value means "no
+/// sample" and a NULL label value becomes the empty string.
+pub fn families_from_rows(
+    rows: &[Row],
+    labels: &'static [&'static str],
+    columns: &[Column],
+) -> Result<Vec<Family>, tokio_postgres::Error> {
+    let mut families: Vec<Family> = columns
+        .iter()
+        .map(|c| Family::new(c.name, c.help, c.kind, labels))
+        .collect();
+    for row in rows {
+        let mut values = Vec::with_capacity(labels.len());
+        for label in labels {
+            values.push(
+                row.try_get::<_, Option<String>>(*label)?
+                    .unwrap_or_default(),
+            );
+        }
+        for (family, column) in families.iter_mut().zip(columns) {
+            if let Some(value) = row.try_get::<_, Option<f64>>(column.column)? {
+                family.push(values.clone(), value);
+            }
+        }
+    }
+    Ok(families)
+}
+
+/// Longest statement text kept in a `query` label.
+pub const QUERY_LABEL_CHARS: usize = 100;
+
+/// Labels of families that name one session, so that the on-call engineer
+/// sees which pid to pass to `pg_cancel_backend()`.
+const SESSION_LABELS: &[&str] = &["pid", "datname", "usename", "state", "query"];
+
+/// A gauge family with one series per session row: the row's `pid`,
+/// `datname`, `usename`, `state` and `query` (shortened) columns as labels and
+/// its `value_column` as value.
+pub fn session_family(
+    name: &'static str,
+    help: &'static str,
+    rows: &[Row],
+    value_column: &str,
+) -> Result<Family, tokio_postgres::Error> {
+    let mut family = Family::new(name, help, Kind::Gauge, SESSION_LABELS);
+    for row in rows {
+        let query: String = row.try_get("query")?;
+        family.push(
+            vec![
+                row.try_get("pid")?,
+                row.try_get("datname")?,
+                row.try_get("usename")?,
+                row.try_get("state")?,
+                collapse_query(&query, QUERY_LABEL_CHARS),
+            ],
+            row.try_get(value_column)?,
+        );
+    }
+    Ok(family)
+}
+
+/// A statement text fit for a label: runs of whitespace (newlines included)
+/// collapsed to one space, control characters dropped, cut at `max_chars`
+/// characters.
+pub fn collapse_query(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(max_chars.min(text.len()));
+    let mut chars = 0;
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        if pending_space {
+            if chars + 1 >= max_chars {
+                break;
+            }
+            out.push(' ');
+            chars += 1;
+            pending_space = false;
+        }
+        if chars >= max_chars {
+            break;
+        }
+        out.push(c);
+        chars += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names_are_unique_snake_case_and_documented() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+            .expect("docs/metrics.md exists");
+        let mut seen = std::collections::HashSet::new();
+        for collector in COLLECTORS {
+            let name = collector.name();
+            assert!(seen.insert(name), "collector {name} registered twice");
+            assert!(
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "collector name {name} is not snake_case"
+            );
+            assert!(
+                docs.contains(&format!("## `{name}`")),
+                "collector {name} has no section in docs/metrics.md"
+            );
+        }
+    }
+
+    #[test]
+    fn query_text_is_collapsed_and_cut() {
+        assert_eq!(
+            collapse_query("  SELECT\n\t1,\r\n  2  ", 100),
+            "SELECT 1, 2"
+        );
+        assert_eq!(collapse_query("SELECT \u{1}x", 100), "SELECT x");
+        assert_eq!(collapse_query("abcdef", 3), "abc");
+        assert_eq!(collapse_query("ab cdef", 3), "ab");
+        assert_eq!(collapse_query("ünïcödé", 4), "ünïc");
+        assert_eq!(
+            collapse_query(&"x ".repeat(1_000_000), 100).chars().count(),
+            99
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! Connections to PostgreSQL: the only code that opens them.
+//!
+//! A [`Pool`] keeps at most `max_connections` sessions open across scrapes and
+//! hands them out one collector at a time. Every session is made harmless at
+//! startup, in the connection's own startup packet (no extra round trip):
+//! `application_name = festival-pg-exporter`, `statement_timeout` and
+//! `lock_timeout` below the scrape deadline, and `default_transaction_read_only`.
+//! A session whose query was cut off by the deadline is cancelled on the server
+//! and closed rather than reused, so a slow query never queues the next one.
+//! Statements are prepared once per session and reused across scrapes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use crate::config::redacted_target;
+
+/// The `application_name` of every session the exporter opens.
+pub const APPLICATION_NAME: &str = "festival-pg-exporter";
+
+const SERVER_SQL: &str = include_str!("../queries/server.sql");
+
+/// What went wrong while getting a usable session.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no connection to {target} before the scrape deadline")]
+    Timeout { target: String },
+    #[error("cannot connect to {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+/// Facts about the server, read at the start of each scrape.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `server_version_num`, e.g. 150004.
+    pub version_num: i32,
+    /// The `version()` string.
+    pub version: String,
+    /// Postmaster start time, Unix seconds.
+    pub start_time_seconds: f64,
+    /// The database the exporter is connected to.
+    pub datname: String,
+}
+
+impl ServerInfo {
+    /// `major.minor.0`, as postgres_exporter's `short_version` label writes it.
+    pub fn short_version(&self) -> String {
+        format!(
+            "{}.{}.0",
+            self.version_num / 10000,
+            self.version_num % 10000
+        )
+    }
+}
+
+/// One open session with its prepared statements.
+pub struct Conn {
+    client: Client,
+    statements: HashMap<usize, Statement>,
+}
+
+impl Conn {
+    /// Runs one of the exporter's static SQL texts, preparing it on first use
+    /// in this session.
+    pub async fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let key = sql.as_ptr() as usize;
+        let statement = match self.statements.get(&key) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(sql).await?;
+                self.statements.insert(key, statement.clone());
+                statement
+            }
+        };
+        self.client.query(&statement, params).await
+    }
+
+    /// Reads [`ServerInfo`].
+    pub async fn server_info(&mut self) -> Result<ServerInfo, tokio_postgres::Error> {
+        let rows = self.query(SERVER_SQL, &[]).await?;
+        let row = rows.first().expect("server query returns one row");
+        Ok(ServerInfo {
+            version_num: row.try_get("version_num")?,
+            version: row.try_get("version")?,
+            start_time_seconds: row.try_get("start_time_seconds")?,
+            datname: row.try_get("datname")?,
+        })
+    }
+}
+
+/// Whether the last connection attempt worked, for `/readyz` and for logging
+/// once per change rather than once per scrape.
+#[derive(Debug, Clone, Default)]
+struct Health {
+    /// `None` until the first attempt.
+    last_ok: Option<bool>,
+}
+
+/// A bounded set of sessions to one server.
+pub struct Pool {
+    target: tokio_postgres::Config,
+    shown: String,
+    permits: Semaphore,
+    idle: Mutex<Vec<Conn>>,
+    health: Mutex<Health>,
+}
+
+impl Pool {
+    /// A pool of at most `max_connections` sessions whose statements and lock
+    /// waits are cut off at `statement_timeout` and `lock_timeout`. No
+    /// connection is opened until the first scrape asks for one.
+    pub fn new(
+        mut target: tokio_postgres::Config,
+        max_connections: usize,
+        statement_timeout: Duration,
+        lock_timeout: Duration,
+    ) -> Pool {
+        let session_options = format!(
+            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on",
+            statement_timeout.as_millis().max(1),
+            lock_timeout.as_millis().max(1)
+        );
+        let options = match target.get_options() {
+            Some(existing) if !existing.is_empty() => format!("{existing} {session_options}"),
+            _ => session_options,
+        };
+        target.options(&options);
+        target.application_name(APPLICATION_NAME);
+        let shown = redacted_target(&target);
+        Pool {
+            target,
+            shown,
+            permits: Semaphore::new(max_connections.max(1)),
+            idle: Mutex::new(Vec::new()),
+            health: Mutex::new(Health::default()),
+        }
+    }
+
+    /// The target without secrets, for logs and pages.
+    pub fn target(&self) -> &str {
+        &self.shown
+    }
+
+    /// True when the last connection attempt (or the last use of a session) worked.
+    pub fn is_ready(&self) -> bool {
+        self.health.lock().expect("health lock").last_ok == Some(true)
+    }
+
+    /// Waits for a free slot and returns a session, opening one if none is idle.
+    /// Gives up at `deadline`.
+    pub async fn acquire(&self, deadline: Instant) -> Result<PooledConn<'_>, ConnectError> {
+        let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
+            .await
+            .map_err(|_| ConnectError::Timeout {
+                target: self.shown.clone(),
+            })?
+            .expect("the pool's semaphore is never closed");
+        let reused = {
+            let mut idle = self.idle.lock().expect("idle lock");
+            let mut found = None;
+            while let Some(conn) = idle.pop() {
+                if !conn.client.is_closed() {
+                    found = Some(conn);
+                    break;
+                }
+            }
+            found
+        };
+        let conn = match reused {
+            Some(conn) => conn,
+            None => self.connect(deadline).await?,
+        };
+        Ok(PooledConn {
+            conn: Some(conn),
+            pool: self,
+            _permit: permit,
+            reusable: false,
+        })
+    }
+
+    async fn connect(&self, deadline: Instant) -> Result<Conn, ConnectError> {
+        let mut target = self.target.clone();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        target.connect_timeout(remaining.max(Duration::from_millis(10)));
+        let result = tokio::time::timeout_at(deadline, target.connect(NoTls)).await;
+        match result {
+            Ok(Ok((client, connection))) => {
+                tokio::spawn(async move {
+                    if let Err(err) = connection.await {
+                        tracing::debug!(error = %error_chain(&err), "session ended");
+                    }
+                });
+                self.record(true, None);
+                Ok(Conn {
+                    client,
+                    statements: HashMap::new(),
+                })
+            }
+            Ok(Err(source)) => {
+                self.record(false, Some(&source));
+                Err(ConnectError::Connect {
+                    target: self.shown.clone(),
+                    source,
+                })
+            }
+            Err(_) => {
+                self.record(false, None);
+                Err(ConnectError::Timeout {
+                    target: self.shown.clone(),
+                })
+            }
+        }
+    }
+
+    /// Remembers the outcome of a connection attempt and logs when it changes.
+    fn record(&self, ok: bool, error: Option<&tokio_postgres::Error>) {
+        let previous = {
+            let mut health = self.health.lock().expect("health lock");
+            std::mem::replace(&mut health.last_ok, Some(ok))
+        };
+        if previous == Some(ok) {
+            return;
+        }
+        if ok {
+            tracing::info!(target_dsn = %self.shown, "connected to PostgreSQL");
+        } else {
+            let reason = error
+                .map(|e| error_chain(e))
+                .unwrap_or_else(|| "timed out".to_string());
+            tracing::warn!(target_dsn = %self.shown, error = %reason, "cannot connect to PostgreSQL; will retry on the next scrape");
+        }
+    }
+
+    /// Marks the server unreachable after a session broke in use.
+    pub fn mark_broken(&self, error: &tokio_postgres::Error) {
+        self.record(false, Some(error));
+    }
+}
+
+/// A session lent to one collector. Returned to the pool on drop only when the
+/// user called [`PooledConn::reusable`]; otherwise its query may still run on
+/// the server, so it is cancelled there and the session closed.
+pub struct PooledConn<'a> {
+    conn: Option<Conn>,
+    pool: &'a Pool,
+    _permit: SemaphorePermit<'a>,
+    reusable: bool,
+}
+
+impl PooledConn<'_> {
+    /// Declares the session idle and healthy: it goes back to the pool.
+    pub fn reusable(&mut self) {
+        self.reusable = true;
+    }
+}
+
+impl std::ops::Deref for PooledConn<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl std::ops::DerefMut for PooledConn<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for PooledConn<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if self.reusable && !conn.client.is_closed() {
+            self.pool.idle.lock().expect("idle lock").push(conn);
+            return;
+        }
+        if conn.client.is_closed() {
+            return;
+        }
+        // The session may still be running a statement that the deadline cut
+        // off: ask the server to cancel it, then close the session.
+        let token = conn.client.cancel_token();
+        drop(conn);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(err) = token.cancel_query(NoTls).await {
+                    tracing::debug!(error = %error_chain(&err), "cancel request failed");
+                }
+            });
+        }
+    }
+}
+
+/// True when the error means the session is gone (as opposed to an SQL error
+/// that leaves the session usable).
+pub fn is_connection_error(error: &tokio_postgres::Error) -> bool {
+    error.is_closed() || error.as_db_error().is_none()
+}
+
+/// An error with all its sources, since tokio-postgres' own `Display` often
+/// says no more than "db error".
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    if let Some(db) = error
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::as_db_error)
+    {
+        text = format!("{} (SQLSTATE {}): {}", text, db.code().code(), db.message());
+        return text;
+    }
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Shared handle to the pool.
+pub type SharedPool = Arc<Pool>;

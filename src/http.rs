@@ -1,0 +1,95 @@
+//! The HTTP side: the router and its handlers.
+//!
+//! - the telemetry path (`/metrics`): a fresh collection, in the format the
+//!   `Accept` header asks for, within the scrape's deadline;
+//! - `/healthz`: 200 while the process runs;
+//! - `/readyz`: 200 when the last connection attempt to PostgreSQL worked;
+//! - `/`: a small HTML page with the target (no password) and each
+//!   collector's last duration and status.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::metrics::{encode, Format};
+use crate::scrape::Scraper;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub scraper: Arc<Scraper>,
+    pub telemetry_path: String,
+}
+
+/// The exporter's router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route(&state.telemetry_path, get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/", get(landing))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let prometheus_timeout = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok());
+    let timeout = state.scraper.timeout_for(prometheus_timeout);
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let collection = state.scraper.scrape(timeout).await;
+    let body = encode(collection.families.clone(), format);
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.scraper.pool().is_ready() {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PostgreSQL is not reachable\n",
+        )
+    }
+}
+
+async fn landing(State(state): State<AppState>) -> Html<String> {
+    let mut rows = String::new();
+    for status in state.scraper.status() {
+        let outcome = match (&status.success, &status.error) {
+            (None, _) => "not run yet".to_string(),
+            (Some(true), _) => "ok".to_string(),
+            (Some(false), Some(error)) => format!("failed: {}", escape_html(error)),
+            (Some(false), None) => "failed".to_string(),
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{:.3} s</td><td>{}</td></tr>\n",
+            status.name, status.duration_seconds, outcome
+        ));
+    }
+    let path = escape_html(&state.telemetry_path);
+    Html(format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>festival-pg-exporter</title></head>\n\
+         <body><h1>festival-pg-exporter</h1>\n<p>Target: <code>{target}</code></p>\n\
+         <p><a href=\"{path}\">Metrics</a> · <a href=\"/healthz\">healthz</a> · <a href=\"/readyz\">readyz</a></p>\n\
+         <table><tr><th>Collector</th><th>Last duration</th><th>Last status</th></tr>\n{rows}</table>\n</body></html>\n",
+        target = escape_html(state.scraper.pool().target()),
+    ))
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

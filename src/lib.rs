@@ -1,0 +1,20 @@
+//! festival-pg-exporter: a Prometheus exporter for PostgreSQL.
+//!
+//! The crate is a library with a thin binary. Each concern has one owner:
+//! - [`cli`] turns flags and environment variables into a validated [`config::Config`], once;
+//! - [`db`] is the only code that opens connections to PostgreSQL (pool, session settings);
+//! - [`scrape`] is the only code that runs a collection (fan-out, deadlines, single-flight,
+//!   self-metrics) and turns its results into exposition text;
+//! - [`collectors`] holds one file per collector, each returning plain samples;
+//! - [`http`] serves the endpoints, [`server`] wires everything and handles shutdown.
+
+pub mod cli;
+pub mod collectors;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod process;
+pub mod scrape;
+pub mod server;

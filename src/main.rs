@@ -1,0 +1,42 @@
+//! The `festival-pg-exporter` binary: parses the command line once, sets up
+//! logging and hands over to the library. Everything else lives in the library
+//! so that tests can drive it.
+
+use std::process::ExitCode;
+
+use festival_pg_exporter::{cli, logging, server};
+
+fn main() -> ExitCode {
+    let config = match cli::parse(std::env::args_os()) {
+        Ok(cli::Parsed::Run(config)) => config,
+        Ok(cli::Parsed::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            // One line naming what is wrong; exit code 2 as for any usage error.
+            eprintln!("festival-pg-exporter: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(config.log_level, config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("festival-pg-exporter")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("festival-pg-exporter: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "exporter stopped");
+            eprintln!("festival-pg-exporter: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The data a collection produces, and its one encoding into exposition text.
+//!
+//! Collectors return [`Family`] values: a name, a help text, a type and rows of
+//! label values with a number. Nothing here touches the database, so encoding
+//! (synchronous in prometheus-client) can never block on a query. The whole
+//! scrape is encoded once, by [`encode`], through prometheus-client's
+//! [`Collector`](prometheus_client::collector::Collector) interface, which keeps
+//! the rows in the order the collectors produced them (the SQL's `ORDER BY`).
+
+use std::borrow::Cow;
+
+use prometheus_client::collector::Collector as ClientCollector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder,
+};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+/// Prometheus metric type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    /// A counter: the encoder appends `_total` to the family name.
+    Counter,
+}
+
+/// One metric family as a collector produced it.
+#[derive(Debug, Clone)]
+pub struct Family {
+    /// Name without the `_total` suffix of counters (the encoder adds it).
+    pub name: Cow<'static, str>,
+    pub help: Cow<'static, str>,
+    pub kind: Kind,
+    /// Label names, the same for every sample of the family.
+    pub labels: &'static [&'static str],
+    pub samples: Vec<Sample>,
+}
+
+/// One series: label values in the order of [`Family::labels`], and its value.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub values: Vec<String>,
+    pub value: f64,
+}
+
+impl Family {
+    /// An empty family; samples are pushed with [`Family::push`].
+    pub fn new(
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+        kind: Kind,
+        labels: &'static [&'static str],
+    ) -> Self {
+        Family {
+            name: name.into(),
+            help: help.into(),
+            kind,
+            labels,
+            samples: Vec::new(),
+        }
+    }
+
+    /// A gauge family without labels holding one value.
+    pub fn single(name: &'static str, help: &'static str, kind: Kind, value: f64) -> Self {
+        let mut family = Family::new(name, help, kind, &[]);
+        family.push(Vec::new(), value);
+        family
+    }
+
+    /// Adds one series. `values` must have one entry per label name.
+    pub fn push(&mut self, values: Vec<String>, value: f64) {
+        debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
+        self.samples.push(Sample { values, value });
+    }
+}
+
+/// The two exposition formats prometheus-client writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4, what most clients and promtool expect.
+    PrometheusText,
+    /// OpenMetrics 1.0 text, when the scraper asks for it.
+    OpenMetrics,
+}
+
+impl Format {
+    /// Picks the format from an HTTP `Accept` header.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        match accept {
+            Some(accept) if accept.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::PrometheusText,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::PrometheusText => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Encodes the families of one scrape into `format`.
+pub fn encode(families: Vec<Family>, format: Format) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Families(families)));
+    let mut text = String::with_capacity(64 * 1024);
+    let result = match format {
+        Format::PrometheusText => {
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+        }
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut text, &registry),
+    };
+    // Writing into a String cannot fail; the encoder only propagates the writer's errors.
+    debug_assert!(result.is_ok());
+    text
+}
+
+#[derive(Debug)]
+struct Families(Vec<Family>);
+
+struct Labels<'a> {
+    names: &'static [&'static str],
+    values: &'a [String],
+}
+
+impl EncodeLabelSet for Labels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        for (name, value) in self.names.iter().zip(self.values) {
+            prometheus_client::encoding::EncodeLabel::encode(
+                &(*name, value.as_str()),
+                encoder.encode_label(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl ClientCollector for Families {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for family in &self.0 {
+            if family.samples.is_empty() {
+                continue;
+            }
+            let metric_type = match family.kind {
+                Kind::Gauge => MetricType::Gauge,
+                Kind::Counter => MetricType::Counter,
+            };
+            let mut metric_encoder =
+                encoder.encode_descriptor(&family.name, &family.help, None, metric_type)?;
+            for sample in &family.samples {
+                let labels = Labels {
+                    names: family.labels,
+                    values: &sample.values,
+                };
+                let sample_encoder = metric_encoder.encode_family(&labels)?;
+                match family.kind {
+                    Kind::Gauge => ConstGauge::new(sample.value).encode(sample_encoder)?,
+                    Kind::Counter => ConstCounter::new(sample.value).encode(sample_encoder)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_get_total_and_labels_are_escaped_in_order() {
+        let mut gauge = Family::new(
+            "pg_demo",
+            "A demo gauge.",
+            Kind::Gauge,
+            &["relname", "mode"],
+        );
+        gauge.push(vec!["b\"q\\\n".into(), "x".into()], 2.5);
+        gauge.push(vec!["a".into(), "y".into()], 1.0);
+        let counter = Family::single("pg_demo_events", "Events.", Kind::Counter, 7.0);
+        let empty = Family::new("pg_nothing", "No rows.", Kind::Gauge, &["x"]);
+        let text = encode(vec![gauge, counter, empty], Format::PrometheusText);
+        let expected = "# HELP pg_demo A demo gauge.\n# TYPE pg_demo gauge\n\
+             pg_demo{relname=\"b\\\"q\\\\\\n\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
+             # HELP pg_demo_events_total Events.\n# TYPE pg_demo_events_total counter\n\
+             pg_demo_events_total 7.0\n";
+        assert_eq!(text, expected);
+        let open = encode(
+            vec![Family::single("pg_up", "Up.", Kind::Gauge, 1.0)],
+            Format::OpenMetrics,
+        );
+        assert!(open.ends_with("# EOF\n"), "{open}");
+    }
+
+    #[test]
+    fn format_negotiation() {
+        assert_eq!(Format::negotiate(None), Format::PrometheusText);
+        assert_eq!(
+            Format::negotiate(Some(
+                "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+            )),
+            Format::OpenMetrics
+        );
+        assert!(Format::PrometheusText
+            .content_type()
+            .starts_with("text/plain; version=0.0.4"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The standard `process_*` metrics of the exporter itself (resident and
+//! virtual memory, CPU time, start time, file descriptors), read from Linux's
+//! `/proc/self` on every scrape. Elsewhere they are simply absent.
+
+use crate::metrics::{Family, Kind};
+
+/// The process families, or none when `/proc` cannot be read.
+pub fn families() -> Vec<Family> {
+    let Some(stat) = Stat::read() else {
+        return Vec::new();
+    };
+    let mut families = vec![
+        Family::single(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds.",
+            Kind::Counter,
+            stat.cpu_seconds,
+        ),
+        Family::single(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            Kind::Gauge,
+            stat.rss_bytes,
+        ),
+        Family::single(
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            Kind::Gauge,
+            stat.vsize_bytes,
+        ),
+    ];
+    if let Some(start) = stat.start_time_seconds {
+        families.push(Family::single(
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            Kind::Gauge,
+            start,
+        ));
+    }
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        families.push(Family::single(
+            "process_open_fds",
+            "Number of open file descriptors.",
+            Kind::Gauge,
+            entries.count() as f64,
+        ));
+    }
+    if let Some(max) = max_fds() {
+        families.push(Family::single(
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            Kind::Gauge,
+            max,
+        ));
+    }
+    families
+}
+
+struct Stat {
+    cpu_seconds: f64,
+    rss_bytes: f64,
+    vsize_bytes: f64,
+    start_time_seconds: Option<f64>,
+}
+
+impl Stat {
+    fn read() -> Option<Stat> {
+        let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The command name (field 2) may contain spaces; fields after it are plain.
+        let after_name = &text[text.rfind(')')? + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        // Field numbers from proc(5), minus 3 for pid, comm and the split.
+        let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<f64>().ok());
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+        let start_ticks = field(22)?;
+        Some(Stat {
+            cpu_seconds: (field(14)? + field(15)?) / ticks,
+            vsize_bytes: field(23)?,
+            rss_bytes: field(24)? * page,
+            start_time_seconds: boot_time().map(|boot| boot + start_ticks / ticks),
+        })
+    }
+}
+
+fn boot_time() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    stat.lines()
+        .find_map(|line| line.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn max_fds() -> Option<f64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_this_process() {
+        let families = super::families();
+        let value = |name: &str| {
+            families
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| f.samples[0].value)
+                .unwrap_or_else(|| panic!("{name} missing"))
+        };
+        assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+        assert!(value("process_open_fds") >= 3.0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let start = value("process_start_time_seconds");
+        assert!(
+            start <= now + 1.0 && start > now - 3600.0,
+            "start {start} now {now}"
+        );
+    }
+}

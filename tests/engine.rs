@@ -1,0 +1,423 @@
+//! The exporter as a whole against a real PostgreSQL: endpoints, pg_up when
+//! the server is unreachable, stopped and started again, single-flight
+//! collections, session settings, command-line errors and shutdown.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{connect, exporter_command, free_port, http_get, Exporter, Metrics, PgCluster};
+use festival_pg_exporter::db::Pool;
+
+#[tokio::test]
+async fn unreachable_database_at_startup_is_served_as_pg_up_0() {
+    let port = free_port();
+    let dsn =
+        format!("postgresql://watcher:hunter2-secret@127.0.0.1:{port}/festivals?sslmode=disable");
+    let exporter = Exporter::start(&dsn, &["--collection-timeout", "2s"]);
+
+    let metrics = exporter.scrape().await;
+    assert_eq!(metrics.value("pg_up", &[]), 0.0);
+    assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 1.0);
+    for collector in ["stat_user_tables", "stat_activity", "locks"] {
+        assert_eq!(
+            metrics.value("pg_scrape_collector_success", &[("collector", collector)]),
+            0.0
+        );
+        assert!(metrics
+            .get(
+                "pg_scrape_collector_duration_seconds",
+                &[("collector", collector)]
+            )
+            .is_some());
+    }
+    assert!(metrics
+        .all("pg_stat_user_tables_n_live_tup", &[])
+        .is_empty());
+    assert!(metrics.value("process_resident_memory_bytes", &[]) > 0.0);
+
+    assert_eq!(exporter.get("/healthz").await.status, 200);
+    assert_eq!(exporter.get("/readyz").await.status, 503);
+    let landing = exporter.get("/").await;
+    assert_eq!(landing.status, 200);
+    assert!(
+        landing
+            .body
+            .contains(&format!("postgresql://watcher@127.0.0.1:{port}/festivals")),
+        "{}",
+        landing.body
+    );
+    assert!(landing.body.contains("stat_activity"));
+    let scrape = exporter.get("/metrics").await;
+    for text in [&landing.body, &scrape.body, &exporter.stderr()] {
+        assert!(!text.contains("hunter2"), "password leaked: {text}");
+    }
+    assert!(
+        exporter.stderr().contains("cannot connect to PostgreSQL"),
+        "{}",
+        exporter.stderr()
+    );
+}
+
+#[tokio::test]
+async fn stopped_server_gives_pg_up_0_within_the_deadline_and_recovers_without_restart() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "3s"]);
+    let metrics = exporter.scrape().await;
+    assert_eq!(metrics.value("pg_up", &[]), 1.0);
+    assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 0.0);
+    assert_eq!(exporter.get("/readyz").await.status, 200);
+    let version = metrics.all("pg_static", &[]);
+    assert_eq!(version.len(), 1);
+    let version_num = cluster.version_num().await;
+    assert_eq!(
+        version[0].labels["short_version"],
+        format!("{}.{}.0", version_num / 10000, version_num % 10000)
+    );
+    let start_time = metrics.value("pg_postmaster_start_time_seconds", &[]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        start_time > now - 600.0 && start_time <= now,
+        "start time {start_time}"
+    );
+
+    cluster.stop();
+    let started = Instant::now();
+    let metrics = exporter.scrape().await;
+    let took = started.elapsed();
+    assert_eq!(metrics.value("pg_up", &[]), 0.0);
+    assert!(
+        took < Duration::from_secs(5),
+        "a scrape of a stopped server took {took:?}, deadline 3s"
+    );
+    assert_eq!(exporter.get("/readyz").await.status, 503);
+
+    cluster.restart_stopped();
+    let metrics = exporter.scrape().await;
+    assert_eq!(metrics.value("pg_up", &[]), 1.0);
+    assert_eq!(
+        metrics.value("pg_scrape_collector_success", &[("collector", "locks")]),
+        1.0
+    );
+    assert!(metrics.value("pg_postmaster_start_time_seconds", &[]) > start_time);
+    let log = exporter.stderr();
+    assert_eq!(
+        log.matches("msg=\"connected to PostgreSQL\"").count(),
+        2,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("msg=\"cannot connect to PostgreSQL").count(),
+        1,
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_requests_share_one_collection() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    client
+        .batch_execute("CREATE EXTENSION pg_stat_statements; CREATE TABLE tickets (id int)")
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    client
+        .execute("SELECT pg_stat_statements_reset()", &[])
+        .await
+        .unwrap();
+
+    // Open all connections first, then send the ten requests back to back.
+    let mut streams = Vec::new();
+    for _ in 0..10 {
+        streams.push(tokio::net::TcpStream::connect(exporter.addr).await.unwrap());
+    }
+    for stream in &mut streams {
+        use tokio::io::AsyncWriteExt;
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+    }
+    let responses = futures::future::join_all(streams.into_iter().map(common::read_response)).await;
+    let scrape_counts: Vec<f64> = responses
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 200);
+            let metrics = Metrics::parse(&r.body);
+            assert_eq!(
+                metrics.value("pg_stat_user_tables_n_live_tup", &[("relname", "tickets")]),
+                0.0
+            );
+            metrics.value("pg_exporter_scrapes_total", &[])
+        })
+        .collect();
+    assert_eq!(
+        scrape_counts,
+        vec![1.0; 10],
+        "every response comes from the first collection"
+    );
+
+    let row = client
+        .query_one(
+            "SELECT COALESCE(sum(calls), 0)::bigint FROM pg_stat_statements \
+             WHERE query LIKE '%n_mod_since_analyze%' AND query NOT LIKE '%pg_stat_statements%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, i64>(0),
+        1,
+        "the server ran the table statistics query once"
+    );
+
+    let next = exporter.scrape().await;
+    assert_eq!(
+        next.value("pg_exporter_scrapes_total", &[]),
+        2.0,
+        "a later request collects afresh"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_read_only_bounded_and_named() {
+    let cluster = PgCluster::start();
+    let target: tokio_postgres::Config = cluster.dsn().parse().unwrap();
+    let pool = Pool::new(
+        target,
+        2,
+        Duration::from_millis(900),
+        Duration::from_millis(100),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut conn = pool.acquire(deadline).await.unwrap();
+    let show = |rows: Vec<tokio_postgres::Row>| rows[0].get::<_, String>(0);
+    assert_eq!(
+        show(conn.query("SHOW statement_timeout", &[]).await.unwrap()),
+        "900ms"
+    );
+    assert_eq!(
+        show(conn.query("SHOW lock_timeout", &[]).await.unwrap()),
+        "100ms"
+    );
+    assert_eq!(
+        show(
+            conn.query("SHOW default_transaction_read_only", &[])
+                .await
+                .unwrap()
+        ),
+        "on"
+    );
+    assert_eq!(
+        show(conn.query("SHOW application_name", &[]).await.unwrap()),
+        "festival-pg-exporter"
+    );
+    let err = conn
+        .query("CREATE TABLE forbidden (id int)", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code().code(),
+        "25006",
+        "read-only transaction refuses writes"
+    );
+    let err = conn.query("SELECT pg_sleep(2)", &[]).await.unwrap_err();
+    assert_eq!(
+        err.as_db_error().unwrap().code().code(),
+        "57014",
+        "statement_timeout cancels"
+    );
+    conn.reusable();
+    drop(conn);
+
+    // Two sessions at most, however many ask.
+    let first = pool.acquire(deadline).await.unwrap();
+    let second = pool.acquire(deadline).await.unwrap();
+    let soon = tokio::time::Instant::now() + Duration::from_millis(300);
+    assert!(
+        pool.acquire(soon).await.is_err(),
+        "a third session must wait for a free slot"
+    );
+    let client = cluster.client().await;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'festival-pg-exporter'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+    drop((first, second));
+}
+
+#[tokio::test]
+async fn the_scrape_deadline_follows_prometheus_timeout_header() {
+    // A server that accepts connections but never answers: every step must
+    // give up at the deadline the header sets, well before --collection-timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dsn = format!(
+        "postgresql://postgres@{}/postgres?sslmode=disable",
+        silent.local_addr().unwrap()
+    );
+    let exporter = Exporter::start(&dsn, &["--collection-timeout", "30s"]);
+    let started = Instant::now();
+    let response = http_get(
+        exporter.addr,
+        "/metrics",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "2")],
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(response.status, 200);
+    assert_eq!(Metrics::parse(&response.body).value("pg_up", &[]), 0.0);
+    assert!(
+        took < Duration::from_secs(5),
+        "scrape took {took:?} with a 2 s Prometheus timeout"
+    );
+    drop(silent);
+}
+
+#[tokio::test]
+async fn openmetrics_is_served_when_asked_for() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let plain = exporter.get("/metrics").await;
+    assert_eq!(
+        plain.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(plain
+        .body
+        .contains("# TYPE pg_exporter_scrapes_total counter"));
+    let open = http_get(
+        exporter.addr,
+        "/metrics",
+        &[("Accept", "application/openmetrics-text;version=1.0.0")],
+    )
+    .await;
+    assert!(open
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    assert!(open.body.ends_with("# EOF\n"));
+    assert!(open.body.contains("# TYPE pg_exporter_scrapes counter"));
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_scrape_in_flight_finish_then_exits_0() {
+    // A server that accepts connections but never answers keeps the scrape in
+    // flight until its 3 s deadline; SIGTERM arrives in the middle of it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dsn = format!(
+        "postgresql://postgres@{}/postgres?sslmode=disable",
+        silent.local_addr().unwrap()
+    );
+    let mut exporter = Exporter::start(&dsn, &["--collection-timeout", "3s"]);
+    let addr = exporter.addr;
+    let scrape = tokio::spawn(async move { http_get(addr, "/metrics", &[]).await });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        !scrape.is_finished(),
+        "the scrape should still be waiting for the server"
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        let status = exporter.terminate();
+        (status, exporter.stderr())
+    })
+    .await
+    .unwrap();
+    assert!(status.0.success(), "exit status {}: {}", status.0, status.1);
+    assert!(
+        status.1.contains("shutdown signal received"),
+        "{}",
+        status.1
+    );
+    let response = scrape.await.unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(Metrics::parse(&response.body).value("pg_up", &[]), 0.0);
+    drop(silent);
+}
+
+#[test]
+fn bad_flags_exit_2_with_one_line() {
+    for args in [
+        &["--collection-timeout", "soon"][..],
+        &["--no-such-flag"][..],
+        &["--web.listen-address", "nowhere"][..],
+        &["--log.level", "chatty"][..],
+    ] {
+        let out = exporter_command().args(args).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("festival-pg-exporter: "), "{stderr}");
+    }
+    let out = exporter_command()
+        .env("DATA_SOURCE_NAME", "postgresql://u:pw@h:port/d")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("DATA_SOURCE_NAME") && !stderr.contains("pw@"),
+        "{stderr}"
+    );
+
+    let help = exporter_command().arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8(help.stdout)
+        .unwrap()
+        .contains("--no-collector.locks"));
+}
+
+#[tokio::test]
+async fn password_from_file_and_pgpassword_never_shows() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    client
+        .batch_execute("CREATE ROLE watcher LOGIN PASSWORD 'file-secret-42' IN ROLE pg_monitor")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pass_file = dir.path().join("pass");
+    std::fs::write(&pass_file, "file-secret-42\n").unwrap();
+    let port = cluster.port.to_string();
+    let exporter = Exporter::start_with_env(
+        &[
+            ("PGHOST", "127.0.0.1"),
+            ("PGPORT", &port),
+            ("PGUSER", "watcher"),
+            ("PGPASSWORD", "env-secret-17"),
+            ("PGDATABASE", "postgres"),
+            ("DATA_SOURCE_PASS_FILE", pass_file.to_str().unwrap()),
+        ],
+        &[],
+    );
+    let metrics = exporter.scrape().await;
+    assert_eq!(metrics.value("pg_up", &[]), 1.0);
+    let landing = exporter.get("/").await.body;
+    assert!(
+        landing.contains(&format!("postgresql://watcher@127.0.0.1:{port}/postgres")),
+        "{landing}"
+    );
+    let all = format!(
+        "{landing}{}{}",
+        exporter.get("/metrics").await.body,
+        exporter.stderr()
+    );
+    assert!(!all.contains("file-secret-42") && !all.contains("env-secret-17"));
+    let sessions = connect(&cluster.dsn())
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'watcher'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert!(sessions >= 1);
+}
