@@ -1,0 +1,543 @@
+//! Each collector against a real PostgreSQL: every family is checked with a
+//! value the test itself caused (dead tuples from an UPDATE with autovacuum
+//! off, a session held idle in transaction, a pg_sleep past 5 s, a table locked
+//! ACCESS EXCLUSIVE with a chain of sessions blocked behind it).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{eventually, Exporter, Metrics, PgCluster};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+async fn pid(client: &tokio_postgres::Client) -> String {
+    client
+        .query_one("SELECT pg_backend_pid()::text", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Runs the statements of `sql` (split at `;` line ends) one by one on a
+/// session of its own and closes it, so that the backend reports its table
+/// statistics when it exits.
+async fn run_and_disconnect(cluster: &PgCluster, sql: &str) {
+    let client = cluster.client().await;
+    for statement in sql.split(";\n") {
+        client.batch_execute(statement).await.unwrap();
+    }
+    drop(client);
+}
+
+#[tokio::test]
+async fn stat_user_tables_reports_tuples_scans_and_maintenance() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let before_maintenance = now();
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE orders (id int PRIMARY KEY, status text) WITH (autovacuum_enabled = off);
+         INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 1000) g;
+         UPDATE orders SET status = 'paid' WHERE id <= 300;
+         DELETE FROM orders WHERE id > 950;",
+    )
+    .await;
+    let table = [
+        ("datname", "postgres"),
+        ("schemaname", "public"),
+        ("relname", "orders"),
+    ];
+    let metrics = eventually(WAIT, "dead tuples of orders", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_user_tables_n_dead_tup", &table) == Some(350.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_live_tup", &table),
+        950.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_mod_since_analyze", &table),
+        1350.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_tup_ins_total", &table),
+        1000.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_tup_upd_total", &table),
+        300.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_tup_del_total", &table),
+        50.0
+    );
+    assert!(metrics.value("pg_stat_user_tables_n_tup_hot_upd_total", &table) <= 300.0);
+    for never in [
+        "last_vacuum",
+        "last_autovacuum",
+        "last_analyze",
+        "last_autoanalyze",
+    ] {
+        assert_eq!(
+            metrics.value(&format!("pg_stat_user_tables_{never}"), &table),
+            0.0,
+            "{never}"
+        );
+    }
+    for count in [
+        "vacuum_count",
+        "autovacuum_count",
+        "analyze_count",
+        "autoanalyze_count",
+    ] {
+        assert_eq!(
+            metrics.value(&format!("pg_stat_user_tables_{count}_total"), &table),
+            0.0,
+            "{count}"
+        );
+    }
+    assert_eq!(
+        metrics.types["pg_stat_user_tables_seq_scan_total"],
+        "counter"
+    );
+    assert_eq!(metrics.types["pg_stat_user_tables_n_dead_tup"], "gauge");
+
+    let seq_before = metrics.value("pg_stat_user_tables_seq_scan_total", &table);
+    let seq_read_before = metrics.value("pg_stat_user_tables_seq_tup_read_total", &table);
+    let idx_before = metrics.value("pg_stat_user_tables_idx_scan_total", &table);
+    let fetch_before = metrics.value("pg_stat_user_tables_idx_tup_fetch_total", &table);
+    run_and_disconnect(
+        &cluster,
+        "SELECT count(*) FROM orders;
+         SELECT count(*) FROM orders;
+         SET enable_seqscan = off;
+         SELECT * FROM orders WHERE id = 5;
+         VACUUM orders;
+         ANALYZE orders",
+    )
+    .await;
+    let metrics = eventually(WAIT, "vacuum and analyze of orders", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_user_tables_analyze_count_total", &table) == Some(1.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_seq_scan_total", &table) - seq_before,
+        2.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_seq_tup_read_total", &table) - seq_read_before,
+        1900.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_idx_scan_total", &table) - idx_before,
+        1.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_idx_tup_fetch_total", &table) - fetch_before,
+        1.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_vacuum_count_total", &table),
+        1.0
+    );
+    assert_eq!(metrics.value("pg_stat_user_tables_n_dead_tup", &table), 0.0);
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_mod_since_analyze", &table),
+        0.0
+    );
+    for when in ["last_vacuum", "last_analyze"] {
+        let at = metrics.value(&format!("pg_stat_user_tables_{when}"), &table);
+        assert!(
+            at >= before_maintenance - 1.0 && at <= now() + 1.0,
+            "{when} = {at}"
+        );
+    }
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_last_autovacuum", &table),
+        0.0
+    );
+    assert_eq!(
+        metrics.value(
+            "pg_scrape_collector_success",
+            &[("collector", "stat_user_tables")]
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn stat_activity_reports_idle_transactions_and_long_queries_by_pid() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let idle_tx = cluster.client().await;
+    let idle_tx_pid = pid(&idle_tx).await;
+    idle_tx.batch_execute("BEGIN; SELECT 1;").await.unwrap();
+    let sleeper = Arc::new(cluster.client().await);
+    let sleeper_pid = pid(&sleeper).await;
+    let sleeping = {
+        let sleeper = Arc::clone(&sleeper);
+        tokio::spawn(async move { sleeper.batch_execute("SELECT pg_sleep(60)").await })
+    };
+    tokio::time::sleep(Duration::from_millis(5500)).await;
+
+    let m = exporter.scrape().await;
+    let group = |state| {
+        [
+            ("datname", "postgres"),
+            ("usename", "postgres"),
+            ("state", state),
+        ]
+    };
+    assert_eq!(
+        m.value("pg_stat_activity_count", &group("idle in transaction")),
+        1.0
+    );
+    assert_eq!(
+        m.value("pg_stat_activity_count", &group("active")),
+        1.0,
+        "the sleeper; the exporter is not counted"
+    );
+    assert!(
+        m.value(
+            "pg_stat_activity_max_tx_duration",
+            &group("idle in transaction")
+        ) >= 5.0
+    );
+    assert!(
+        m.value(
+            "pg_stat_activity_max_query_duration_seconds",
+            &group("active")
+        ) >= 5.0
+    );
+    assert!(m
+        .get(
+            "pg_stat_activity_max_query_duration_seconds",
+            &group("idle")
+        )
+        .is_none());
+
+    let long = |threshold| [("datname", "postgres"), ("threshold_seconds", threshold)];
+    assert_eq!(
+        m.value("pg_stat_activity_long_running_queries", &long("5")),
+        2.0
+    );
+    assert_eq!(
+        m.value("pg_stat_activity_long_running_queries", &long("60")),
+        0.0
+    );
+    assert_eq!(
+        m.value("pg_stat_activity_long_running_queries", &long("300")),
+        0.0
+    );
+    assert!(
+        m.all(
+            "pg_stat_activity_long_running_queries",
+            &[("datname", "template1")]
+        )
+        .is_empty(),
+        "templates are left out"
+    );
+
+    let sleeping_query = m.all(
+        "pg_stat_activity_long_running_query_seconds",
+        &[("pid", &sleeper_pid)],
+    );
+    assert_eq!(sleeping_query.len(), 1);
+    assert_eq!(sleeping_query[0].labels["query"], "SELECT pg_sleep(60)");
+    assert_eq!(sleeping_query[0].labels["state"], "active");
+    assert!(sleeping_query[0].value >= 5.0);
+    let idle_query = m.all(
+        "pg_stat_activity_long_running_query_seconds",
+        &[("pid", &idle_tx_pid)],
+    );
+    assert_eq!(idle_query.len(), 1);
+    assert_eq!(idle_query[0].labels["state"], "idle in transaction");
+    assert_eq!(idle_query[0].labels["query"], "BEGIN; SELECT 1;");
+    assert_eq!(
+        m.all("pg_stat_activity_long_running_query_seconds", &[])
+            .len(),
+        2
+    );
+
+    assert!(
+        m.value(
+            "pg_stat_activity_backends",
+            &[("backend_type", "client backend")]
+        ) >= 3.0
+    );
+    assert_eq!(
+        m.value(
+            "pg_stat_activity_backends",
+            &[("backend_type", "checkpointer")]
+        ),
+        1.0
+    );
+    assert_eq!(m.value("pg_settings_max_connections", &[]), 40.0);
+    assert_eq!(
+        m.value("pg_settings_superuser_reserved_connections", &[]),
+        3.0
+    );
+
+    let control = cluster.client().await;
+    control
+        .execute("SELECT pg_cancel_backend($1::text::int)", &[&sleeper_pid])
+        .await
+        .unwrap();
+    assert!(sleeping.await.unwrap().is_err(), "the sleep was cancelled");
+    idle_tx.batch_execute("COMMIT").await.unwrap();
+    let m = eventually(WAIT, "no long-running queries", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_activity_long_running_queries", &long("5")) == Some(0.0)).then_some(m)
+    })
+    .await;
+    assert!(m
+        .all("pg_stat_activity_long_running_query_seconds", &[])
+        .is_empty());
+    assert!(m
+        .get("pg_stat_activity_count", &group("idle in transaction"))
+        .is_none());
+}
+
+#[tokio::test]
+async fn stat_activity_counts_autovacuum_workers() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    assert_eq!(
+        exporter
+            .scrape()
+            .await
+            .value("pg_stat_activity_autovacuum_workers", &[]),
+        0.0
+    );
+    // A throttled autovacuum of many dead tuples keeps a worker busy for a while.
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE audit_logs (id int, payload text) WITH (
+             autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0,
+             autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
+         INSERT INTO audit_logs SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g;
+         DELETE FROM audit_logs;",
+    )
+    .await;
+    let m = eventually(WAIT, "an autovacuum worker", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_activity_autovacuum_workers", &[]) >= Some(1.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        m.value(
+            "pg_stat_activity_backends",
+            &[("backend_type", "autovacuum worker")]
+        ),
+        m.value("pg_stat_activity_autovacuum_workers", &[])
+    );
+}
+
+#[tokio::test]
+async fn locks_report_modes_relations_blocked_sessions_and_blocking_chains() {
+    let cluster = PgCluster::start();
+    let setup = cluster.client().await;
+    setup
+        .batch_execute("CREATE TABLE tickets (id int); CREATE TABLE wallets (id int);")
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+
+    // holder locks tickets; middle locks wallets, then waits for tickets;
+    // tail waits for wallets: holder blocks middle directly and tail through middle.
+    let holder = cluster.client().await;
+    let holder_pid = pid(&holder).await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .unwrap();
+    let middle = Arc::new(cluster.client().await);
+    let middle_pid = pid(&middle).await;
+    middle
+        .batch_execute("BEGIN; LOCK TABLE wallets IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .unwrap();
+    let middle_wait = {
+        let middle = Arc::clone(&middle);
+        tokio::spawn(async move { middle.batch_execute("SELECT * FROM tickets").await })
+    };
+    let tail = cluster.client().await;
+    let tail_pid = pid(&tail).await;
+    let tail_wait = tokio::spawn(async move { tail.batch_execute("SELECT * FROM wallets").await });
+
+    let blocked = [("datname", "postgres")];
+    eventually(WAIT, "two blocked sessions", || async {
+        (exporter.scrape().await.get("pg_blocked_sessions", &blocked) == Some(2.0)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let m = exporter.scrape().await;
+    assert_eq!(m.value("pg_blocked_sessions", &blocked), 2.0);
+    assert!(m.value("pg_blocked_sessions_max_wait_seconds", &blocked) >= 1.0);
+    assert_eq!(
+        m.value(
+            "pg_locks_count",
+            &[("datname", "postgres"), ("mode", "accessexclusivelock")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        m.all("pg_locks_count", &[("datname", "postgres")]).len(),
+        9,
+        "every lock mode is present"
+    );
+    assert_eq!(
+        m.value(
+            "pg_locks_count",
+            &[("datname", "postgres"), ("mode", "sireadlock")]
+        ),
+        0.0
+    );
+
+    let rel = |relname, mode, granted| {
+        [
+            ("datname", "postgres"),
+            ("schemaname", "public"),
+            ("relname", relname),
+            ("mode", mode),
+            ("granted", granted),
+        ]
+    };
+    assert_eq!(
+        m.value(
+            "pg_locks_relation_count",
+            &rel("tickets", "accessexclusivelock", "true")
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "pg_locks_relation_count",
+            &rel("tickets", "accesssharelock", "false")
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "pg_locks_relation_count",
+            &rel("wallets", "accessexclusivelock", "true")
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "pg_locks_relation_count",
+            &rel("wallets", "accesssharelock", "false")
+        ),
+        1.0
+    );
+    assert_eq!(m.all("pg_locks_relation_count", &[]).len(), 4);
+
+    let head = m.all("pg_blocking_session_blocked_count", &[("pid", &holder_pid)]);
+    assert_eq!(head.len(), 1);
+    assert_eq!(
+        head[0].value, 2.0,
+        "holder blocks middle and, through it, tail"
+    );
+    assert_eq!(head[0].labels["state"], "idle in transaction");
+    assert_eq!(
+        head[0].labels["query"],
+        "BEGIN; LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE;"
+    );
+    assert_eq!(head[0].labels["usename"], "postgres");
+    assert_eq!(
+        m.value(
+            "pg_blocking_session_blocked_count",
+            &[("pid", &middle_pid), ("state", "active")]
+        ),
+        1.0
+    );
+    assert!(m
+        .all("pg_blocking_session_blocked_count", &[("pid", &tail_pid)])
+        .is_empty());
+
+    // Releasing the head leaves middle (still in its transaction) blocking tail.
+    holder.batch_execute("COMMIT").await.unwrap();
+    middle_wait.await.unwrap().unwrap();
+    let m = eventually(WAIT, "one blocked session", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_blocked_sessions", &blocked) == Some(1.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(m.all("pg_blocking_session_blocked_count", &[]).len(), 1);
+    assert_eq!(
+        m.value("pg_blocking_session_blocked_count", &[("pid", &middle_pid)]),
+        1.0
+    );
+    middle.batch_execute("COMMIT").await.unwrap();
+    tail_wait.await.unwrap().unwrap();
+    let m = eventually(WAIT, "no blocked session", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_blocked_sessions", &blocked) == Some(0.0)).then_some(m)
+    })
+    .await;
+    assert!(m.all("pg_blocking_session_blocked_count", &[]).is_empty());
+    assert_eq!(
+        m.value("pg_blocked_sessions_max_wait_seconds", &blocked),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn query_labels_keep_hostile_text_valid() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &["--collector.stat_activity.long-running-thresholds=1s"],
+    );
+    let sleeper = Arc::new(cluster.client().await);
+    let sleeper_pid = pid(&sleeper).await;
+    let text = "SELECT pg_sleep(30) /* \"quoted\" \\ back\nslash\ttab {}=🎪 */";
+    let sleeping = {
+        let sleeper = Arc::clone(&sleeper);
+        tokio::spawn(async move { sleeper.batch_execute(text).await })
+    };
+    let m: Metrics = eventually(WAIT, "the hostile query", || async {
+        let m = exporter.scrape().await;
+        (!m.all(
+            "pg_stat_activity_long_running_query_seconds",
+            &[("pid", &sleeper_pid)],
+        )
+        .is_empty())
+        .then_some(m)
+    })
+    .await;
+    let series = m.all(
+        "pg_stat_activity_long_running_query_seconds",
+        &[("pid", &sleeper_pid)],
+    );
+    assert_eq!(
+        series[0].labels["query"],
+        "SELECT pg_sleep(30) /* \"quoted\" \\ back slash tab {}=🎪 */"
+    );
+    assert_eq!(
+        m.value(
+            "pg_stat_activity_long_running_queries",
+            &[("datname", "postgres"), ("threshold_seconds", "1")]
+        ),
+        1.0
+    );
+    cluster
+        .client()
+        .await
+        .execute("SELECT pg_cancel_backend($1::text::int)", &[&sleeper_pid])
+        .await
+        .unwrap();
+    assert!(sleeping.await.unwrap().is_err());
+}
