@@ -99,6 +99,9 @@ struct Flags {
     )]
     log_level: String,
 
+    #[command(subcommand)]
+    subcommand: Option<Subcommand>,
+
     /// Output format of log messages: logfmt or json.
     #[arg(
         long = "log.format",
@@ -107,6 +110,13 @@ struct Flags {
         value_name = "FORMAT"
     )]
     log_format: String,
+}
+
+/// Commands besides running the exporter.
+#[derive(Debug, clap::Subcommand)]
+enum Subcommand {
+    /// Print the catalogue of metric families, one per line: name, type, labels, help.
+    Metrics,
 }
 
 /// What the command line asks for.
@@ -184,6 +194,9 @@ where
     };
     let flags = Flags::from_arg_matches(&matches)
         .map_err(|err| UsageError(first_line(&err.to_string())))?;
+    if let Some(Subcommand::Metrics) = flags.subcommand {
+        return Ok(Parsed::Print(crate::scrape::catalogue_text()));
+    }
     validate(flags, &matches, &LibpqEnv::from_process_env())
         .map(Parsed::Run)
         .map_err(UsageError)

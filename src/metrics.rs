@@ -46,7 +46,8 @@ pub struct Sample {
 }
 
 impl Family {
-    /// An empty family; samples are pushed with [`Family::push`].
+    /// An empty family; samples are pushed with [`Family::push`]. For names
+    /// only known at run time; fixed families are made from a [`Desc`].
     pub fn new(
         name: impl Into<Cow<'static, str>>,
         help: impl Into<Cow<'static, str>>,
@@ -62,17 +63,70 @@ impl Family {
         }
     }
 
-    /// A gauge family without labels holding one value.
-    pub fn single(name: &'static str, help: &'static str, kind: Kind, value: f64) -> Self {
-        let mut family = Family::new(name, help, kind, &[]);
-        family.push(Vec::new(), value);
-        family
-    }
-
     /// Adds one series. `values` must have one entry per label name.
     pub fn push(&mut self, values: Vec<String>, value: f64) {
         debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
         self.samples.push(Sample { values, value });
+    }
+}
+
+/// The fixed description of a family: what docs/metrics.md lists and the
+/// `metrics` catalogue prints. Collectors declare theirs as constants and make
+/// each scrape's [`Family`] from them, so code and catalogue cannot drift.
+#[derive(Debug, Clone, Copy)]
+pub struct Desc {
+    /// Name without the `_total` suffix of counters (the encoder adds it).
+    pub name: &'static str,
+    pub kind: Kind,
+    pub labels: &'static [&'static str],
+    pub help: &'static str,
+}
+
+impl Desc {
+    pub const fn gauge(
+        name: &'static str,
+        labels: &'static [&'static str],
+        help: &'static str,
+    ) -> Desc {
+        Desc {
+            name,
+            kind: Kind::Gauge,
+            labels,
+            help,
+        }
+    }
+
+    pub const fn counter(
+        name: &'static str,
+        labels: &'static [&'static str],
+        help: &'static str,
+    ) -> Desc {
+        Desc {
+            name,
+            kind: Kind::Counter,
+            labels,
+            help,
+        }
+    }
+
+    /// An empty family of this description.
+    pub fn family(&self) -> Family {
+        Family::new(self.name, self.help, self.kind, self.labels)
+    }
+
+    /// A family of this (label-less) description holding one value.
+    pub fn single(&self, value: f64) -> Family {
+        let mut family = self.family();
+        family.push(Vec::new(), value);
+        family
+    }
+
+    /// The name as it appears in the exposition (`_total` added to counters).
+    pub fn exposed_name(&self) -> String {
+        match self.kind {
+            Kind::Gauge => self.name.to_string(),
+            Kind::Counter => format!("{}_total", self.name),
+        }
     }
 }
 
@@ -180,8 +234,8 @@ mod tests {
         );
         gauge.push(vec!["b\"q\\\n".into(), "x".into()], 2.5);
         gauge.push(vec!["a".into(), "y".into()], 1.0);
-        let counter = Family::single("pg_demo_events", "Events.", Kind::Counter, 7.0);
-        let empty = Family::new("pg_nothing", "No rows.", Kind::Gauge, &["x"]);
+        let counter = Desc::counter("pg_demo_events", &[], "Events.").single(7.0);
+        let empty = Desc::gauge("pg_nothing", &["x"], "No rows.").family();
         let text = encode(vec![gauge, counter, empty], Format::PrometheusText);
         let expected = "# HELP pg_demo A demo gauge.\n# TYPE pg_demo gauge\n\
              pg_demo{relname=\"b\\\"q\\\\\\n\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
@@ -189,7 +243,7 @@ mod tests {
              pg_demo_events_total 7.0\n";
         assert_eq!(text, expected);
         let open = encode(
-            vec![Family::single("pg_up", "Up.", Kind::Gauge, 1.0)],
+            vec![Desc::gauge("pg_up", &[], "Up.").single(1.0)],
             Format::OpenMetrics,
         );
         assert!(open.ends_with("# EOF\n"), "{open}");

@@ -2,7 +2,39 @@
 //! virtual memory, CPU time, start time, file descriptors), read from Linux's
 //! `/proc/self` on every scrape. Elsewhere they are simply absent.
 
-use crate::metrics::{Family, Kind};
+use crate::metrics::{Desc, Family};
+
+static CPU: Desc = Desc::counter(
+    "process_cpu_seconds",
+    &[],
+    "Total user and system CPU time spent in seconds.",
+);
+static RESIDENT: Desc = Desc::gauge(
+    "process_resident_memory_bytes",
+    &[],
+    "Resident memory size in bytes.",
+);
+static VIRTUAL: Desc = Desc::gauge(
+    "process_virtual_memory_bytes",
+    &[],
+    "Virtual memory size in bytes.",
+);
+static START: Desc = Desc::gauge(
+    "process_start_time_seconds",
+    &[],
+    "Start time of the process since unix epoch in seconds.",
+);
+static OPEN_FDS: Desc = Desc::gauge("process_open_fds", &[], "Number of open file descriptors.");
+static MAX_FDS: Desc = Desc::gauge(
+    "process_max_fds",
+    &[],
+    "Maximum number of open file descriptors.",
+);
+
+/// Every process family, for the catalogue.
+pub fn metrics() -> Vec<&'static Desc> {
+    vec![&CPU, &RESIDENT, &VIRTUAL, &START, &OPEN_FDS, &MAX_FDS]
+}
 
 /// The process families, or none when `/proc` cannot be read.
 pub fn families() -> Vec<Family> {
@@ -10,48 +42,18 @@ pub fn families() -> Vec<Family> {
         return Vec::new();
     };
     let mut families = vec![
-        Family::single(
-            "process_cpu_seconds",
-            "Total user and system CPU time spent in seconds.",
-            Kind::Counter,
-            stat.cpu_seconds,
-        ),
-        Family::single(
-            "process_resident_memory_bytes",
-            "Resident memory size in bytes.",
-            Kind::Gauge,
-            stat.rss_bytes,
-        ),
-        Family::single(
-            "process_virtual_memory_bytes",
-            "Virtual memory size in bytes.",
-            Kind::Gauge,
-            stat.vsize_bytes,
-        ),
+        CPU.single(stat.cpu_seconds),
+        RESIDENT.single(stat.rss_bytes),
+        VIRTUAL.single(stat.vsize_bytes),
     ];
     if let Some(start) = stat.start_time_seconds {
-        families.push(Family::single(
-            "process_start_time_seconds",
-            "Start time of the process since unix epoch in seconds.",
-            Kind::Gauge,
-            start,
-        ));
+        families.push(START.single(start));
     }
     if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
-        families.push(Family::single(
-            "process_open_fds",
-            "Number of open file descriptors.",
-            Kind::Gauge,
-            entries.count() as f64,
-        ));
+        families.push(OPEN_FDS.single(entries.count() as f64));
     }
     if let Some(max) = max_fds() {
-        families.push(Family::single(
-            "process_max_fds",
-            "Maximum number of open file descriptors.",
-            Kind::Gauge,
-            max,
-        ));
+        families.push(MAX_FDS.single(max));
     }
     families
 }

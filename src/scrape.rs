@@ -19,13 +19,107 @@ use tokio::time::Instant;
 
 use crate::collectors::{Collector, Context, Options};
 use crate::db::{error_chain, is_connection_error, Pool, ServerInfo};
-use crate::metrics::{Family, Kind};
+use crate::metrics::{Desc, Family};
 
 /// Subtracted from Prometheus' scrape timeout so that the answer still
 /// arrives in time after encoding and transfer.
 const SCRAPE_TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
 /// The shortest deadline a scrape is given, whatever the header says.
 const MIN_DEADLINE: Duration = Duration::from_millis(100);
+
+static UP: Desc = Desc::gauge(
+    "pg_up",
+    &[],
+    "Whether the last scrape could query PostgreSQL (1) or not (0).",
+);
+static STATIC: Desc = Desc::gauge(
+    "pg_static",
+    &["version", "short_version"],
+    "Version string as reported by PostgreSQL; the value is always 1.",
+);
+static START_TIME: Desc = Desc::gauge(
+    "pg_postmaster_start_time_seconds",
+    &[],
+    "Time at which the PostgreSQL server started, Unix seconds.",
+);
+static COLLECTOR_DURATION: Desc = Desc::gauge(
+    "pg_scrape_collector_duration_seconds",
+    &["collector"],
+    "How long the collector took in this scrape, in seconds.",
+);
+static COLLECTOR_SUCCESS: Desc = Desc::gauge(
+    "pg_scrape_collector_success",
+    &["collector"],
+    "Whether the collector succeeded in this scrape (1) or failed or ran out of time (0).",
+);
+static SCRAPE_DURATION: Desc = Desc::gauge(
+    "pg_exporter_last_scrape_duration_seconds",
+    &[],
+    "Duration of this scrape's collection, in seconds.",
+);
+static SCRAPES: Desc = Desc::counter(
+    "pg_exporter_scrapes",
+    &[],
+    "Collections run since the exporter started (concurrent requests share one).",
+);
+static SCRAPE_ERROR: Desc = Desc::gauge(
+    "pg_exporter_last_scrape_error",
+    &[],
+    "Whether this scrape had an error: PostgreSQL unreachable or a collector failed (1), or not (0).",
+);
+
+/// Every family the exporter can produce, with the collector that makes it
+/// (`exporter` for the engine's own), in output order.
+pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
+    let server = [&UP, &STATIC, &START_TIME];
+    let scrape = [
+        &COLLECTOR_DURATION,
+        &COLLECTOR_SUCCESS,
+        &SCRAPE_DURATION,
+        &SCRAPES,
+        &SCRAPE_ERROR,
+    ];
+    let mut all: Vec<(&'static str, &'static Desc)> =
+        server.into_iter().map(|desc| ("exporter", desc)).collect();
+    for collector in crate::collectors::COLLECTORS {
+        all.extend(
+            collector
+                .metrics()
+                .into_iter()
+                .map(|desc| (collector.name(), desc)),
+        );
+    }
+    all.extend(
+        scrape
+            .into_iter()
+            .chain(crate::process::metrics())
+            .map(|desc| ("exporter", desc)),
+    );
+    all
+}
+
+/// The catalogue as text, one family a line: exposed name, type, labels
+/// (comma-separated, `-` for none), collector, help.
+pub fn catalogue_text() -> String {
+    let mut text = String::new();
+    for (collector, desc) in catalogue() {
+        let kind = match desc.kind {
+            crate::metrics::Kind::Gauge => "gauge",
+            crate::metrics::Kind::Counter => "counter",
+        };
+        let labels = if desc.labels.is_empty() {
+            "-".to_string()
+        } else {
+            desc.labels.join(",")
+        };
+        text.push_str(&format!(
+            "{}\t{kind}\t{labels}\t{collector}\t{}\n",
+            desc.exposed_name(),
+            desc.help
+        ));
+    }
+    text
+}
 
 /// The outcome of one collector in the last collection, for the landing page.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,34 +278,14 @@ impl Scraper {
         };
 
         if let Some(server) = &server {
-            let mut info = Family::new(
-                "pg_static",
-                "Version string as reported by PostgreSQL; the value is always 1.",
-                Kind::Gauge,
-                &["version", "short_version"],
-            );
+            let mut info = STATIC.family();
             info.push(vec![server.version.clone(), server.short_version()], 1.0);
             families.push(info);
-            families.push(Family::single(
-                "pg_postmaster_start_time_seconds",
-                "Time at which the PostgreSQL server started, Unix seconds.",
-                Kind::Gauge,
-                server.start_time_seconds,
-            ));
+            families.push(START_TIME.single(server.start_time_seconds));
         }
 
-        let mut durations = Family::new(
-            "pg_scrape_collector_duration_seconds",
-            "How long the collector took in this scrape, in seconds.",
-            Kind::Gauge,
-            &["collector"],
-        );
-        let mut successes = Family::new(
-            "pg_scrape_collector_success",
-            "Whether the collector succeeded in this scrape (1) or failed or ran out of time (0).",
-            Kind::Gauge,
-            &["collector"],
-        );
+        let mut durations = COLLECTOR_DURATION.family();
+        let mut successes = COLLECTOR_SUCCESS.family();
         let mut any_failed = server.is_none();
         let mut status = Vec::with_capacity(self.collectors.len());
         for (collector, (seconds, outcome)) in self.collectors.iter().zip(outcomes) {
@@ -247,24 +321,9 @@ impl Scraper {
 
         families.push(durations);
         families.push(successes);
-        families.push(Family::single(
-            "pg_exporter_last_scrape_duration_seconds",
-            "Duration of this scrape's collection, in seconds.",
-            Kind::Gauge,
-            started.elapsed().as_secs_f64(),
-        ));
-        families.push(Family::single(
-            "pg_exporter_scrapes",
-            "Collections run since the exporter started (concurrent requests share one).",
-            Kind::Counter,
-            scrapes as f64,
-        ));
-        families.push(Family::single(
-            "pg_exporter_last_scrape_error",
-            "Whether this scrape had an error: PostgreSQL unreachable or a collector failed (1), or not (0).",
-            Kind::Gauge,
-            if any_failed { 1.0 } else { 0.0 },
-        ));
+        families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
+        families.push(SCRAPES.single(scrapes as f64));
+        families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
         families.extend(crate::process::families());
         Collection { families }
     }
@@ -356,10 +415,78 @@ impl Scraper {
 }
 
 fn up_family(up: bool) -> Family {
-    Family::single(
-        "pg_up",
-        "Whether the last scrape could query PostgreSQL (1) or not (0).",
-        Kind::Gauge,
-        if up { 1.0 } else { 0.0 },
-    )
+    UP.single(if up { 1.0 } else { 0.0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_names_are_unique_and_all_documented_in_docs_metrics_md() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let mut expected_rows = std::collections::HashSet::new();
+        for line in catalogue_text().lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (name, kind, labels) = (fields[0], fields[1], fields[2]);
+            assert!(
+                seen.insert(name.to_string()),
+                "{name} twice in the catalogue"
+            );
+            assert!(
+                name.starts_with("pg_") || name.starts_with("process_"),
+                "{name}"
+            );
+            let labels = if labels == "-" {
+                "-".to_string()
+            } else {
+                format!("`{labels}`")
+            };
+            expected_rows.insert(format!("| `{name}` | {kind} | {labels} |"));
+        }
+        let documented: std::collections::HashSet<String> = docs
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.splitn(5, " |").take(3).collect::<Vec<_>>().join(" |") + " |")
+            .collect();
+        let missing: Vec<_> = expected_rows.difference(&documented).collect();
+        let stale: Vec<_> = documented.difference(&expected_rows).collect();
+        assert!(
+            missing.is_empty(),
+            "not in docs/metrics.md (or with other type/labels): {missing:#?}"
+        );
+        assert!(
+            stale.is_empty(),
+            "in docs/metrics.md but not produced: {stale:#?}"
+        );
+    }
+
+    #[test]
+    fn prometheus_timeout_header_shortens_the_deadline() {
+        let pool = Pool::new(
+            "host=localhost".parse().unwrap(),
+            1,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        let scraper = Scraper::new(
+            Arc::new(pool),
+            Vec::new(),
+            Options::default(),
+            Duration::from_secs(10),
+        );
+        assert_eq!(scraper.timeout_for(None), Duration::from_secs(10));
+        assert_eq!(scraper.timeout_for(Some("4")), Duration::from_millis(3500));
+        assert_eq!(scraper.timeout_for(Some("30")), Duration::from_secs(10));
+        assert_eq!(scraper.timeout_for(Some("0.2")), MIN_DEADLINE);
+        for junk in ["", "abc", "-1", "NaN", "inf"] {
+            assert_eq!(
+                scraper.timeout_for(Some(junk)),
+                Duration::from_secs(10),
+                "{junk}"
+            );
+        }
+    }
 }

@@ -282,10 +282,28 @@ async fn the_scrape_deadline_follows_prometheus_timeout_header() {
 }
 
 #[tokio::test]
-async fn openmetrics_is_served_when_asked_for() {
+async fn exposition_matches_the_catalogue_and_openmetrics_is_served_when_asked_for() {
     let cluster = PgCluster::start();
     let exporter = Exporter::start(&cluster.dsn(), &[]);
     let plain = exporter.get("/metrics").await;
+    let catalogue: Vec<String> = festival_pg_exporter::scrape::catalogue()
+        .iter()
+        .map(|(_, desc)| desc.exposed_name())
+        .collect();
+    let metrics = Metrics::parse(&plain.body);
+    for family in metrics.types.keys() {
+        assert!(
+            catalogue.contains(family),
+            "{family} is exposed but not in the catalogue"
+        );
+    }
+    for series in &metrics.series {
+        assert!(
+            metrics.types.contains_key(&series.name),
+            "{} has no TYPE line",
+            series.name
+        );
+    }
     assert_eq!(
         plain.header("content-type"),
         Some("text/plain; version=0.0.4; charset=utf-8")

@@ -6,35 +6,55 @@
 
 use futures::future::BoxFuture;
 
-use super::{families_from_rows, session_family, Collector, Column, Context};
+use super::{
+    descs, families_from_rows, session_family, Collector, Column, Context, SESSION_LABELS,
+};
 use crate::db::Conn;
-use crate::metrics::Family;
+use crate::metrics::{Desc, Family};
 
 const LOCKS_SQL: &str = include_str!("../../queries/locks.sql");
 const RELATIONS_SQL: &str = include_str!("../../queries/locks_relations.sql");
 const BLOCKED_SQL: &str = include_str!("../../queries/locks_blocked.sql");
 const BLOCKERS_SQL: &str = include_str!("../../queries/locks_blockers.sql");
 
-const LOCK_COLUMNS: &[Column] = &[Column::gauge(
+const LOCK_COLUMNS: &[Column] = &[Column::new(
     "count",
-    "pg_locks_count",
-    "Number of locks held or awaited, by database and mode.",
+    Desc::gauge(
+        "pg_locks_count",
+        &["datname", "mode"],
+        "Number of locks held or awaited, by database and mode.",
+    ),
 )];
 
-const RELATION_COLUMNS: &[Column] = &[Column::gauge(
+const RELATION_COLUMNS: &[Column] = &[Column::new(
     "count",
-    "pg_locks_relation_count",
-    "Number of locks held (granted=true) or awaited (granted=false) on a relation of the current database.",
+    Desc::gauge(
+        "pg_locks_relation_count",
+        &["datname", "schemaname", "relname", "mode", "granted"],
+        "Number of locks held (granted=true) or awaited (granted=false) on a relation of the current database.",
+    ),
 )];
 
 const BLOCKED_COLUMNS: &[Column] = &[
-    Column::gauge("blocked_sessions", "pg_blocked_sessions", "Sessions waiting for a lock held by another session."),
-    Column::gauge(
+    Column::new(
+        "blocked_sessions",
+        Desc::gauge("pg_blocked_sessions", &["datname"], "Sessions waiting for a lock held by another session."),
+    ),
+    Column::new(
         "max_wait_seconds",
-        "pg_blocked_sessions_max_wait_seconds",
-        "How long the longest-waiting blocked session has been in its current statement, in seconds; 0 when none waits.",
+        Desc::gauge(
+            "pg_blocked_sessions_max_wait_seconds",
+            &["datname"],
+            "How long the longest-waiting blocked session has been in its current statement, in seconds; 0 when none waits.",
+        ),
     ),
 ];
+
+static BLOCKERS: Desc = Desc::gauge(
+    "pg_blocking_session_blocked_count",
+    SESSION_LABELS,
+    "Sessions that this session blocks, directly or through a chain of waiters (top 5 blockers).",
+);
 
 #[derive(Debug)]
 pub struct Locks;
@@ -48,30 +68,32 @@ impl Collector for Locks {
         "Locks by mode and relation, blocked sessions and blocking chains from pg_locks"
     }
 
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(LOCK_COLUMNS)
+            .chain(descs(RELATION_COLUMNS))
+            .chain(descs(BLOCKED_COLUMNS))
+            .chain([&BLOCKERS])
+            .collect()
+    }
+
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
         Box::pin(async move {
-            let rows = conn.query(LOCKS_SQL, &[]).await?;
-            let mut families = families_from_rows(&rows, &["datname", "mode"], LOCK_COLUMNS)?;
-            let rows = conn.query(RELATIONS_SQL, &[]).await?;
+            let mut families =
+                families_from_rows(&conn.query(LOCKS_SQL, &[]).await?, LOCK_COLUMNS)?;
             families.extend(families_from_rows(
-                &rows,
-                &["datname", "schemaname", "relname", "mode", "granted"],
+                &conn.query(RELATIONS_SQL, &[]).await?,
                 RELATION_COLUMNS,
             )?);
-            let rows = conn.query(BLOCKED_SQL, &[]).await?;
-            families.extend(families_from_rows(&rows, &["datname"], BLOCKED_COLUMNS)?);
-
-            let rows = conn.query(BLOCKERS_SQL, &[]).await?;
-            families.push(session_family(
-                "pg_blocking_session_blocked_count",
-                "Sessions that this session blocks, directly or through a chain of waiters (top 5 blockers).",
-                &rows,
-                "blocked",
+            families.extend(families_from_rows(
+                &conn.query(BLOCKED_SQL, &[]).await?,
+                BLOCKED_COLUMNS,
             )?);
+            let rows = conn.query(BLOCKERS_SQL, &[]).await?;
+            families.push(session_family(&BLOCKERS, &rows, "blocked")?);
             Ok(families)
         })
     }

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use tokio_postgres::Row;
 
 use crate::db::{Conn, ServerInfo};
-use crate::metrics::{Family, Kind};
+use crate::metrics::{Desc, Family};
 
 pub mod locks;
 pub mod stat_activity;
@@ -25,6 +25,8 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
     }
     /// One line for `--help` and the landing page.
     fn description(&self) -> &'static str;
+    /// Every family the collector can produce, for the catalogue and docs.
+    fn metrics(&self) -> Vec<&'static Desc>;
     /// Runs the collector's queries on `conn` and returns its families.
     fn collect<'a>(
         &'a self,
@@ -67,44 +69,31 @@ pub struct Context {
 pub struct Column {
     /// Column name in the query (aliased and cast to `float8` in the SQL).
     pub column: &'static str,
-    /// Family name; for counters without the `_total` the encoder appends.
-    pub name: &'static str,
-    pub kind: Kind,
-    pub help: &'static str,
+    pub desc: Desc,
 }
 
 impl Column {
-    pub const fn gauge(column: &'static str, name: &'static str, help: &'static str) -> Column {
-        Column {
-            column,
-            name,
-            kind: Kind::Gauge,
-            help,
-        }
-    }
-
-    pub const fn counter(column: &'static str, name: &'static str, help: &'static str) -> Column {
-        Column {
-            column,
-            name,
-            kind: Kind::Counter,
-            help,
-        }
+    pub const fn new(column: &'static str, desc: Desc) -> Column {
+        Column { column, desc }
     }
 }
 
-/// Turns rows into one family per [`Column`]: the label columns (`text`) give
-/// the labels, each numeric column (`float8`) a family. A NULL value means "no
-/// sample" and a NULL label value becomes the empty string.
+/// The descriptions of `columns`, for [`Collector::metrics`].
+pub fn descs(columns: &'static [Column]) -> impl Iterator<Item = &'static Desc> {
+    columns.iter().map(|c| &c.desc)
+}
+
+/// Turns rows into one family per [`Column`]: the label columns (`text`,
+/// named as the columns' labels, which all columns share) give the labels,
+/// each numeric column (`float8`) a family. A NULL value means "no sample" and
+/// a NULL label value becomes the empty string.
 pub fn families_from_rows(
     rows: &[Row],
-    labels: &'static [&'static str],
     columns: &[Column],
 ) -> Result<Vec<Family>, tokio_postgres::Error> {
-    let mut families: Vec<Family> = columns
-        .iter()
-        .map(|c| Family::new(c.name, c.help, c.kind, labels))
-        .collect();
+    let labels = columns.first().map(|c| c.desc.labels).unwrap_or(&[]);
+    debug_assert!(columns.iter().all(|c| c.desc.labels == labels));
+    let mut families: Vec<Family> = columns.iter().map(|c| c.desc.family()).collect();
     for row in rows {
         let mut values = Vec::with_capacity(labels.len());
         for label in labels {
@@ -127,18 +116,21 @@ pub const QUERY_LABEL_CHARS: usize = 100;
 
 /// Labels of families that name one session, so that the on-call engineer
 /// sees which pid to pass to `pg_cancel_backend()`.
-const SESSION_LABELS: &[&str] = &["pid", "datname", "usename", "state", "query"];
+pub const SESSION_LABELS: &[&str] = &["pid", "datname", "usename", "state", "query"];
 
-/// A gauge family with one series per session row: the row's `pid`,
-/// `datname`, `usename`, `state` and `query` (shortened) columns as labels and
-/// its `value_column` as value.
+/// Labels that name a table.
+pub const TABLE_LABELS: &[&str] = &["datname", "schemaname", "relname"];
+
+/// A family of `desc` (labelled with [`SESSION_LABELS`]) with one series per
+/// session row: the row's `pid`, `datname`, `usename`, `state` and `query`
+/// (shortened) columns as labels and its `value_column` as value.
 pub fn session_family(
-    name: &'static str,
-    help: &'static str,
+    desc: &Desc,
     rows: &[Row],
     value_column: &str,
 ) -> Result<Family, tokio_postgres::Error> {
-    let mut family = Family::new(name, help, Kind::Gauge, SESSION_LABELS);
+    debug_assert_eq!(desc.labels, SESSION_LABELS);
+    let mut family = desc.family();
     for row in rows {
         let query: String = row.try_get("query")?;
         family.push(
@@ -194,7 +186,7 @@ mod tests {
     #[test]
     fn registry_names_are_unique_snake_case_and_documented() {
         let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
-            .expect("docs/metrics.md exists");
+            .unwrap();
         let mut seen = std::collections::HashSet::new();
         for collector in COLLECTORS {
             let name = collector.name();

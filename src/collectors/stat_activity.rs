@@ -3,42 +3,77 @@
 //! state; the oldest transaction and query in each group; long-running queries
 //! per threshold and the ten longest by pid; server processes by type (the
 //! autovacuum workers among them); and `max_connections` with the superuser
-//! reserve, so connection use is one PromQL division.
+//! reserve, so connection use is one PromQL division. The exporter's own
+//! sessions (its `application_name`) are left out of the client counts.
 
 use futures::future::BoxFuture;
 
-use super::{families_from_rows, session_family, Collector, Column, Context};
+use super::{
+    descs, families_from_rows, session_family, Collector, Column, Context, SESSION_LABELS,
+};
 use crate::db::{Conn, APPLICATION_NAME};
-use crate::metrics::{Family, Kind};
+use crate::metrics::{Desc, Family};
 
 const SESSIONS_SQL: &str = include_str!("../../queries/stat_activity.sql");
 const LONG_RUNNING_SQL: &str = include_str!("../../queries/stat_activity_long_running.sql");
 const TOP_QUERIES_SQL: &str = include_str!("../../queries/stat_activity_top_queries.sql");
 const BACKENDS_SQL: &str = include_str!("../../queries/stat_activity_backends.sql");
 
+const GROUP: &[&str] = &["datname", "usename", "state"];
+
 const SESSION_COLUMNS: &[Column] = &[
-    Column::gauge(
+    Column::new(
         "count",
-        "pg_stat_activity_count",
-        "Number of client sessions in this state (the exporter's own sessions excluded).",
+        Desc::gauge("pg_stat_activity_count", GROUP, "Number of client sessions in this state (the exporter's own sessions excluded)."),
     ),
-    Column::gauge(
+    Column::new(
         "max_tx_duration",
-        "pg_stat_activity_max_tx_duration",
-        "Age of the oldest open transaction among these sessions, in seconds.",
+        Desc::gauge("pg_stat_activity_max_tx_duration", GROUP, "Age of the oldest open transaction among these sessions, in seconds."),
     ),
-    Column::gauge(
+    Column::new(
         "max_query_duration_seconds",
-        "pg_stat_activity_max_query_duration_seconds",
-        "Run time of the oldest current query among these non-idle sessions, in seconds.",
+        Desc::gauge(
+            "pg_stat_activity_max_query_duration_seconds",
+            GROUP,
+            "Run time of the oldest current query among these sessions, in seconds; absent for idle sessions.",
+        ),
     ),
 ];
 
-const LONG_RUNNING_COLUMNS: &[Column] = &[Column::gauge(
+const LONG_RUNNING_COLUMNS: &[Column] = &[Column::new(
     "long_running_queries",
-    "pg_stat_activity_long_running_queries",
-    "Non-idle client queries running longer than threshold_seconds.",
+    Desc::gauge(
+        "pg_stat_activity_long_running_queries",
+        &["datname", "threshold_seconds"],
+        "Non-idle client queries running longer than threshold_seconds.",
+    ),
 )];
+
+static LONGEST: Desc = Desc::gauge(
+    "pg_stat_activity_long_running_query_seconds",
+    SESSION_LABELS,
+    "Run time of the longest non-idle client queries (at most 10) above the smallest long-running threshold, in seconds.",
+);
+static BACKENDS: Desc = Desc::gauge(
+    "pg_stat_activity_backends",
+    &["backend_type"],
+    "Server processes by backend_type.",
+);
+static AUTOVACUUM_WORKERS: Desc = Desc::gauge(
+    "pg_stat_activity_autovacuum_workers",
+    &[],
+    "Autovacuum worker processes running now.",
+);
+static MAX_CONNECTIONS: Desc = Desc::gauge(
+    "pg_settings_max_connections",
+    &[],
+    "Server setting max_connections: the most concurrent connections allowed.",
+);
+static RESERVED_CONNECTIONS: Desc = Desc::gauge(
+    "pg_settings_superuser_reserved_connections",
+    &[],
+    "Server setting superuser_reserved_connections: connection slots kept for superusers.",
+);
 
 #[derive(Debug)]
 pub struct StatActivity;
@@ -52,6 +87,19 @@ impl Collector for StatActivity {
         "Sessions by state, long-running queries, backends and connection limits from pg_stat_activity"
     }
 
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(SESSION_COLUMNS)
+            .chain(descs(LONG_RUNNING_COLUMNS))
+            .chain([
+                &LONGEST,
+                &BACKENDS,
+                &AUTOVACUUM_WORKERS,
+                &MAX_CONNECTIONS,
+                &RESERVED_CONNECTIONS,
+            ])
+            .collect()
+    }
+
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,
@@ -59,40 +107,23 @@ impl Collector for StatActivity {
     ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
         Box::pin(async move {
             let thresholds = &ctx.options.long_running_thresholds;
-            let smallest = thresholds.iter().copied().fold(f64::INFINITY, f64::min);
-
             let rows = conn.query(SESSIONS_SQL, &[&APPLICATION_NAME]).await?;
-            let mut families =
-                families_from_rows(&rows, &["datname", "usename", "state"], SESSION_COLUMNS)?;
+            let mut families = families_from_rows(&rows, SESSION_COLUMNS)?;
 
             let rows = conn
                 .query(LONG_RUNNING_SQL, &[thresholds, &APPLICATION_NAME])
                 .await?;
-            families.extend(families_from_rows(
-                &rows,
-                &["datname", "threshold_seconds"],
-                LONG_RUNNING_COLUMNS,
-            )?);
+            families.extend(families_from_rows(&rows, LONG_RUNNING_COLUMNS)?);
 
-            if smallest.is_finite() {
+            if let Some(smallest) = thresholds.iter().copied().reduce(f64::min) {
                 let rows = conn
                     .query(TOP_QUERIES_SQL, &[&smallest, &APPLICATION_NAME])
                     .await?;
-                families.push(session_family(
-                    "pg_stat_activity_long_running_query_seconds",
-                    "Run time of the longest non-idle client queries (at most 10) above the smallest long-running threshold, in seconds.",
-                    &rows,
-                    "seconds",
-                )?);
+                families.push(session_family(&LONGEST, &rows, "seconds")?);
             }
 
             let rows = conn.query(BACKENDS_SQL, &[]).await?;
-            let mut backends = Family::new(
-                "pg_stat_activity_backends",
-                "Server processes by backend_type.",
-                Kind::Gauge,
-                &["backend_type"],
-            );
+            let mut backends = BACKENDS.family();
             let mut autovacuum_workers = 0.0;
             for row in &rows {
                 let backend_type: String = row.try_get("backend_type")?;
@@ -103,27 +134,14 @@ impl Collector for StatActivity {
                 backends.push(vec![backend_type], count);
             }
             families.push(backends);
-            families.push(Family::single(
-                "pg_stat_activity_autovacuum_workers",
-                "Autovacuum worker processes running now.",
-                Kind::Gauge,
-                autovacuum_workers,
-            ));
-            // Every row carries the same settings; pg_stat_activity is never empty
-            // since it lists the exporter's own session.
+            families.push(AUTOVACUUM_WORKERS.single(autovacuum_workers));
+            // Every row carries the same settings; pg_stat_activity is never
+            // empty since it lists the exporter's own session.
             if let Some(row) = rows.first() {
-                families.push(Family::single(
-                    "pg_settings_max_connections",
-                    "Server setting max_connections: the most concurrent connections allowed.",
-                    Kind::Gauge,
-                    row.try_get("max_connections")?,
-                ));
-                families.push(Family::single(
-                    "pg_settings_superuser_reserved_connections",
-                    "Server setting superuser_reserved_connections: connection slots kept for superusers.",
-                    Kind::Gauge,
-                    row.try_get("superuser_reserved_connections")?,
-                ));
+                families.push(MAX_CONNECTIONS.single(row.try_get("max_connections")?));
+                families.push(
+                    RESERVED_CONNECTIONS.single(row.try_get("superuser_reserved_connections")?),
+                );
             }
             Ok(families)
         })

@@ -6,38 +6,32 @@
 
 use futures::future::BoxFuture;
 
-use super::{families_from_rows, Collector, Column, Context};
+use super::{descs, families_from_rows, Collector, Column, Context, TABLE_LABELS};
 use crate::db::Conn;
-use crate::metrics::Family;
+use crate::metrics::{Desc, Family};
 
 const SQL: &str = include_str!("../../queries/stat_user_tables.sql");
 
-const LABELS: &[&str] = &["datname", "schemaname", "relname"];
-
 const COLUMNS: &[Column] = &[
-    Column::gauge("n_live_tup", "pg_stat_user_tables_n_live_tup", "Estimated number of live rows."),
-    Column::gauge("n_dead_tup", "pg_stat_user_tables_n_dead_tup", "Estimated number of dead rows."),
-    Column::gauge(
-        "n_mod_since_analyze",
-        "pg_stat_user_tables_n_mod_since_analyze",
-        "Estimated number of rows changed since this table was last analyzed.",
-    ),
-    Column::counter("seq_scan", "pg_stat_user_tables_seq_scan", "Number of sequential scans initiated on this table."),
-    Column::counter("seq_tup_read", "pg_stat_user_tables_seq_tup_read", "Number of live rows fetched by sequential scans."),
-    Column::counter("idx_scan", "pg_stat_user_tables_idx_scan", "Number of index scans initiated on this table."),
-    Column::counter("idx_tup_fetch", "pg_stat_user_tables_idx_tup_fetch", "Number of live rows fetched by index scans."),
-    Column::counter("n_tup_ins", "pg_stat_user_tables_n_tup_ins", "Number of rows inserted."),
-    Column::counter("n_tup_upd", "pg_stat_user_tables_n_tup_upd", "Number of rows updated (includes HOT updates)."),
-    Column::counter("n_tup_del", "pg_stat_user_tables_n_tup_del", "Number of rows deleted."),
-    Column::counter("n_tup_hot_upd", "pg_stat_user_tables_n_tup_hot_upd", "Number of rows HOT updated (no separate index update)."),
-    Column::counter("vacuum_count", "pg_stat_user_tables_vacuum_count", "Number of times this table has been manually vacuumed (not counting VACUUM FULL)."),
-    Column::counter("autovacuum_count", "pg_stat_user_tables_autovacuum_count", "Number of times this table has been vacuumed by the autovacuum daemon."),
-    Column::counter("analyze_count", "pg_stat_user_tables_analyze_count", "Number of times this table has been manually analyzed."),
-    Column::counter("autoanalyze_count", "pg_stat_user_tables_autoanalyze_count", "Number of times this table has been analyzed by the autovacuum daemon."),
-    Column::gauge("last_vacuum", "pg_stat_user_tables_last_vacuum", "Last time this table was manually vacuumed (not counting VACUUM FULL), Unix seconds; 0 when never."),
-    Column::gauge("last_autovacuum", "pg_stat_user_tables_last_autovacuum", "Last time this table was vacuumed by the autovacuum daemon, Unix seconds; 0 when never."),
-    Column::gauge("last_analyze", "pg_stat_user_tables_last_analyze", "Last time this table was manually analyzed, Unix seconds; 0 when never."),
-    Column::gauge("last_autoanalyze", "pg_stat_user_tables_last_autoanalyze", "Last time this table was analyzed by the autovacuum daemon, Unix seconds; 0 when never."),
+    Column::new("n_live_tup", Desc::gauge("pg_stat_user_tables_n_live_tup", TABLE_LABELS, "Estimated number of live rows.")),
+    Column::new("n_dead_tup", Desc::gauge("pg_stat_user_tables_n_dead_tup", TABLE_LABELS, "Estimated number of dead rows.")),
+    Column::new("n_mod_since_analyze", Desc::gauge("pg_stat_user_tables_n_mod_since_analyze", TABLE_LABELS, "Estimated number of rows changed since this table was last analyzed.")),
+    Column::new("seq_scan", Desc::counter("pg_stat_user_tables_seq_scan", TABLE_LABELS, "Number of sequential scans initiated on this table.")),
+    Column::new("seq_tup_read", Desc::counter("pg_stat_user_tables_seq_tup_read", TABLE_LABELS, "Number of live rows fetched by sequential scans.")),
+    Column::new("idx_scan", Desc::counter("pg_stat_user_tables_idx_scan", TABLE_LABELS, "Number of index scans initiated on this table.")),
+    Column::new("idx_tup_fetch", Desc::counter("pg_stat_user_tables_idx_tup_fetch", TABLE_LABELS, "Number of live rows fetched by index scans.")),
+    Column::new("n_tup_ins", Desc::counter("pg_stat_user_tables_n_tup_ins", TABLE_LABELS, "Number of rows inserted.")),
+    Column::new("n_tup_upd", Desc::counter("pg_stat_user_tables_n_tup_upd", TABLE_LABELS, "Number of rows updated (includes HOT updates).")),
+    Column::new("n_tup_del", Desc::counter("pg_stat_user_tables_n_tup_del", TABLE_LABELS, "Number of rows deleted.")),
+    Column::new("n_tup_hot_upd", Desc::counter("pg_stat_user_tables_n_tup_hot_upd", TABLE_LABELS, "Number of rows HOT updated (no separate index update).")),
+    Column::new("vacuum_count", Desc::counter("pg_stat_user_tables_vacuum_count", TABLE_LABELS, "Number of times this table has been manually vacuumed (not counting VACUUM FULL).")),
+    Column::new("autovacuum_count", Desc::counter("pg_stat_user_tables_autovacuum_count", TABLE_LABELS, "Number of times this table has been vacuumed by the autovacuum daemon.")),
+    Column::new("analyze_count", Desc::counter("pg_stat_user_tables_analyze_count", TABLE_LABELS, "Number of times this table has been manually analyzed.")),
+    Column::new("autoanalyze_count", Desc::counter("pg_stat_user_tables_autoanalyze_count", TABLE_LABELS, "Number of times this table has been analyzed by the autovacuum daemon.")),
+    Column::new("last_vacuum", Desc::gauge("pg_stat_user_tables_last_vacuum", TABLE_LABELS, "Last time this table was manually vacuumed (not counting VACUUM FULL), Unix seconds; 0 when never.")),
+    Column::new("last_autovacuum", Desc::gauge("pg_stat_user_tables_last_autovacuum", TABLE_LABELS, "Last time this table was vacuumed by the autovacuum daemon, Unix seconds; 0 when never.")),
+    Column::new("last_analyze", Desc::gauge("pg_stat_user_tables_last_analyze", TABLE_LABELS, "Last time this table was manually analyzed, Unix seconds; 0 when never.")),
+    Column::new("last_autoanalyze", Desc::gauge("pg_stat_user_tables_last_autoanalyze", TABLE_LABELS, "Last time this table was analyzed by the autovacuum daemon, Unix seconds; 0 when never.")),
 ];
 
 #[derive(Debug)]
@@ -52,6 +46,10 @@ impl Collector for StatUserTables {
         "Per-table tuples, scans and (auto)vacuum/analyze history from pg_stat_user_tables"
     }
 
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(COLUMNS).collect()
+    }
+
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,
@@ -59,7 +57,7 @@ impl Collector for StatUserTables {
     ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
         Box::pin(async move {
             let rows = conn.query(SQL, &[]).await?;
-            families_from_rows(&rows, LABELS, COLUMNS)
+            families_from_rows(&rows, COLUMNS)
         })
     }
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Checks the alert rules: promtool syntax check, promtool unit tests, and the
+# consistency checks promtool cannot do:
+#   - every alert has a severity (page|ticket), summary, description and a
+#     runbook_url whose anchor is a heading of docs/runbooks.md (GitHub slugs);
+#   - every runbook heading that looks like an alert name belongs to an alert;
+#   - every alert has a unit test where it fires and one where it must not;
+#   - every festival_pg:threshold:* series is used by an alert and watched by
+#     PostgresAlertThresholdMissing.
+# Needs promtool (Debian package `prometheus`) and python3. Run from anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+promtool check rules alerts/*.yml
+promtool test rules alerts/tests/*.yml
+
+python3 - <<'EOF'
+import glob, re, sys
+
+RUNBOOK_BASE = "https://github.com/festival-platform/festival-pg-exporter/blob/main/docs/runbooks.md#"
+errors = []
+
+def slug(heading):
+    # GitHub: lowercase, drop punctuation except '-' and '_', spaces to '-'.
+    s = heading.strip().lower()
+    s = re.sub(r"[^\w\- ]", "", s)
+    return s.replace(" ", "-")
+
+runbook = open("docs/runbooks.md").read()
+anchors = {slug(h) for h in re.findall(r"^#{1,6} (.+)$", runbook, re.M)}
+
+rules = open("alerts/festival-pg.rules.yml").read()
+# Split into alert blocks: from "- alert:" to the next rule.
+blocks = re.split(r"\n(?=      - (?:alert|record): )", rules)
+alerts = {}
+for b in blocks:
+    m = re.match(r"\s*- alert: (\w+)", b)
+    if not m:
+        continue
+    name = m.group(1)
+    if name in alerts:
+        errors.append(f"{name}: defined twice")
+    alerts[name] = b
+    sev = re.search(r"\n\s+severity: (\S+)", b)
+    if not sev or sev.group(1) not in ("page", "ticket"):
+        errors.append(f"{name}: severity must be page or ticket")
+    for key in ("summary", "description", "runbook_url"):
+        if not re.search(rf"\n\s+{key}: ", b):
+            errors.append(f"{name}: no {key} annotation")
+    url = re.search(r"runbook_url: \"([^\"]+)\"", b)
+    if url:
+        u = url.group(1)
+        if not u.startswith(RUNBOOK_BASE):
+            errors.append(f"{name}: runbook_url does not point to docs/runbooks.md: {u}")
+        elif u[len(RUNBOOK_BASE):] not in anchors:
+            errors.append(f"{name}: runbook anchor #{u[len(RUNBOOK_BASE):]} is not a heading of docs/runbooks.md")
+        elif u[len(RUNBOOK_BASE):] != slug(name):
+            errors.append(f"{name}: runbook anchor should be #{slug(name)}")
+
+for h in re.findall(r"^## (Postgres\w+)$", runbook, re.M):
+    if h not in alerts:
+        errors.append(f"docs/runbooks.md: section {h} has no alert")
+
+# Unit test coverage: a firing case and a quiet case per alert.
+fires, quiet = set(), set()
+for path in glob.glob("alerts/tests/*.yml"):
+    text = open(path).read()
+    for m in re.finditer(r"alertname: (\w+)\n\s+exp_alerts:( \[\])?", text):
+        (quiet if m.group(2) else fires).add(m.group(1))
+for name in alerts:
+    if name not in fires:
+        errors.append(f"{name}: no unit test where it fires")
+    if name not in quiet:
+        errors.append(f"{name}: no unit test where it must not fire")
+
+# Thresholds: used, and watched for absence.
+thresholds = re.findall(r"record: festival_pg:threshold:(\w+)", open("alerts/festival-pg-thresholds.rules.yml").read())
+missing_rule = alerts.get("PostgresAlertThresholdMissing", "")
+for t in thresholds:
+    uses = [a for a, b in alerts.items() if a != "PostgresAlertThresholdMissing" and f"festival_pg:threshold:{t}" in b]
+    if not uses:
+        errors.append(f"threshold {t}: used by no alert")
+    if f'absent(festival_pg:threshold:{t}), "threshold", "{t}"' not in missing_rule:
+        errors.append(f"threshold {t}: not watched by PostgresAlertThresholdMissing")
+for t in re.findall(r"festival_pg:threshold:(\w+)", rules):
+    if t not in thresholds:
+        errors.append(f"threshold {t}: used in festival-pg.rules.yml but not defined")
+
+for e in errors:
+    print("ERROR:", e, file=sys.stderr)
+if errors:
+    sys.exit(1)
+print(f"consistency: {len(alerts)} alerts, {len(thresholds)} thresholds, {len(anchors)} runbook headings: OK")
+EOF
