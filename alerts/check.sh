@@ -3,7 +3,8 @@
 # consistency checks promtool cannot do:
 #   - every alert has a severity (page|ticket), summary, description and a
 #     runbook_url whose anchor is a heading of docs/runbooks.md (GitHub slugs);
-#   - every runbook heading that looks like an alert name belongs to an alert;
+#   - every runbook heading that looks like an alert name belongs to an alert,
+#     and the runbook's links to its own sections resolve;
 #   - every alert has a unit test where it fires and one where it must not;
 #   - every festival_pg:threshold:* series is used by an alert and watched by
 #     PostgresAlertThresholdMissing.
@@ -56,6 +57,10 @@ for b in blocks:
             errors.append(f"{name}: runbook anchor #{u[len(RUNBOOK_BASE):]} is not a heading of docs/runbooks.md")
         elif u[len(RUNBOOK_BASE):] != slug(name):
             errors.append(f"{name}: runbook anchor should be #{slug(name)}")
+
+for link in set(re.findall(r"\]\(#([^)]+)\)", runbook)):
+    if link not in anchors:
+        errors.append(f"docs/runbooks.md: link to #{link}, which is no heading")
 
 for h in re.findall(r"^## (Postgres\w+)$", runbook, re.M):
     if h not in alerts:

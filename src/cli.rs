@@ -90,6 +90,42 @@ struct Flags {
     )]
     long_running_thresholds: String,
 
+    /// How many statements pg_stat_statements_* report (top by total execution time).
+    #[arg(
+        long = "collector.stat_statements.limit",
+        env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_LIMIT",
+        default_value = "100",
+        value_name = "N"
+    )]
+    stat_statements_limit: String,
+
+    /// Longest statement text in pg_stat_statements_query_id, in characters; 0 exports no texts.
+    #[arg(
+        long = "collector.stat_statements.query-length",
+        env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_QUERY_LENGTH",
+        default_value = "100",
+        value_name = "CHARS"
+    )]
+    stat_statements_query_length: String,
+
+    /// Dead-tuple ratio above which pg_tables_needing_vacuum counts a table (0.2 or 20%).
+    #[arg(
+        long = "collector.health.dead-ratio",
+        env = "PG_EXPORTER_COLLECTOR_HEALTH_DEAD_RATIO",
+        default_value = "20%",
+        value_name = "RATIO"
+    )]
+    dead_ratio: String,
+
+    /// Glob of backup files for the backup collector (repeatable; comma-separated in the environment).
+    #[arg(
+        long = "collector.backup.path",
+        env = "PG_EXPORTER_COLLECTOR_BACKUP_PATH",
+        value_delimiter = ',',
+        value_name = "GLOB"
+    )]
+    backup_paths: Vec<String>,
+
     /// Only log messages with the given severity or above: error, warn, info, debug.
     #[arg(
         long = "log.level",
@@ -117,6 +153,12 @@ struct Flags {
 enum Subcommand {
     /// Print the catalogue of metric families, one per line: name, type, labels, help.
     Metrics,
+    /// Connect once, print the maintenance guide's health table and exit 1 when a check fails.
+    Health {
+        /// text (an aligned table) or json.
+        #[arg(long = "output", default_value = "text", value_name = "FORMAT")]
+        output: String,
+    },
 }
 
 /// What the command line asks for.
@@ -124,6 +166,8 @@ enum Subcommand {
 pub enum Parsed {
     /// Run the exporter.
     Run(Config),
+    /// Run the health check once with this configuration.
+    Health(Config, crate::health::Output),
     /// Print this (help or version) and exit successfully.
     Print(String),
 }
@@ -192,14 +236,21 @@ where
             };
         }
     };
-    let flags = Flags::from_arg_matches(&matches)
+    let mut flags = Flags::from_arg_matches(&matches)
         .map_err(|err| UsageError(first_line(&err.to_string())))?;
-    if let Some(Subcommand::Metrics) = flags.subcommand {
-        return Ok(Parsed::Print(crate::scrape::catalogue_text()));
+    let subcommand = flags.subcommand.take();
+    let config = validate(flags, &matches, &LibpqEnv::from_process_env()).map_err(UsageError)?;
+    match subcommand {
+        None => Ok(Parsed::Run(config)),
+        Some(Subcommand::Metrics) => Ok(Parsed::Print(crate::scrape::catalogue_text())),
+        Some(Subcommand::Health { output }) => match output.as_str() {
+            "text" => Ok(Parsed::Health(config, crate::health::Output::Text)),
+            "json" => Ok(Parsed::Health(config, crate::health::Output::Json)),
+            other => Err(UsageError(format!(
+                "health --output: '{other}' is not one of text, json"
+            ))),
+        },
     }
-    validate(flags, &matches, &LibpqEnv::from_process_env())
-        .map(Parsed::Run)
-        .map_err(UsageError)
 }
 
 /// clap's messages run over several lines (tips, usage); the first says what is wrong.
@@ -239,17 +290,28 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             flags.collection_timeout
         ));
     }
-    let max_connections: usize = flags
-        .max_connections
-        .parse()
-        .ok()
-        .filter(|n| (1..=100).contains(n))
-        .ok_or_else(|| {
-            format!(
-                "--max-connections: '{}' is not a number from 1 to 100",
-                flags.max_connections
-            )
+    let max_connections = number_in("--max-connections", &flags.max_connections, 1..=100)?;
+    let stat_statements_limit = number_in(
+        "--collector.stat_statements.limit",
+        &flags.stat_statements_limit,
+        1..=10_000,
+    )?;
+    let stat_statements_query_length = number_in(
+        "--collector.stat_statements.query-length",
+        &flags.stat_statements_query_length,
+        0..=10_000,
+    )?;
+    let dead_ratio = parse_ratio(&flags.dead_ratio).ok_or_else(|| {
+        format!(
+            "--collector.health.dead-ratio: '{}' is not a ratio from 0 to 1 (or 0% to 100%)",
+            flags.dead_ratio
+        )
+    })?;
+    for pattern in &flags.backup_paths {
+        glob::Pattern::new(pattern).map_err(|e| {
+            format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
         })?;
+    }
     let mut long_running_thresholds = Vec::new();
     for part in flags.long_running_thresholds.split(',') {
         let duration = parse_duration(part)
@@ -301,10 +363,42 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
         collectors,
         options: Options {
             long_running_thresholds,
+            stat_statements_limit,
+            stat_statements_query_length,
+            dead_ratio,
+            backup_paths: flags.backup_paths,
         },
         log_level,
         log_format,
     })
+}
+
+/// Parses `text` as a number within `range`, naming `flag` when it is not.
+fn number_in<T>(flag: &str, text: &str, range: std::ops::RangeInclusive<T>) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    text.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "{flag}: '{text}' is not a number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
+}
+
+/// `0.2` or `20%` → 0.2, within 0 to 1.
+fn parse_ratio(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let value = match text.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().ok()? / 100.0,
+        None => text.parse::<f64>().ok()?,
+    };
+    (0.0..=1.0).contains(&value).then_some(value)
 }
 
 #[cfg(test)]
@@ -336,10 +430,17 @@ mod tests {
             config.options.long_running_thresholds,
             vec![5.0, 60.0, 300.0]
         );
-        assert_eq!(
-            names(&config),
-            COLLECTORS.iter().map(|c| c.name()).collect::<Vec<_>>()
-        );
+        assert_eq!(config.options.stat_statements_limit, 100);
+        assert_eq!(config.options.stat_statements_query_length, 100);
+        assert_eq!(config.options.dead_ratio, 0.2);
+        assert!(config.options.backup_paths.is_empty());
+        let defaults: Vec<_> = COLLECTORS
+            .iter()
+            .filter(|c| c.enabled_by_default())
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(names(&config), defaults);
+        assert!(!defaults.contains(&"backup"), "backup is off by default");
     }
 
     #[test]
@@ -352,6 +453,22 @@ mod tests {
         assert!(run(&["--collector.nonexistent"])
             .unwrap_err()
             .contains("--collector.nonexistent"));
+        let config = run(&[
+            "--collector.backup",
+            "--collector.backup.path",
+            "/backups/*.dump",
+            "--collector.backup.path=/archive/**/*.tar",
+            "--collector.health.dead-ratio=0.35",
+        ])
+        .unwrap();
+        assert!(names(&config).contains(&"backup"));
+        assert_eq!(
+            config.options.backup_paths,
+            ["/backups/*.dump", "/archive/**/*.tar"]
+        );
+        assert_eq!(config.options.dead_ratio, 0.35);
+        assert_eq!(parse_ratio("20%"), Some(0.2));
+        assert_eq!(parse_ratio("-0.1"), None);
     }
 
     #[test]
@@ -376,6 +493,22 @@ mod tests {
             (&["--max-connections", "0"][..], "--max-connections"),
             (&["--log.level", "loud"][..], "--log.level"),
             (&["--log.format", "xml"][..], "--log.format"),
+            (
+                &["--collector.stat_statements.limit", "0"][..],
+                "--collector.stat_statements.limit",
+            ),
+            (
+                &["--collector.stat_statements.query-length", "x"][..],
+                "query-length",
+            ),
+            (
+                &["--collector.health.dead-ratio", "120%"][..],
+                "--collector.health.dead-ratio",
+            ),
+            (
+                &["--collector.backup.path", "/backups/[x"][..],
+                "--collector.backup.path",
+            ),
             (
                 &["--collector.stat_activity.long-running-thresholds", "5s,x"][..],
                 "long-running-thresholds",

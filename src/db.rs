@@ -4,7 +4,8 @@
 //! hands them out one collector at a time. Every session is made harmless at
 //! startup, in the connection's own startup packet (no extra round trip):
 //! `application_name = festival-pg-exporter`, `statement_timeout` and
-//! `lock_timeout` below the scrape deadline, and `default_transaction_read_only`.
+//! `lock_timeout` below the scrape deadline, `default_transaction_read_only`,
+//! and `TimeZone = UTC` (so dates in partition bounds mean the same everywhere).
 //! A session whose query was cut off by the deadline is cancelled on the server
 //! and closed rather than reused, so a slow query never queues the next one.
 //! Statements are prepared once per session and reused across scrapes.
@@ -62,26 +63,34 @@ impl ServerInfo {
     }
 }
 
+/// Opens every statement the exporter sends, so that its statements are easy
+/// to tell apart in pg_stat_statements, pg_stat_activity and server logs (and
+/// the `stat_statements` collector can leave them out).
+pub const STATEMENT_MARKER: &str = "/* festival-pg-exporter */ ";
+
 /// One open session with its prepared statements.
 pub struct Conn {
     client: Client,
-    statements: HashMap<usize, Statement>,
+    /// Prepared statements by SQL text.
+    statements: HashMap<String, Statement>,
 }
 
 impl Conn {
-    /// Runs one of the exporter's static SQL texts, preparing it on first use
-    /// in this session.
+    /// Runs one of the exporter's SQL texts, preparing it (with
+    /// [`STATEMENT_MARKER`] in front) on first use in this session.
     pub async fn query(
         &mut self,
-        sql: &'static str,
+        sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let key = sql.as_ptr() as usize;
-        let statement = match self.statements.get(&key) {
+        let statement = match self.statements.get(sql) {
             Some(statement) => statement.clone(),
             None => {
-                let statement = self.client.prepare(sql).await?;
-                self.statements.insert(key, statement.clone());
+                let statement = self
+                    .client
+                    .prepare(&format!("{STATEMENT_MARKER}{sql}"))
+                    .await?;
+                self.statements.insert(sql.to_string(), statement.clone());
                 statement
             }
         };
@@ -129,7 +138,7 @@ impl Pool {
         lock_timeout: Duration,
     ) -> Pool {
         let session_options = format!(
-            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on",
+            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC",
             statement_timeout.as_millis().max(1),
             lock_timeout.as_millis().max(1)
         );

@@ -6,12 +6,14 @@
 //! - [`scrape`] is the only code that runs a collection (fan-out, deadlines, single-flight,
 //!   self-metrics) and turns its results into exposition text;
 //! - [`collectors`] holds one file per collector, each returning plain samples;
-//! - [`http`] serves the endpoints, [`server`] wires everything and handles shutdown.
+//! - [`http`] serves the endpoints, [`server`] wires everything and handles shutdown;
+//! - [`health`] is the one-shot `health` subcommand.
 
 pub mod cli;
 pub mod collectors;
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod http;
 pub mod logging;
 pub mod metrics;

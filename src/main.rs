@@ -4,11 +4,29 @@
 
 use std::process::ExitCode;
 
-use festival_pg_exporter::{cli, logging, server};
+use festival_pg_exporter::{cli, health, logging, server};
 
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args_os()) {
         Ok(cli::Parsed::Run(config)) => config,
+        Ok(cli::Parsed::Health(config, output)) => {
+            // The table is the output; log lines only for trouble.
+            logging::init(
+                config.log_level.min(tracing::Level::WARN),
+                config.log_format,
+            );
+            let code = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(health::run(config, output)),
+                Err(err) => {
+                    eprintln!("festival-pg-exporter: cannot start the async runtime: {err}");
+                    1
+                }
+            };
+            return ExitCode::from(code as u8);
+        }
         Ok(cli::Parsed::Print(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;

@@ -11,8 +11,20 @@ use tokio_postgres::Row;
 use crate::db::{Conn, ServerInfo};
 use crate::metrics::{Desc, Family};
 
+pub mod autovacuum;
+pub mod backup;
+pub mod health;
 pub mod locks;
+pub mod partitions;
+pub mod replication;
+pub mod settings;
+pub mod sizes;
 pub mod stat_activity;
+pub mod stat_archiver;
+pub mod stat_bgwriter;
+pub mod stat_database;
+pub mod stat_statements;
+pub mod stat_user_indexes;
 pub mod stat_user_tables;
 
 /// One area of statistics, collected on every scrape while enabled.
@@ -40,6 +52,18 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_user_tables::StatUserTables,
     &stat_activity::StatActivity,
     &locks::Locks,
+    &stat_statements::StatStatements,
+    &autovacuum::Autovacuum,
+    &settings::Settings,
+    &sizes::Sizes,
+    &stat_user_indexes::StatUserIndexes,
+    &partitions::Partitions,
+    &stat_archiver::StatArchiver,
+    &stat_database::StatDatabase,
+    &stat_bgwriter::StatBgwriter,
+    &replication::Replication,
+    &health::Health,
+    &backup::Backup,
 ];
 
 /// Settings of individual collectors, from their `--collector.<name>.<setting>` flags.
@@ -47,12 +71,24 @@ pub static COLLECTORS: &[&dyn Collector] = &[
 pub struct Options {
     /// stat_activity: count non-idle queries running longer than each of these (seconds).
     pub long_running_thresholds: Vec<f64>,
+    /// stat_statements: how many statements (top by total execution time).
+    pub stat_statements_limit: i64,
+    /// stat_statements: longest text in `pg_stat_statements_query_id`; 0 = no texts.
+    pub stat_statements_query_length: usize,
+    /// health: dead-tuple ratio above which a table needs VACUUM.
+    pub dead_ratio: f64,
+    /// backup: globs of backup files.
+    pub backup_paths: Vec<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             long_running_thresholds: vec![5.0, 60.0, 300.0],
+            stat_statements_limit: 100,
+            stat_statements_query_length: QUERY_LABEL_CHARS,
+            dead_ratio: 0.2,
+            backup_paths: Vec::new(),
         }
     }
 }
@@ -85,8 +121,9 @@ pub fn descs(columns: &'static [Column]) -> impl Iterator<Item = &'static Desc> 
 
 /// Turns rows into one family per [`Column`]: the label columns (`text`,
 /// named as the columns' labels, which all columns share) give the labels,
-/// each numeric column (`float8`) a family. A NULL value means "no sample" and
-/// a NULL label value becomes the empty string.
+/// each numeric column (`float8`) a family. A NULL value means "no sample", a
+/// column missing from the query (a version variant without it) means no
+/// samples at all, and a NULL label value becomes the empty string.
 pub fn families_from_rows(
     rows: &[Row],
     columns: &[Column],
@@ -103,6 +140,10 @@ pub fn families_from_rows(
             );
         }
         for (family, column) in families.iter_mut().zip(columns) {
+            // A column that this server's query variant lacks gives no sample.
+            if !row.columns().iter().any(|c| c.name() == column.column) {
+                continue;
+            }
             if let Some(value) = row.try_get::<_, Option<f64>>(column.column)? {
                 family.push(values.clone(), value);
             }

@@ -145,6 +145,59 @@ impl PgCluster {
         panic!("PostgreSQL did not start: {}", cluster.log());
     }
 
+    /// A streaming standby of this (running) cluster: the primary is stopped
+    /// for a moment, its data directory copied cold (a valid base backup
+    /// without pg_basebackup, which not every build ships), and both started.
+    pub fn start_standby(&self) -> PgCluster {
+        self.stop();
+        let dir = tempfile::Builder::new()
+            .prefix("fpe-pg-standby-")
+            .tempdir()
+            .unwrap();
+        let data = dir.path().join("data");
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(self.data())
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let _ = std::fs::remove_file(data.join("postmaster.pid"));
+        std::fs::write(data.join("standby.signal"), "").unwrap();
+        let conf_path = data.join("postgresql.conf");
+        let mut conf = std::fs::read_to_string(&conf_path).unwrap();
+        conf = conf.replace(
+            &self.dir.path().display().to_string(),
+            &dir.path().display().to_string(),
+        );
+        conf.push_str(&format!(
+            "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=festival_standby'\nhot_standby = on\n",
+            self.port
+        ));
+        std::fs::write(&conf_path, conf).unwrap();
+        if unsafe { libc::geteuid() } == 0 {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        self.restart_stopped();
+        let mut standby = PgCluster {
+            dir,
+            port: 0,
+            bindir: self.bindir.clone(),
+        };
+        for _attempt in 0..5 {
+            standby.port = free_port();
+            if standby.pg_ctl_start() {
+                return standby;
+            }
+        }
+        panic!("standby did not start: {}", standby.log());
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -542,4 +595,35 @@ where
         assert!(started.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// How long a test waits for statistics to show up.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Unix seconds now.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The backend pid of a test session, as the `pid` label writes it.
+pub async fn pid(client: &tokio_postgres::Client) -> String {
+    client
+        .query_one("SELECT pg_backend_pid()::text", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Runs the statements of `sql` (split at `;` line ends) one by one on a
+/// session of its own and closes it, so that the backend reports its table
+/// statistics when it exits.
+pub async fn run_and_disconnect(cluster: &PgCluster, sql: &str) {
+    let client = cluster.client().await;
+    for statement in sql.split(";\n") {
+        client.batch_execute(statement).await.unwrap();
+    }
+    drop(client);
 }

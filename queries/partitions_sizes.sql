@@ -1,0 +1,29 @@
+-- pg_inherits with pg_total_relation_size() (PostgreSQL 10+): the size of every
+-- child of a partitioned or inheritance parent (the guide's "Monitor Partition
+-- Health"), leaving out children that have an ACCESS EXCLUSIVE lock held or
+-- awaited on them, their TOAST table or an index, as queries/sizes_tables.sql
+-- does, so the query never waits behind a VACUUM FULL or a DETACH.
+WITH exclusive AS MATERIALIZED (
+    SELECT DISTINCT relation
+    FROM pg_locks
+    WHERE locktype = 'relation'
+      AND mode = 'AccessExclusiveLock'
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+)
+SELECT current_database()::text AS datname,
+       n.nspname::text AS schemaname,
+       p.relname::text AS parent,
+       c.relname::text AS partition,
+       pg_total_relation_size(c.oid)::float8 AS size_bytes
+FROM pg_inherits i
+JOIN pg_class p ON p.oid = i.inhparent
+JOIN pg_namespace n ON n.oid = p.relnamespace
+JOIN pg_class c ON c.oid = i.inhrelid
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND c.oid NOT IN (SELECT relation FROM exclusive)
+  AND c.reltoastrelid NOT IN (SELECT relation FROM exclusive)
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_index x
+      WHERE x.indrelid = c.oid AND x.indexrelid IN (SELECT relation FROM exclusive)
+  )
+ORDER BY 2, 3, 4

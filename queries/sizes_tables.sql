@@ -1,0 +1,37 @@
+-- pg_class with the size functions (PostgreSQL 9.6+): the guide's "Table
+-- Sizes" per user table and index of the current database. The size functions
+-- take an ACCESS SHARE lock, which would queue behind the ACCESS EXCLUSIVE of a
+-- VACUUM FULL, CLUSTER or REINDEX (held or awaited): a table whose heap, TOAST
+-- table or any index has such a lock is left out of this scrape, so the query
+-- never waits. (Between this check and the size call a new exclusive lock can
+-- still slip in; lock_timeout then bounds the wait.)
+WITH exclusive AS MATERIALIZED (
+    SELECT DISTINCT relation
+    FROM pg_locks
+    WHERE locktype = 'relation'
+      AND mode = 'AccessExclusiveLock'
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+),
+tables AS MATERIALIZED (
+    SELECT c.oid, n.nspname, c.relname, c.reltoastrelid
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'm')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\_toast%'
+      AND c.oid NOT IN (SELECT relation FROM exclusive)
+      AND c.reltoastrelid NOT IN (SELECT relation FROM exclusive)
+      AND NOT EXISTS (
+          SELECT 1 FROM pg_index i
+          WHERE i.indrelid = c.oid AND i.indexrelid IN (SELECT relation FROM exclusive)
+      )
+)
+SELECT current_database()::text AS datname,
+       nspname::text AS schemaname,
+       relname::text AS relname,
+       pg_table_size(oid)::float8 AS table_size_bytes,
+       pg_indexes_size(oid)::float8 AS index_size_bytes,
+       CASE WHEN reltoastrelid = 0 THEN 0 ELSE pg_total_relation_size(reltoastrelid) END::float8 AS toast_size_bytes,
+       pg_total_relation_size(oid)::float8 AS total_size_bytes
+FROM tables
+ORDER BY 2, 3

@@ -1,0 +1,81 @@
+//! `partitions`: the guide's "Partition Maintenance" and "Monitor Partition
+//! Health" from `pg_inherits`, `pg_partitioned_table` and the partition bounds
+//! (PostgreSQL 10+): per parent the number of partitions, for range partitions
+//! on a date or timestamp key the newest upper and oldest lower bound (so
+//! "future partitions run out" and "older than the retention" are alerts), the
+//! rows that landed in the DEFAULT partition, and every partition's size
+//! (lock-safe, as in `sizes`). Nested, list and hash partitions are counted and
+//! sized without bounds.
+
+use futures::future::BoxFuture;
+
+use super::{descs, families_from_rows, Collector, Column, Context};
+use crate::db::Conn;
+use crate::metrics::{Desc, Family};
+
+const PARENTS_SQL: &str = include_str!("../../queries/partitions.sql");
+const SIZES_SQL: &str = include_str!("../../queries/partitions_sizes.sql");
+
+const PARENT: &[&str] = &["datname", "schemaname", "parent"];
+
+const PARENT_COLUMNS: &[Column] = &[
+    Column::new("partitions", Desc::gauge("pg_partition_count", PARENT, "Number of direct partitions (or inheritance children) of the parent.")),
+    Column::new(
+        "newest_bound",
+        Desc::gauge(
+            "pg_partition_newest_bound_timestamp_seconds",
+            PARENT,
+            "Highest upper bound of the parent's date/timestamp range partitions, Unix seconds: future coverage is this minus time().",
+        ),
+    ),
+    Column::new(
+        "oldest_bound",
+        Desc::gauge("pg_partition_oldest_bound_timestamp_seconds", PARENT, "Lowest lower bound of the parent's date/timestamp range partitions, Unix seconds."),
+    ),
+    Column::new(
+        "default_rows",
+        Desc::gauge("pg_partition_default_rows", PARENT, "Estimated live rows in the parent's DEFAULT partition: rows that missed every range."),
+    ),
+];
+
+const SIZE_COLUMNS: &[Column] = &[Column::new(
+    "size_bytes",
+    Desc::gauge(
+        "pg_partition_size_bytes",
+        &["datname", "schemaname", "parent", "partition"],
+        "Total size of the partition with indexes and TOAST, in bytes.",
+    ),
+)];
+
+#[derive(Debug)]
+pub struct Partitions;
+
+impl Collector for Partitions {
+    fn name(&self) -> &'static str {
+        "partitions"
+    }
+
+    fn description(&self) -> &'static str {
+        "Partitions per parent, their sizes, date range coverage and DEFAULT partition rows"
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(PARENT_COLUMNS).chain(descs(SIZE_COLUMNS)).collect()
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        _ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+        Box::pin(async move {
+            let mut families =
+                families_from_rows(&conn.query(PARENTS_SQL, &[]).await?, PARENT_COLUMNS)?;
+            families.extend(families_from_rows(
+                &conn.query(SIZES_SQL, &[]).await?,
+                SIZE_COLUMNS,
+            )?);
+            Ok(families)
+        })
+    }
+}

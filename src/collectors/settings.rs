@@ -1,0 +1,163 @@
+//! `settings`: server settings from `pg_settings` (PostgreSQL 9.6+), as
+//! postgres_exporter exposes them: every numeric and boolean setting as
+//! `pg_settings_<name>` (dots become underscores), converted to base units and
+//! suffixed (`pg_settings_autovacuum_naptime_seconds`,
+//! `pg_settings_shared_buffers_bytes`), booleans as 0/1; and a short
+//! allow-list of enum and string settings as `pg_settings_info{name,setting}`
+//! = 1. The text of `archive_command` is never exported, only `set`/`unset`.
+//! `max_connections` and `superuser_reserved_connections` are left to the
+//! `stat_activity` collector, which always reports them.
+
+use futures::future::BoxFuture;
+
+use super::{Collector, Context};
+use crate::db::Conn;
+use crate::metrics::{Desc, Family, Kind};
+
+const SQL: &str = include_str!("../../queries/settings.sql");
+
+/// Enum and string settings worth seeing on a dashboard or in an alert.
+const INFO_SETTINGS: &[&str] = &[
+    "archive_command",
+    "archive_mode",
+    "compute_query_id",
+    "synchronous_commit",
+    "track_functions",
+    "wal_level",
+];
+
+/// Reported by `stat_activity` under the same names.
+const ELSEWHERE: &[&str] = &["max_connections", "superuser_reserved_connections"];
+
+static NUMERIC: Desc = Desc::gauge(
+    "pg_settings_<name>",
+    &[],
+    "A numeric or boolean server setting, in base units: `_seconds` for times, `_bytes` for sizes; booleans as 0/1.",
+);
+static INFO: Desc = Desc::gauge(
+    "pg_settings_info",
+    &["name", "setting"],
+    "Enum and string settings (archive_mode, wal_level, ...; archive_command only as set/unset); the value is always 1.",
+);
+
+/// The factor to base units and the name suffix for a `pg_settings.unit`.
+fn unit(unit: &str) -> Option<(f64, &'static str)> {
+    let (count, base) = match unit.find(|c: char| !c.is_ascii_digit()) {
+        Some(0) | None => (1.0, unit),
+        Some(i) => (unit[..i].parse::<f64>().ok()?, &unit[i..]),
+    };
+    let (factor, suffix) = match base {
+        "" => (1.0, ""),
+        "ms" => (0.001, "_seconds"),
+        "s" => (1.0, "_seconds"),
+        "min" => (60.0, "_seconds"),
+        "h" => (3600.0, "_seconds"),
+        "d" => (86400.0, "_seconds"),
+        "B" => (1.0, "_bytes"),
+        "kB" => (1024.0, "_bytes"),
+        "MB" => (1024.0 * 1024.0, "_bytes"),
+        "GB" => (1024.0 * 1024.0 * 1024.0, "_bytes"),
+        "TB" => (1024.0 * 1024.0 * 1024.0 * 1024.0, "_bytes"),
+        _ => return None,
+    };
+    Some((count * factor, suffix))
+}
+
+/// A setting name fit for a metric name.
+fn metric_name(setting: &str, suffix: &str) -> String {
+    let clean: String = setting
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("pg_settings_{clean}{suffix}")
+}
+
+#[derive(Debug)]
+pub struct Settings;
+
+impl Collector for Settings {
+    fn name(&self) -> &'static str {
+        "settings"
+    }
+
+    fn description(&self) -> &'static str {
+        "Numeric and boolean server settings in base units, and a few enum settings as info"
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        vec![&NUMERIC, &INFO]
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        _ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+        Box::pin(async move {
+            let rows = conn.query(SQL, &[&INFO_SETTINGS]).await?;
+            let mut families = Vec::with_capacity(rows.len());
+            let mut info = INFO.family();
+            for row in &rows {
+                let name: String = row.try_get("name")?;
+                let setting: String = row.try_get("setting")?;
+                let vartype: String = row.try_get("vartype")?;
+                if INFO_SETTINGS.contains(&name.as_str()) {
+                    info.push(vec![name, setting], 1.0);
+                    continue;
+                }
+                if ELSEWHERE.contains(&name.as_str()) {
+                    continue;
+                }
+                let value = match vartype.as_str() {
+                    "bool" => Some(if setting == "on" { 1.0 } else { 0.0 }),
+                    _ => setting.parse::<f64>().ok(),
+                };
+                let (Some(value), Some((factor, suffix))) =
+                    (value, unit(&row.try_get::<_, String>("unit")?))
+                else {
+                    continue;
+                };
+                let help: String = row.try_get("short_desc")?;
+                let mut family = Family::new(
+                    metric_name(&name, suffix),
+                    format!("Server setting {name}: {help}"),
+                    Kind::Gauge,
+                    &[],
+                );
+                family.push(Vec::new(), value * factor);
+                families.push(family);
+            }
+            families.push(info);
+            Ok(families)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_become_base_units() {
+        assert_eq!(unit(""), Some((1.0, "")));
+        assert_eq!(unit("ms"), Some((0.001, "_seconds")));
+        assert_eq!(unit("min"), Some((60.0, "_seconds")));
+        assert_eq!(unit("8kB"), Some((8192.0, "_bytes")));
+        assert_eq!(unit("16MB"), Some((16.0 * 1024.0 * 1024.0, "_bytes")));
+        assert_eq!(unit("parsecs"), None);
+        assert_eq!(
+            metric_name("pg_stat_statements.max", ""),
+            "pg_settings_pg_stat_statements_max"
+        );
+        assert_eq!(
+            metric_name("shared_buffers", "_bytes"),
+            "pg_settings_shared_buffers_bytes"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! `stat_archiver`: WAL archiving and WAL volume, the guide's "Point-in-Time
+//! Recovery Setup": archived and failed segment counters and the age of the
+//! last archived segment from `pg_stat_archiver` (PostgreSQL 9.6+), and WAL
+//! generated from `pg_stat_wal` (PostgreSQL 14+; absent on 13). Whether
+//! archiving is on at all is `pg_settings_info{name="archive_mode"}`.
+
+use futures::future::BoxFuture;
+
+use super::{descs, families_from_rows, Collector, Column, Context};
+use crate::db::Conn;
+use crate::metrics::{Desc, Family};
+
+const ARCHIVER_SQL: &str = include_str!("../../queries/stat_archiver.sql");
+const WAL_SQL: &str = include_str!("../../queries/stat_wal.sql");
+
+const ARCHIVER_COLUMNS: &[Column] = &[
+    Column::new("archived_count", Desc::counter("pg_stat_archiver_archived_count", &[], "WAL segments successfully archived.")),
+    Column::new("failed_count", Desc::counter("pg_stat_archiver_failed_count", &[], "Failed attempts to archive WAL segments.")),
+    Column::new("last_archive_age", Desc::gauge("pg_stat_archiver_last_archive_age", &[], "Seconds since the last WAL segment was archived; absent before the first.")),
+    Column::new("last_archived_time", Desc::gauge("pg_stat_archiver_last_archived_time", &[], "When the last WAL segment was archived, Unix seconds.")),
+    Column::new("last_failed_time", Desc::gauge("pg_stat_archiver_last_failed_time", &[], "When the last archiving attempt failed, Unix seconds; absent before the first failure.")),
+];
+
+const WAL_COLUMNS: &[Column] = &[
+    Column::new(
+        "wal_bytes",
+        Desc::counter(
+            "pg_wal_bytes",
+            &[],
+            "WAL generated, in bytes (pg_stat_wal, PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "wal_records",
+        Desc::counter(
+            "pg_wal_records",
+            &[],
+            "WAL records generated (pg_stat_wal, PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "wal_fpi",
+        Desc::counter(
+            "pg_wal_fpi",
+            &[],
+            "WAL full page images generated (pg_stat_wal, PostgreSQL 14+).",
+        ),
+    ),
+];
+
+#[derive(Debug)]
+pub struct StatArchiver;
+
+impl Collector for StatArchiver {
+    fn name(&self) -> &'static str {
+        "stat_archiver"
+    }
+
+    fn description(&self) -> &'static str {
+        "WAL archiving from pg_stat_archiver and WAL volume from pg_stat_wal"
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(ARCHIVER_COLUMNS).chain(descs(WAL_COLUMNS)).collect()
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+        Box::pin(async move {
+            let mut families =
+                families_from_rows(&conn.query(ARCHIVER_SQL, &[]).await?, ARCHIVER_COLUMNS)?;
+            if ctx.server.version_num >= 140000 {
+                families.extend(families_from_rows(
+                    &conn.query(WAL_SQL, &[]).await?,
+                    WAL_COLUMNS,
+                )?);
+            }
+            Ok(families)
+        })
+    }
+}

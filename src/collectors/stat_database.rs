@@ -1,0 +1,263 @@
+//! `stat_database`: per-database activity from `pg_stat_database` and
+//! `pg_stat_database_conflicts` (PostgreSQL 13+, session counters from 14),
+//! with postgres_exporter's names so its dashboards keep working: commits,
+//! rollbacks, cache hits and reads (the cache hit ratio), tuples, temp files,
+//! deadlocks and recovery conflicts. Times are seconds, so their names say so.
+
+use futures::future::BoxFuture;
+
+use super::{descs, families_from_rows, Collector, Column, Context};
+use crate::db::Conn;
+use crate::metrics::{Desc, Family};
+
+const SQL: &str = include_str!("../../queries/stat_database.sql");
+const SQL_14: &str = include_str!("../../queries/stat_database.v14.sql");
+
+const DB: &[&str] = &["datname"];
+
+const COLUMNS: &[Column] = &[
+    Column::new(
+        "numbackends",
+        Desc::gauge(
+            "pg_stat_database_numbackends",
+            DB,
+            "Backends currently connected to this database.",
+        ),
+    ),
+    Column::new(
+        "xact_commit",
+        Desc::counter(
+            "pg_stat_database_xact_commit",
+            DB,
+            "Transactions committed.",
+        ),
+    ),
+    Column::new(
+        "xact_rollback",
+        Desc::counter(
+            "pg_stat_database_xact_rollback",
+            DB,
+            "Transactions rolled back.",
+        ),
+    ),
+    Column::new(
+        "blks_read",
+        Desc::counter("pg_stat_database_blks_read", DB, "Disk blocks read."),
+    ),
+    Column::new(
+        "blks_hit",
+        Desc::counter(
+            "pg_stat_database_blks_hit",
+            DB,
+            "Disk blocks found in the buffer cache.",
+        ),
+    ),
+    Column::new(
+        "tup_returned",
+        Desc::counter(
+            "pg_stat_database_tup_returned",
+            DB,
+            "Rows returned by queries.",
+        ),
+    ),
+    Column::new(
+        "tup_fetched",
+        Desc::counter(
+            "pg_stat_database_tup_fetched",
+            DB,
+            "Rows fetched by queries.",
+        ),
+    ),
+    Column::new(
+        "tup_inserted",
+        Desc::counter("pg_stat_database_tup_inserted", DB, "Rows inserted."),
+    ),
+    Column::new(
+        "tup_updated",
+        Desc::counter("pg_stat_database_tup_updated", DB, "Rows updated."),
+    ),
+    Column::new(
+        "tup_deleted",
+        Desc::counter("pg_stat_database_tup_deleted", DB, "Rows deleted."),
+    ),
+    Column::new(
+        "conflicts",
+        Desc::counter(
+            "pg_stat_database_conflicts",
+            DB,
+            "Queries cancelled by recovery conflicts (standbys only).",
+        ),
+    ),
+    Column::new(
+        "temp_files",
+        Desc::counter(
+            "pg_stat_database_temp_files",
+            DB,
+            "Temporary files created by queries.",
+        ),
+    ),
+    Column::new(
+        "temp_bytes",
+        Desc::counter(
+            "pg_stat_database_temp_bytes",
+            DB,
+            "Data written to temporary files, in bytes.",
+        ),
+    ),
+    Column::new(
+        "deadlocks",
+        Desc::counter("pg_stat_database_deadlocks", DB, "Deadlocks detected."),
+    ),
+    Column::new(
+        "blk_read_seconds",
+        Desc::counter(
+            "pg_stat_database_blk_read_time_seconds",
+            DB,
+            "Time spent reading data file blocks, in seconds (needs track_io_timing).",
+        ),
+    ),
+    Column::new(
+        "blk_write_seconds",
+        Desc::counter(
+            "pg_stat_database_blk_write_time_seconds",
+            DB,
+            "Time spent writing data file blocks, in seconds (needs track_io_timing).",
+        ),
+    ),
+    Column::new(
+        "stats_reset",
+        Desc::gauge(
+            "pg_stat_database_stats_reset",
+            DB,
+            "When these statistics were last reset, Unix seconds; absent if never.",
+        ),
+    ),
+    Column::new(
+        "sessions",
+        Desc::counter(
+            "pg_stat_database_sessions",
+            DB,
+            "Sessions established (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "sessions_abandoned",
+        Desc::counter(
+            "pg_stat_database_sessions_abandoned",
+            DB,
+            "Sessions ended because the client disconnected (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "sessions_fatal",
+        Desc::counter(
+            "pg_stat_database_sessions_fatal",
+            DB,
+            "Sessions ended by fatal errors (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "sessions_killed",
+        Desc::counter(
+            "pg_stat_database_sessions_killed",
+            DB,
+            "Sessions terminated by operator intervention (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "session_seconds",
+        Desc::counter(
+            "pg_stat_database_session_time_seconds",
+            DB,
+            "Time spent by sessions, in seconds (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "active_seconds",
+        Desc::counter(
+            "pg_stat_database_active_time_seconds",
+            DB,
+            "Time spent executing statements, in seconds (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "idle_in_transaction_seconds",
+        Desc::counter(
+            "pg_stat_database_idle_in_transaction_time_seconds",
+            DB,
+            "Time spent idle in transaction, in seconds (PostgreSQL 14+).",
+        ),
+    ),
+    Column::new(
+        "confl_tablespace",
+        Desc::counter(
+            "pg_stat_database_conflicts_confl_tablespace",
+            DB,
+            "Queries cancelled due to dropped tablespaces.",
+        ),
+    ),
+    Column::new(
+        "confl_lock",
+        Desc::counter(
+            "pg_stat_database_conflicts_confl_lock",
+            DB,
+            "Queries cancelled due to lock timeouts.",
+        ),
+    ),
+    Column::new(
+        "confl_snapshot",
+        Desc::counter(
+            "pg_stat_database_conflicts_confl_snapshot",
+            DB,
+            "Queries cancelled due to old snapshots.",
+        ),
+    ),
+    Column::new(
+        "confl_bufferpin",
+        Desc::counter(
+            "pg_stat_database_conflicts_confl_bufferpin",
+            DB,
+            "Queries cancelled due to pinned buffers.",
+        ),
+    ),
+    Column::new(
+        "confl_deadlock",
+        Desc::counter(
+            "pg_stat_database_conflicts_confl_deadlock",
+            DB,
+            "Queries cancelled due to deadlocks.",
+        ),
+    ),
+];
+
+#[derive(Debug)]
+pub struct StatDatabase;
+
+impl Collector for StatDatabase {
+    fn name(&self) -> &'static str {
+        "stat_database"
+    }
+
+    fn description(&self) -> &'static str {
+        "Per-database transactions, cache hits, tuples, temp files, deadlocks and conflicts"
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(COLUMNS).collect()
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+        Box::pin(async move {
+            let sql = if ctx.server.version_num >= 140000 {
+                SQL_14
+            } else {
+                SQL
+            };
+            families_from_rows(&conn.query(sql, &[]).await?, COLUMNS)
+        })
+    }
+}

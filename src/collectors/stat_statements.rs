@@ -1,0 +1,219 @@
+//! `stat_statements`: the maintenance guide's "Slow Query Analysis" from the
+//! `pg_stat_statements` extension (1.8 to 1.12; the variant follows the
+//! installed extension version, not the server major, since an old extension
+//! version can live on a new server). The top N statements by total execution
+//! time are read without their texts, then the texts of just those statements
+//! are fetched: loading and sorting every text is what makes pg_stat_statements
+//! spill huge temp files. The exporter's own statements are left out.
+//!
+//! Extension not installed in the exporter's database, or installed but not
+//! preloaded: `pg_stat_statements_enabled 0`, no error, and one warning in the
+//! log (not one per scrape).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::future::BoxFuture;
+
+use super::{collapse_query, descs, families_from_rows, Collector, Column, Context};
+use tokio_postgres::error::SqlState;
+
+use crate::db::{error_chain, Conn, STATEMENT_MARKER};
+use crate::metrics::{Desc, Family};
+
+const VERSION_SQL: &str = include_str!("../../queries/stat_statements_version.sql");
+const TOP_SQL_1_8: &str = include_str!("../../queries/stat_statements.v1_8.sql");
+const TOP_SQL_1_11: &str = include_str!("../../queries/stat_statements.v1_11.sql");
+const TEXTS_SQL: &str = include_str!("../../queries/stat_statements_texts.sql");
+
+/// Extra rows read beyond the limit, so that the limit still holds after the
+/// exporter's own statements are dropped.
+const OWN_STATEMENTS_ALLOWANCE: i64 = 50;
+
+const LABELS: &[&str] = &["user", "datname", "queryid"];
+
+const COLUMNS: &[Column] = &[
+    Column::new("calls", Desc::counter("pg_stat_statements_calls", LABELS, "Number of times the statement was executed.")),
+    Column::new("seconds", Desc::counter("pg_stat_statements_seconds", LABELS, "Total time spent executing the statement, in seconds.")),
+    Column::new("mean_seconds", Desc::gauge("pg_stat_statements_mean_seconds", LABELS, "Mean execution time of the statement, in seconds.")),
+    Column::new("rows", Desc::counter("pg_stat_statements_rows", LABELS, "Total number of rows retrieved or affected by the statement.")),
+    Column::new(
+        "block_read_seconds",
+        Desc::counter("pg_stat_statements_block_read_seconds", LABELS, "Total time the statement spent reading blocks, in seconds (needs track_io_timing)."),
+    ),
+    Column::new(
+        "block_write_seconds",
+        Desc::counter("pg_stat_statements_block_write_seconds", LABELS, "Total time the statement spent writing blocks, in seconds (needs track_io_timing)."),
+    ),
+    Column::new("shared_blks_hit", Desc::counter("pg_stat_statements_shared_blks_hit", LABELS, "Total shared block cache hits by the statement.")),
+    Column::new("shared_blks_read", Desc::counter("pg_stat_statements_shared_blks_read", LABELS, "Total shared blocks read by the statement.")),
+    Column::new("temp_blks_written", Desc::counter("pg_stat_statements_temp_blks_written", LABELS, "Total temp blocks written by the statement.")),
+    Column::new(
+        "plan_seconds",
+        Desc::counter("pg_stat_statements_plan_seconds", LABELS, "Total time spent planning the statement, in seconds (needs pg_stat_statements.track_planning)."),
+    ),
+];
+
+static ENABLED: Desc = Desc::gauge(
+    "pg_stat_statements_enabled",
+    &[],
+    "Whether the pg_stat_statements extension is installed in the exporter's database (1) or not (0).",
+);
+static QUERY_ID: Desc = Desc::gauge(
+    "pg_stat_statements_query_id",
+    &["queryid", "query"],
+    "The text of a reported statement, whitespace collapsed and shortened; the value is always 1.",
+);
+
+/// Whether "not available" was already logged; reset once it is available.
+static WARNED_MISSING: AtomicBool = AtomicBool::new(false);
+
+/// Logs why the extension is unavailable, once until it becomes available.
+fn warn_once(reason: &str) {
+    if !WARNED_MISSING.swap(true, Ordering::Relaxed) {
+        tracing::warn!(reason, "pg_stat_statements_enabled is 0: shared_preload_libraries = 'pg_stat_statements' and CREATE EXTENSION pg_stat_statements give statement statistics");
+    }
+}
+
+#[derive(Debug)]
+pub struct StatStatements;
+
+/// `"1.10"` → `(1, 10)`.
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// The identifier quoted for SQL.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Collector for StatStatements {
+    fn name(&self) -> &'static str {
+        "stat_statements"
+    }
+
+    fn description(&self) -> &'static str {
+        "Top statements by total execution time from the pg_stat_statements extension"
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        [&ENABLED]
+            .into_iter()
+            .chain(descs(COLUMNS))
+            .chain([&QUERY_ID])
+            .collect()
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+        Box::pin(async move {
+            let installed = conn.query(VERSION_SQL, &[]).await?;
+            let Some(row) = installed.first() else {
+                warn_once(&format!(
+                    "pg_stat_statements is not installed in database {}: CREATE EXTENSION pg_stat_statements there",
+                    ctx.server.datname
+                ));
+                return Ok(vec![ENABLED.single(0.0)]);
+            };
+            let version: String = row.try_get("version")?;
+            let schema = quote_ident(&row.try_get::<_, String>("schemaname")?);
+            let template = match parse_version(&version) {
+                Some(v) if v >= (1, 11) => TOP_SQL_1_11,
+                Some(v) if v >= (1, 8) => TOP_SQL_1_8,
+                _ => {
+                    tracing::debug!(%version, "pg_stat_statements older than 1.8 is not supported");
+                    return Ok(vec![ENABLED.single(1.0)]);
+                }
+            };
+            let options = &ctx.options;
+            let fetch = options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE;
+            let mut rows = match conn
+                .query(&template.replace("{schema}", &schema), &[&fetch])
+                .await
+            {
+                Ok(rows) => rows,
+                // Installed but not in shared_preload_libraries: as good as missing.
+                Err(err) if err.code() == Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
+                    warn_once(&format!(
+                        "pg_stat_statements is installed but not loaded: {}",
+                        error_chain(&err)
+                    ));
+                    return Ok(vec![ENABLED.single(0.0)]);
+                }
+                Err(err) => return Err(err),
+            };
+
+            let ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<_, String>("queryid").ok()?.parse().ok())
+                .collect();
+            let texts: HashMap<String, String> = conn
+                .query(&TEXTS_SQL.replace("{schema}", &schema), &[&ids])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get("queryid")?,
+                        r.try_get::<_, Option<String>>("query")?.unwrap_or_default(),
+                    ))
+                })
+                .collect::<Result<_, tokio_postgres::Error>>()?;
+            let own = |row: &tokio_postgres::Row| {
+                row.try_get::<_, String>("queryid")
+                    .ok()
+                    .and_then(|id| texts.get(&id))
+                    .is_some_and(|text| text.starts_with(STATEMENT_MARKER.trim_end()))
+            };
+            rows.retain(|row| !own(row));
+            rows.truncate(usize::try_from(options.stat_statements_limit).unwrap_or(0));
+
+            WARNED_MISSING.store(false, Ordering::Relaxed);
+            let mut families = vec![ENABLED.single(1.0)];
+            families.extend(families_from_rows(&rows, COLUMNS)?);
+            if options.stat_statements_query_length > 0 {
+                let mut info = QUERY_ID.family();
+                let mut seen = std::collections::HashSet::new();
+                for row in &rows {
+                    let id: String = row.try_get("queryid")?;
+                    let Some(text) = texts.get(&id) else { continue };
+                    // Hidden texts (no pg_read_all_stats) say nothing worth a series.
+                    if text.is_empty()
+                        || text == "<insufficient privilege>"
+                        || !seen.insert(id.clone())
+                    {
+                        continue;
+                    }
+                    info.push(
+                        vec![
+                            id,
+                            collapse_query(text, options.stat_statements_query_length),
+                        ],
+                        1.0,
+                    );
+                }
+                families.push(info);
+            }
+            Ok(families)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_identifiers() {
+        assert_eq!(parse_version("1.10"), Some((1, 10)));
+        assert_eq!(parse_version("1.8"), Some((1, 8)));
+        assert!(parse_version("1.10") > parse_version("1.9"));
+        assert_eq!(parse_version("x"), None);
+        assert_eq!(quote_ident("public"), "\"public\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+    }
+}
