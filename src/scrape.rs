@@ -17,7 +17,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
-use crate::collectors::{Collector, Context, Options};
+use crate::collectors::{CollectError, Collector, Context, Options};
 use crate::db::{error_chain, is_connection_error, Pool, ServerInfo};
 use crate::metrics::{Desc, Family};
 
@@ -154,7 +154,7 @@ pub struct Scraper {
 
 enum Failure {
     Connect(crate::db::ConnectError),
-    Query(tokio_postgres::Error),
+    Collect(CollectError),
     Timeout,
 }
 
@@ -162,7 +162,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Connect(err) => f.write_str(&error_chain(err)),
-            Failure::Query(err) => f.write_str(&error_chain(err)),
+            Failure::Collect(err) => f.write_str(&error_chain(err)),
             Failure::Timeout => f.write_str("scrape deadline reached"),
         }
     }
@@ -256,6 +256,9 @@ impl Scraper {
         let deadline = started + timeout;
         let scrapes = self.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
         let server = self.server_info(deadline).await;
+        if let Some(server) = &server {
+            warn_if_unsupported(server);
+        }
 
         let mut families = vec![up_family(server.is_some())];
         let outcomes: Vec<(f64, Result<Vec<Family>, Failure>)> = match &server {
@@ -377,12 +380,13 @@ impl Scraper {
                     Ok(families)
                 }
                 Err(err) => {
-                    if is_connection_error(&err) {
-                        self.pool.mark_broken(&err);
-                    } else {
-                        conn.reusable();
+                    match &err {
+                        CollectError::Query(query) if is_connection_error(query) => {
+                            self.pool.mark_broken(query)
+                        }
+                        _ => conn.reusable(),
                     }
-                    Err(Failure::Query(err))
+                    Err(Failure::Collect(err))
                 }
             }
         };
@@ -411,6 +415,21 @@ impl Scraper {
                 None => {}
             }
         }
+    }
+}
+
+/// The oldest PostgreSQL major the collectors are written and tested for.
+const OLDEST_SUPPORTED_VERSION_NUM: i32 = 130000;
+
+/// Says once that the server is older than supported: the collectors that
+/// work still report, the others fail on their own without failing the scrape.
+fn warn_if_unsupported(server: &ServerInfo) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if server.version_num < OLDEST_SUPPORTED_VERSION_NUM && !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            version = %server.short_version(),
+            "PostgreSQL is older than 13, the oldest supported major: collectors that do not work on it report pg_scrape_collector_success 0"
+        );
     }
 }
 

@@ -451,3 +451,43 @@ async fn password_from_file_and_pgpassword_never_shows() {
         .get::<_, i64>(0);
     assert!(sessions >= 1);
 }
+
+#[tokio::test]
+async fn a_server_older_than_13_is_served_with_one_warning() {
+    let cluster = PgCluster::start_major(12);
+    let client = cluster.client().await;
+    client
+        .batch_execute("CREATE EXTENSION pg_stat_statements; CREATE TABLE tickets (id int)")
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    for _ in 0..2 {
+        let m = exporter.scrape().await;
+        assert_eq!(m.value("pg_up", &[]), 1.0);
+        assert!(m.all("pg_static", &[])[0].labels["short_version"].starts_with("12."));
+        for collector in [
+            "stat_user_tables",
+            "stat_activity",
+            "locks",
+            "sizes",
+            "settings",
+        ] {
+            let ok = m.value("pg_scrape_collector_success", &[("collector", collector)]);
+            assert_eq!(ok, 1.0, "{collector} works on 12: {}", exporter.stderr());
+        }
+        assert!(m
+            .get("pg_stat_user_tables_n_live_tup", &[("relname", "tickets")])
+            .is_some());
+        let statements = m.value(
+            "pg_scrape_collector_success",
+            &[("collector", "stat_statements")],
+        );
+        assert_eq!(statements, 0.0, "pg_stat_statements 1.7 is too old");
+    }
+    let log = exporter.stderr();
+    assert_eq!(log.matches("older than 13").count(), 1, "{log}");
+    assert!(
+        log.contains("pg_stat_statements 1.7 is older than 1.8"),
+        "{log}"
+    );
+}

@@ -9,7 +9,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context, TABLE_LABELS};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context, TABLE_LABELS};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -108,7 +108,7 @@ impl Collector for Autovacuum {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let progress_sql = if ctx.server.version_num >= 170000 {
                 PROGRESS_SQL_17

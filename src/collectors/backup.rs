@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 
 use futures::future::BoxFuture;
 
-use super::{Collector, Context};
+use super::{CollectError, Collector, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -82,7 +82,7 @@ impl Collector for Backup {
         &'a self,
         _conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let patterns = ctx.options.backup_paths.clone();
             let found = tokio::task::spawn_blocking(move || {

@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -41,7 +41,7 @@ impl Collector for Health {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             families_from_rows(&conn.query(SQL, &[&ctx.options.dead_ratio]).await?, COLUMNS)
         })

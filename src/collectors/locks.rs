@@ -7,7 +7,8 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, Collector, Column, Context, SESSION_LABELS,
+    descs, families_from_rows, session_family, CollectError, Collector, Column, Context,
+    SESSION_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -80,7 +81,7 @@ impl Collector for Locks {
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families =
                 families_from_rows(&conn.query(LOCKS_SQL, &[]).await?, LOCK_COLUMNS)?;

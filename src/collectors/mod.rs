@@ -44,7 +44,19 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>>;
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>>;
+}
+
+/// Why a collector produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A query failed (the session may or may not be usable: see
+    /// [`crate::db::is_connection_error`]).
+    #[error(transparent)]
+    Query(#[from] tokio_postgres::Error),
+    /// The server lacks what the collector needs (too old a version, say).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Every collector the exporter has, in the order their families are written.
@@ -124,10 +136,7 @@ pub fn descs(columns: &'static [Column]) -> impl Iterator<Item = &'static Desc> 
 /// each numeric column (`float8`) a family. A NULL value means "no sample", a
 /// column missing from the query (a version variant without it) means no
 /// samples at all, and a NULL label value becomes the empty string.
-pub fn families_from_rows(
-    rows: &[Row],
-    columns: &[Column],
-) -> Result<Vec<Family>, tokio_postgres::Error> {
+pub fn families_from_rows(rows: &[Row], columns: &[Column]) -> Result<Vec<Family>, CollectError> {
     let labels = columns.first().map(|c| c.desc.labels).unwrap_or(&[]);
     debug_assert!(columns.iter().all(|c| c.desc.labels == labels));
     let mut families: Vec<Family> = columns.iter().map(|c| c.desc.family()).collect();
@@ -169,7 +178,7 @@ pub fn session_family(
     desc: &Desc,
     rows: &[Row],
     value_column: &str,
-) -> Result<Family, tokio_postgres::Error> {
+) -> Result<Family, CollectError> {
     debug_assert_eq!(desc.labels, SESSION_LABELS);
     let mut family = desc.family();
     for row in rows {

@@ -8,7 +8,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -139,7 +139,7 @@ impl Collector for Replication {
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families = families_from_rows(&conn.query(SQL, &[]).await?, SERVER_COLUMNS)?;
             families.extend(families_from_rows(

@@ -10,7 +10,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{Collector, Context};
+use super::{CollectError, Collector, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family, Kind};
 
@@ -98,7 +98,7 @@ impl Collector for Settings {
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let rows = conn.query(SQL, &[&INFO_SETTINGS]).await?;
             let mut families = Vec::with_capacity(rows.len());

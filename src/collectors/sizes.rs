@@ -7,7 +7,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context, TABLE_LABELS};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context, TABLE_LABELS};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -66,7 +66,7 @@ impl Collector for Sizes {
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families =
                 families_from_rows(&conn.query(DATABASES_SQL, &[]).await?, DATABASE_COLUMNS)?;

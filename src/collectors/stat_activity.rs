@@ -9,7 +9,8 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, Collector, Column, Context, SESSION_LABELS,
+    descs, families_from_rows, session_family, CollectError, Collector, Column, Context,
+    SESSION_LABELS,
 };
 use crate::db::{Conn, APPLICATION_NAME};
 use crate::metrics::{Desc, Family};
@@ -104,7 +105,7 @@ impl Collector for StatActivity {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let thresholds = &ctx.options.long_running_thresholds;
             let rows = conn.query(SESSIONS_SQL, &[&APPLICATION_NAME]).await?;

@@ -5,7 +5,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -119,7 +119,7 @@ impl Collector for StatBgwriter {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let sql = if ctx.server.version_num >= 170000 {
                 SQL_17

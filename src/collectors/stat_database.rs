@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -250,7 +250,7 @@ impl Collector for StatDatabase {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let sql = if ctx.server.version_num >= 140000 {
                 SQL_14

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::BoxFuture;
 
-use super::{collapse_query, descs, families_from_rows, Collector, Column, Context};
+use super::{collapse_query, descs, families_from_rows, CollectError, Collector, Column, Context};
 use tokio_postgres::error::SqlState;
 
 use crate::db::{error_chain, Conn, STATEMENT_MARKER};
@@ -110,7 +110,7 @@ impl Collector for StatStatements {
         &'a self,
         conn: &'a mut Conn,
         ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let installed = conn.query(VERSION_SQL, &[]).await?;
             let Some(row) = installed.first() else {
@@ -126,8 +126,9 @@ impl Collector for StatStatements {
                 Some(v) if v >= (1, 11) => TOP_SQL_1_11,
                 Some(v) if v >= (1, 8) => TOP_SQL_1_8,
                 _ => {
-                    tracing::debug!(%version, "pg_stat_statements older than 1.8 is not supported");
-                    return Ok(vec![ENABLED.single(1.0)]);
+                    return Err(CollectError::Unsupported(format!(
+                        "pg_stat_statements {version} is older than 1.8, the oldest supported: ALTER EXTENSION pg_stat_statements UPDATE"
+                    )))
                 }
             };
             let options = &ctx.options;
@@ -145,7 +146,7 @@ impl Collector for StatStatements {
                     ));
                     return Ok(vec![ENABLED.single(0.0)]);
                 }
-                Err(err) => return Err(err),
+                Err(err) => return Err(err.into()),
             };
 
             let ids: Vec<i64> = rows

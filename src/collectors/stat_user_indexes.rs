@@ -7,7 +7,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -79,7 +79,7 @@ impl Collector for StatUserIndexes {
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let rows = conn.query(SQL, &[]).await?;
             let mut families = families_from_rows(&rows, COUNTER_COLUMNS)?;

@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, Collector, Column, Context, TABLE_LABELS};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context, TABLE_LABELS};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -54,7 +54,7 @@ impl Collector for StatUserTables {
         &'a self,
         conn: &'a mut Conn,
         _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, tokio_postgres::Error>> {
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let rows = conn.query(SQL, &[]).await?;
             families_from_rows(&rows, COLUMNS)

@@ -83,6 +83,29 @@ impl PgCluster {
 
     /// Like [`PgCluster::start`], with extra `postgresql.conf` lines.
     pub fn start_with(settings: &[&str]) -> PgCluster {
+        Self::start_in(bindir(), settings)
+    }
+
+    /// A cluster of one PostgreSQL major, whatever `PG_BINDIR` says, with the
+    /// binaries from `scripts/pg-binaries` (installed on first use).
+    pub fn start_major(major: u32) -> PgCluster {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-binaries");
+        let out = Command::new(script)
+            .arg(major.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pg-binaries {major}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self::start_in(
+            PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()),
+            &[],
+        )
+    }
+
+    fn start_in(bindir: PathBuf, settings: &[&str]) -> PgCluster {
         let dir = tempfile::Builder::new()
             .prefix("fpe-pg-")
             .tempdir()
@@ -95,7 +118,6 @@ impl PgCluster {
                 .unwrap();
             assert!(status.success());
         }
-        let bindir = bindir();
         let data = dir.path().join("data");
         let out = run_as_owner(&bindir.join("initdb"))
             .arg("-D")
