@@ -117,6 +117,33 @@ struct Flags {
     )]
     dead_ratio: String,
 
+    /// How the bloat collector measures: estimate (catalog and pg_stats, no extension) or pgstattuple_approx.
+    #[arg(
+        long = "collector.bloat.method",
+        env = "PG_EXPORTER_COLLECTOR_BLOAT_METHOD",
+        default_value = "estimate",
+        value_name = "METHOD"
+    )]
+    bloat_method: String,
+
+    /// Smallest table or index the bloat collector reports, in bytes (0: all).
+    #[arg(
+        long = "collector.bloat.min-size",
+        env = "PG_EXPORTER_COLLECTOR_BLOAT_MIN_SIZE",
+        default_value = "10485760",
+        value_name = "BYTES"
+    )]
+    bloat_min_size: String,
+
+    /// With pgstattuple_approx: how many of the largest tables and indexes are measured.
+    #[arg(
+        long = "collector.bloat.pgstattuple-limit",
+        env = "PG_EXPORTER_COLLECTOR_BLOAT_PGSTATTUPLE_LIMIT",
+        default_value = "20",
+        value_name = "N"
+    )]
+    bloat_pgstattuple_limit: String,
+
     /// Glob of backup files for the backup collector (repeatable; comma-separated in the environment).
     #[arg(
         long = "collector.backup.path",
@@ -211,6 +238,16 @@ fn command() -> clap::Command {
                     .long(format!("no-collector.{name}"))
                     .action(ArgAction::SetTrue)
                     .help(format!("Disable the {name} collector")),
+            )
+            .arg(
+                Arg::new(format!("collector.{name}.min-interval"))
+                    .long(format!("collector.{name}.min-interval"))
+                    .env(format!("{}_MIN_INTERVAL", collector_env(name)))
+                    .default_value(format!("{}s", collector.default_min_interval().as_secs()))
+                    .value_name("DURATION")
+                    .help(format!(
+                        "Run the {name} collector at most this often, serving its last result in between (0s: every scrape)"
+                    )),
             );
     }
     command
@@ -307,6 +344,32 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             flags.dead_ratio
         )
     })?;
+    let bloat_method = flags
+        .bloat_method
+        .parse()
+        .map_err(|e| format!("--collector.bloat.method: {e}"))?;
+    let bloat_min_size: u64 = number_in(
+        "--collector.bloat.min-size",
+        &flags.bloat_min_size,
+        0..=u64::MAX,
+    )?;
+    let bloat_pgstattuple_limit = number_in(
+        "--collector.bloat.pgstattuple-limit",
+        &flags.bloat_pgstattuple_limit,
+        1..=10_000,
+    )?;
+    let mut min_intervals = std::collections::BTreeMap::new();
+    for collector in COLLECTORS {
+        let flag = format!("collector.{}.min-interval", collector.name());
+        let text = matches
+            .get_one::<String>(&flag)
+            .map(String::as_str)
+            .unwrap_or("0s");
+        let interval = parse_duration(text).map_err(|e| format!("--{flag}: {e}"))?;
+        if !interval.is_zero() {
+            min_intervals.insert(collector.name(), interval);
+        }
+    }
     for pattern in &flags.backup_paths {
         glob::Pattern::new(pattern).map_err(|e| {
             format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
@@ -367,6 +430,10 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             stat_statements_query_length,
             dead_ratio,
             backup_paths: flags.backup_paths,
+            bloat_method,
+            bloat_min_size: bloat_min_size as f64,
+            bloat_pgstattuple_limit,
+            min_intervals,
         },
         log_level,
         log_format,
@@ -434,6 +501,34 @@ mod tests {
         assert_eq!(config.options.stat_statements_query_length, 100);
         assert_eq!(config.options.dead_ratio, 0.2);
         assert!(config.options.backup_paths.is_empty());
+        assert_eq!(config.options.bloat_min_size, 10_485_760.0);
+        assert_eq!(
+            config.options.bloat_method,
+            crate::collectors::bloat::Method::Estimate
+        );
+        assert_eq!(
+            config
+                .options
+                .min_intervals
+                .clone()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![("bloat", std::time::Duration::from_secs(300))]
+        );
+        let config = run(&[
+            "--collector.bloat.min-interval=0s",
+            "--collector.sizes.min-interval=1m",
+        ])
+        .unwrap();
+        assert_eq!(
+            config
+                .options
+                .min_intervals
+                .clone()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec![("sizes", std::time::Duration::from_secs(60))]
+        );
         let defaults: Vec<_> = COLLECTORS
             .iter()
             .filter(|c| c.enabled_by_default())
@@ -504,6 +599,18 @@ mod tests {
             (
                 &["--collector.health.dead-ratio", "120%"][..],
                 "--collector.health.dead-ratio",
+            ),
+            (
+                &["--collector.bloat.method", "guess"][..],
+                "--collector.bloat.method",
+            ),
+            (
+                &["--collector.bloat.min-interval", "often"][..],
+                "--collector.bloat.min-interval",
+            ),
+            (
+                &["--collector.bloat.min-size=-1"][..],
+                "--collector.bloat.min-size",
             ),
             (
                 &["--collector.backup.path", "/backups/[x"][..],

@@ -52,6 +52,11 @@ static COLLECTOR_SUCCESS: Desc = Desc::gauge(
     &["collector"],
     "Whether the collector succeeded in this scrape (1) or failed or ran out of time (0).",
 );
+static CACHE_AGE: Desc = Desc::gauge(
+    "pg_scrape_collector_cache_age_seconds",
+    &["collector"],
+    "For a collector with a minimum interval, the age of the result served, in seconds (0 when collected in this scrape).",
+);
 static SCRAPE_DURATION: Desc = Desc::gauge(
     "pg_exporter_last_scrape_duration_seconds",
     &[],
@@ -75,6 +80,7 @@ pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
     let scrape = [
         &COLLECTOR_DURATION,
         &COLLECTOR_SUCCESS,
+        &CACHE_AGE,
         &SCRAPE_DURATION,
         &SCRAPES,
         &SCRAPE_ERROR,
@@ -150,6 +156,16 @@ pub struct Scraper {
     in_flight: Mutex<Option<InFlight>>,
     scrapes: AtomicU64,
     status: Mutex<Vec<CollectorStatus>>,
+    /// The last result of each collector that has a minimum interval, and when it was collected.
+    cache: Mutex<std::collections::HashMap<&'static str, (Instant, Vec<Family>)>>,
+}
+
+/// What one collector contributed to a scrape.
+struct Outcome {
+    seconds: f64,
+    result: Result<Vec<Family>, Failure>,
+    /// Age of a cached result, for collectors with a minimum interval.
+    cache_age: Option<f64>,
 }
 
 enum Failure {
@@ -192,6 +208,7 @@ impl Scraper {
             in_flight: Mutex::new(None),
             scrapes: AtomicU64::new(0),
             status: Mutex::new(status),
+            cache: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -261,7 +278,7 @@ impl Scraper {
         }
 
         let mut families = vec![up_family(server.is_some())];
-        let outcomes: Vec<(f64, Result<Vec<Family>, Failure>)> = match &server {
+        let outcomes: Vec<Outcome> = match &server {
             Some(server) => {
                 let ctx = Context {
                     server: server.clone(),
@@ -270,13 +287,17 @@ impl Scraper {
                 let runs = self
                     .collectors
                     .iter()
-                    .map(|c| self.run_collector(*c, &ctx, deadline));
+                    .map(|c| self.run_or_reuse(*c, &ctx, deadline));
                 futures::future::join_all(runs).await
             }
             None => self
                 .collectors
                 .iter()
-                .map(|_| (0.0, Err(Failure::Timeout)))
+                .map(|_| Outcome {
+                    seconds: 0.0,
+                    result: Err(Failure::Timeout),
+                    cache_age: None,
+                })
                 .collect(),
         };
 
@@ -289,12 +310,17 @@ impl Scraper {
 
         let mut durations = COLLECTOR_DURATION.family();
         let mut successes = COLLECTOR_SUCCESS.family();
+        let mut cache_ages = CACHE_AGE.family();
         let mut any_failed = server.is_none();
         let mut status = Vec::with_capacity(self.collectors.len());
-        for (collector, (seconds, outcome)) in self.collectors.iter().zip(outcomes) {
+        for (collector, outcome) in self.collectors.iter().zip(outcomes) {
             let name = collector.name();
+            let seconds = outcome.seconds;
             durations.push(vec![name.to_string()], seconds);
-            let error = match outcome {
+            if let Some(age) = outcome.cache_age {
+                cache_ages.push(vec![name.to_string()], age);
+            }
+            let error = match outcome.result {
                 Ok(collected) => {
                     families.extend(collected);
                     None
@@ -304,7 +330,7 @@ impl Scraper {
                     Some(if server.is_some() {
                         failure.to_string()
                     } else {
-                        "PostgreSQL is not reachable".to_string()
+                        UNREACHABLE.to_string()
                     })
                 }
             };
@@ -319,11 +345,15 @@ impl Scraper {
                 error,
             });
         }
-        self.log_changes(&status);
+        // When the server is unreachable the pool has said so, once.
+        if server.is_some() {
+            self.log_changes(&status);
+        }
         *self.status.lock().expect("status lock") = status;
 
         families.push(durations);
         families.push(successes);
+        families.push(cache_ages);
         families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
         families.push(SCRAPES.single(scrapes as f64));
         families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
@@ -359,6 +389,57 @@ impl Scraper {
             }
         }
         None
+    }
+
+    /// Runs the collector, or serves its last result while its minimum
+    /// interval has not passed.
+    async fn run_or_reuse(
+        &self,
+        collector: &dyn Collector,
+        ctx: &Context,
+        deadline: Instant,
+    ) -> Outcome {
+        let name = collector.name();
+        let interval = self
+            .options
+            .min_intervals
+            .get(name)
+            .copied()
+            .unwrap_or_default();
+        if interval.is_zero() {
+            let (seconds, result) = self.run_collector(collector, ctx, deadline).await;
+            return Outcome {
+                seconds,
+                result,
+                cache_age: None,
+            };
+        }
+        let cached = {
+            let cache = self.cache.lock().expect("cache lock");
+            cache
+                .get(name)
+                .filter(|(at, _)| at.elapsed() < interval)
+                .map(|(at, f)| (at.elapsed(), f.clone()))
+        };
+        if let Some((age, families)) = cached {
+            return Outcome {
+                seconds: 0.0,
+                result: Ok(families),
+                cache_age: Some(age.as_secs_f64()),
+            };
+        }
+        let (seconds, result) = self.run_collector(collector, ctx, deadline).await;
+        if let Ok(families) = &result {
+            self.cache
+                .lock()
+                .expect("cache lock")
+                .insert(name, (Instant::now(), families.clone()));
+        }
+        Outcome {
+            seconds,
+            result,
+            cache_age: Some(0.0),
+        }
     }
 
     async fn run_collector(
@@ -402,7 +483,8 @@ impl Scraper {
     fn log_changes(&self, now: &[CollectorStatus]) {
         let before = self.status.lock().expect("status lock");
         for (old, new) in before.iter().zip(now) {
-            if old.error == new.error {
+            // Coming back from an unreachable server is the pool's news, not the collector's.
+            if old.error == new.error || old.error.as_deref() == Some(UNREACHABLE) {
                 continue;
             }
             match &new.error {
@@ -417,6 +499,9 @@ impl Scraper {
         }
     }
 }
+
+/// A collector's status while the server does not answer.
+const UNREACHABLE: &str = "PostgreSQL is not reachable";
 
 /// The oldest PostgreSQL major the collectors are written and tested for.
 const OLDEST_SUPPORTED_VERSION_NUM: i32 = 130000;

@@ -13,6 +13,7 @@ use crate::metrics::{Desc, Family};
 
 pub mod autovacuum;
 pub mod backup;
+pub mod bloat;
 pub mod health;
 pub mod locks;
 pub mod partitions;
@@ -37,6 +38,11 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
     }
     /// One line for `--help` and the landing page.
     fn description(&self) -> &'static str;
+    /// The least time between two runs unless `--collector.<name>.min-interval`
+    /// says otherwise; in between, the last result is served. Zero: every scrape.
+    fn default_min_interval(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
     /// Every family the collector can produce, for the catalogue and docs.
     fn metrics(&self) -> Vec<&'static Desc>;
     /// Runs the collector's queries on `conn` and returns its families.
@@ -75,6 +81,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_bgwriter::StatBgwriter,
     &replication::Replication,
     &health::Health,
+    &bloat::Bloat,
     &backup::Backup,
 ];
 
@@ -91,6 +98,15 @@ pub struct Options {
     pub dead_ratio: f64,
     /// backup: globs of backup files.
     pub backup_paths: Vec<String>,
+    /// bloat: how bloat is measured.
+    pub bloat_method: bloat::Method,
+    /// bloat: smallest relation reported, in bytes.
+    pub bloat_min_size: f64,
+    /// bloat: how many of the largest relations pgstattuple reads.
+    pub bloat_pgstattuple_limit: i64,
+    /// Least time between two runs of a collector (absent or zero: every
+    /// scrape); the last result is served in between.
+    pub min_intervals: std::collections::BTreeMap<&'static str, std::time::Duration>,
 }
 
 impl Default for Options {
@@ -101,6 +117,14 @@ impl Default for Options {
             stat_statements_query_length: QUERY_LABEL_CHARS,
             dead_ratio: 0.2,
             backup_paths: Vec::new(),
+            bloat_method: bloat::Method::Estimate,
+            bloat_min_size: 10_485_760.0,
+            bloat_pgstattuple_limit: 20,
+            min_intervals: COLLECTORS
+                .iter()
+                .map(|c| (c.name(), c.default_min_interval()))
+                .filter(|(_, interval)| !interval.is_zero())
+                .collect(),
         }
     }
 }
@@ -159,6 +183,50 @@ pub fn families_from_rows(rows: &[Row], columns: &[Column]) -> Result<Vec<Family
         }
     }
     Ok(families)
+}
+
+const EXTENSION_SQL: &str = include_str!("../../queries/extension.sql");
+
+/// An extension installed in the exporter's database.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    /// `extversion`, e.g. `1.10`.
+    pub version: String,
+    /// The schema of its objects, quoted for SQL.
+    pub schema: String,
+}
+
+impl Extension {
+    /// The installed extension `name`, if any.
+    pub async fn find(
+        conn: &mut Conn,
+        name: &str,
+    ) -> Result<Option<Extension>, tokio_postgres::Error> {
+        let rows = conn.query(EXTENSION_SQL, &[&name]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some(Extension {
+            version: row.try_get("version")?,
+            schema: quote_ident(&row.try_get::<_, String>("schemaname")?),
+        }))
+    }
+
+    /// `"1.10"` → `(1, 10)`.
+    pub fn version(&self) -> Option<(u32, u32)> {
+        let (major, minor) = self.version.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    }
+
+    /// An SQL text with `{schema}` replaced by the extension's schema.
+    pub fn sql(&self, template: &str) -> String {
+        template.replace("{schema}", &self.schema)
+    }
+}
+
+/// The identifier quoted for SQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Longest statement text kept in a `query` label.
@@ -250,6 +318,20 @@ mod tests {
                 "collector {name} has no section in docs/metrics.md"
             );
         }
+    }
+
+    #[test]
+    fn identifiers_and_extension_versions() {
+        assert_eq!(quote_ident("public"), "\"public\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+        let ext = |version: &str| Extension {
+            version: version.into(),
+            schema: quote_ident("x"),
+        };
+        assert_eq!(ext("1.10").version(), Some((1, 10)));
+        assert!(ext("1.10").version() > ext("1.9").version());
+        assert_eq!(ext("x").version(), None);
+        assert_eq!(ext("1.8").sql("{schema}.f()"), "\"x\".f()");
     }
 
     #[test]

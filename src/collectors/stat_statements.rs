@@ -15,13 +15,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::BoxFuture;
 
-use super::{collapse_query, descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{
+    collapse_query, descs, families_from_rows, CollectError, Collector, Column, Context, Extension,
+};
 use tokio_postgres::error::SqlState;
 
 use crate::db::{error_chain, Conn, STATEMENT_MARKER};
 use crate::metrics::{Desc, Family};
 
-const VERSION_SQL: &str = include_str!("../../queries/stat_statements_version.sql");
 const TOP_SQL_1_8: &str = include_str!("../../queries/stat_statements.v1_8.sql");
 const TOP_SQL_1_11: &str = include_str!("../../queries/stat_statements.v1_11.sql");
 const TEXTS_SQL: &str = include_str!("../../queries/stat_statements_texts.sql");
@@ -78,17 +79,6 @@ fn warn_once(reason: &str) {
 #[derive(Debug)]
 pub struct StatStatements;
 
-/// `"1.10"` → `(1, 10)`.
-fn parse_version(text: &str) -> Option<(u32, u32)> {
-    let (major, minor) = text.split_once('.')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
-}
-
-/// The identifier quoted for SQL.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 impl Collector for StatStatements {
     fn name(&self) -> &'static str {
         "stat_statements"
@@ -112,31 +102,26 @@ impl Collector for StatStatements {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let installed = conn.query(VERSION_SQL, &[]).await?;
-            let Some(row) = installed.first() else {
+            let Some(extension) = Extension::find(conn, "pg_stat_statements").await? else {
                 warn_once(&format!(
                     "pg_stat_statements is not installed in database {}: CREATE EXTENSION pg_stat_statements there",
                     ctx.server.datname
                 ));
                 return Ok(vec![ENABLED.single(0.0)]);
             };
-            let version: String = row.try_get("version")?;
-            let schema = quote_ident(&row.try_get::<_, String>("schemaname")?);
-            let template = match parse_version(&version) {
+            let template = match extension.version() {
                 Some(v) if v >= (1, 11) => TOP_SQL_1_11,
                 Some(v) if v >= (1, 8) => TOP_SQL_1_8,
                 _ => {
                     return Err(CollectError::Unsupported(format!(
-                        "pg_stat_statements {version} is older than 1.8, the oldest supported: ALTER EXTENSION pg_stat_statements UPDATE"
+                        "pg_stat_statements {} is older than 1.8, the oldest supported: ALTER EXTENSION pg_stat_statements UPDATE",
+                        extension.version
                     )))
                 }
             };
             let options = &ctx.options;
             let fetch = options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE;
-            let mut rows = match conn
-                .query(&template.replace("{schema}", &schema), &[&fetch])
-                .await
-            {
+            let mut rows = match conn.query(&extension.sql(template), &[&fetch]).await {
                 Ok(rows) => rows,
                 // Installed but not in shared_preload_libraries: as good as missing.
                 Err(err) if err.code() == Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
@@ -154,7 +139,7 @@ impl Collector for StatStatements {
                 .filter_map(|r| r.try_get::<_, String>("queryid").ok()?.parse().ok())
                 .collect();
             let texts: HashMap<String, String> = conn
-                .query(&TEXTS_SQL.replace("{schema}", &schema), &[&ids])
+                .query(&extension.sql(TEXTS_SQL), &[&ids])
                 .await?
                 .iter()
                 .map(|r| {
@@ -201,20 +186,5 @@ impl Collector for StatStatements {
             }
             Ok(families)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_and_identifiers() {
-        assert_eq!(parse_version("1.10"), Some((1, 10)));
-        assert_eq!(parse_version("1.8"), Some((1, 8)));
-        assert!(parse_version("1.10") > parse_version("1.9"));
-        assert_eq!(parse_version("x"), None);
-        assert_eq!(quote_ident("public"), "\"public\"");
-        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
 }
