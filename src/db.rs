@@ -37,7 +37,17 @@ pub enum ConnectError {
         #[source]
         source: tokio_postgres::Error,
     },
+    #[error("not connecting to {target} for another {wait:?} after failed attempts")]
+    Backoff { target: String, wait: Duration },
 }
+
+/// The first wait after a failed connection attempt; it doubles with each
+/// further failure up to [`MAX_BACKOFF`], so a refusing server (max_connections
+/// reached, say) is not hammered by back-to-back scrapes.
+const MIN_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest wait between attempts: below common scrape intervals, so a
+/// recovered server is seen within one or two scrapes.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Facts about the server, read at the start of each scrape.
 #[derive(Debug, Clone)]
@@ -116,6 +126,10 @@ impl Conn {
 struct Health {
     /// `None` until the first attempt.
     last_ok: Option<bool>,
+    /// No new connection attempt before this, after failures.
+    next_attempt: Option<Instant>,
+    /// The wait that the next failure sets.
+    backoff: Duration,
 }
 
 /// A bounded set of sessions to one server.
@@ -201,6 +215,13 @@ impl Pool {
     }
 
     async fn connect(&self, deadline: Instant) -> Result<Conn, ConnectError> {
+        let not_before = self.health.lock().expect("health lock").next_attempt;
+        if let Some(not_before) = not_before.filter(|t| *t > Instant::now()) {
+            return Err(ConnectError::Backoff {
+                target: self.shown.clone(),
+                wait: not_before - Instant::now(),
+            });
+        }
         let mut target = self.target.clone();
         let remaining = deadline.saturating_duration_since(Instant::now());
         target.connect_timeout(remaining.max(Duration::from_millis(10)));
@@ -234,10 +255,19 @@ impl Pool {
         }
     }
 
-    /// Remembers the outcome of a connection attempt and logs when it changes.
+    /// Remembers the outcome of a connection attempt, sets the backoff, and
+    /// logs when the outcome changes.
     fn record(&self, ok: bool, error: Option<&tokio_postgres::Error>) {
         let previous = {
             let mut health = self.health.lock().expect("health lock");
+            if ok {
+                health.next_attempt = None;
+                health.backoff = MIN_BACKOFF;
+            } else {
+                let wait = health.backoff.clamp(MIN_BACKOFF, MAX_BACKOFF);
+                health.next_attempt = Some(Instant::now() + wait);
+                health.backoff = (wait * 2).min(MAX_BACKOFF);
+            }
             std::mem::replace(&mut health.last_ok, Some(ok))
         };
         if previous == Some(ok) {
@@ -253,9 +283,11 @@ impl Pool {
         }
     }
 
-    /// Marks the server unreachable after a session broke in use.
+    /// Notes a session that broke in use (server restarted, backend
+    /// terminated): it is dropped, and the next acquire connects afresh
+    /// without waiting for a backoff, since the server may well be up.
     pub fn mark_broken(&self, error: &tokio_postgres::Error) {
-        self.record(false, Some(error));
+        tracing::debug!(target_dsn = %self.shown, error = %error_chain(error), "session broke; reconnecting");
     }
 }
 

@@ -6,7 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{connect, exporter_command, free_port, http_get, Exporter, Metrics, PgCluster};
+use common::{
+    connect, eventually, exporter_command, free_port, http_get, Exporter, Metrics, PgCluster, WAIT,
+};
 use festival_pg_exporter::db::Pool;
 
 #[tokio::test]
@@ -96,8 +98,12 @@ async fn stopped_server_gives_pg_up_0_within_the_deadline_and_recovers_without_r
     assert_eq!(exporter.get("/readyz").await.status, 503);
 
     cluster.restart_stopped();
-    let metrics = exporter.scrape().await;
-    assert_eq!(metrics.value("pg_up", &[]), 1.0);
+    // Back within the reconnection backoff (at most 10 s), without a restart.
+    let metrics = eventually(WAIT, "pg_up 1 after the restart", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_up", &[]) == Some(1.0)).then_some(m)
+    })
+    .await;
     assert_eq!(
         metrics.value("pg_scrape_collector_success", &[("collector", "locks")]),
         1.0
@@ -490,4 +496,132 @@ async fn a_server_older_than_13_is_served_with_one_warning() {
         log.contains("pg_stat_statements 1.7 is older than 1.8"),
         "{log}"
     );
+}
+
+#[tokio::test]
+async fn sessions_killed_with_pg_terminate_backend_are_replaced_at_once() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    assert_eq!(exporter.scrape().await.value("pg_up", &[]), 1.0);
+    let client = cluster.client().await;
+    let own = "SELECT coalesce(array_agg(pid ORDER BY pid), '{}') FROM pg_stat_activity WHERE application_name = 'festival-pg-exporter'";
+    let before: Vec<i32> = client.query_one(own, &[]).await.unwrap().get(0);
+    assert!(!before.is_empty());
+    // The guide's "Connection Limit Reached" procedure, aimed at the exporter.
+    client
+        .batch_execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'festival-pg-exporter'")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        let m = exporter.scrape().await;
+        assert_eq!(m.value("pg_up", &[]), 1.0, "{}", exporter.stderr());
+        assert_eq!(
+            m.value("pg_exporter_last_scrape_error", &[]),
+            0.0,
+            "{}",
+            exporter.stderr()
+        );
+    }
+    let after: Vec<i32> = client.query_one(own, &[]).await.unwrap().get(0);
+    assert!(
+        !after.is_empty() && after.iter().all(|pid| !before.contains(pid)),
+        "{before:?} -> {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn max_connections_exhausted_gives_pg_up_0_one_log_line_and_no_retry_storm() {
+    let cluster = PgCluster::start_with(&["max_connections = 8", "log_connections = off"]);
+    let mut hogs = Vec::new();
+    for _ in 0..8 {
+        hogs.push(cluster.client().await);
+    }
+    let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "2s"]);
+    let started = Instant::now();
+    let mut scrapes = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let m = exporter.scrape().await;
+        assert_eq!(m.value("pg_up", &[]), 0.0);
+        scrapes += 1;
+    }
+    let refused = cluster.log().matches("too many clients already").count();
+    assert!(scrapes >= 20, "scrapes are answered at once: {scrapes}");
+    assert!(
+        (1..=4).contains(&refused),
+        "{refused} connection attempts in 3 s for {scrapes} scrapes"
+    );
+    let log = exporter.stderr();
+    assert_eq!(
+        log.matches("cannot connect to PostgreSQL").count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("too many clients"),
+        "the reason is in the log: {log}"
+    );
+    assert_eq!(exporter.get("/readyz").await.status, 503);
+
+    hogs.truncate(2);
+    eventually(WAIT, "pg_up 1 once connections are free", || async {
+        (exporter.scrape().await.get("pg_up", &[]) == Some(1.0)).then_some(())
+    })
+    .await;
+    assert_eq!(exporter.get("/readyz").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_locked_catalog_cannot_hang_the_scrape() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "2s"]);
+    assert_eq!(exporter.scrape().await.value("pg_up", &[]), 1.0);
+    // Every query that plans against pg_class now waits for this lock.
+    let holder = cluster.client().await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE pg_class IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let started = Instant::now();
+        let response = exporter.get("/metrics").await;
+        let took = started.elapsed();
+        assert_eq!(response.status, 200);
+        assert!(
+            took < Duration::from_secs(4),
+            "a scrape took {took:?} with a 2 s deadline"
+        );
+        let m = Metrics::parse(&response.body);
+        assert!(m.get("pg_up", &[]).is_some());
+        let failed = m
+            .all("pg_scrape_collector_success", &[])
+            .iter()
+            .filter(|s| s.value == 0.0)
+            .count();
+        assert!(
+            failed > 0,
+            "collectors reading pg_class fail on lock_timeout"
+        );
+    }
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    // The cut-off statements were cancelled: nothing of the exporter's waits on.
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'festival-pg-exporter' AND wait_event_type = 'Lock'";
+    let client = cluster.client().await;
+    assert_eq!(
+        client
+            .query_one(waiting, &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        0
+    );
+    let m = eventually(WAIT, "every collector back", || async {
+        let m = exporter.scrape().await;
+        m.all("pg_scrape_collector_success", &[])
+            .iter()
+            .all(|s| s.value == 1.0)
+            .then_some(m)
+    })
+    .await;
+    assert_eq!(m.value("pg_up", &[]), 1.0);
 }
