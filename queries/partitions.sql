@@ -13,6 +13,8 @@ WITH children AS (
            pg_get_expr(c.relpartbound, c.oid) AS bound
     FROM pg_inherits i
     JOIN pg_class c ON c.oid = i.inhrelid
+    -- Tables only: partitioned indexes also inherit.
+    WHERE c.relkind IN ('r', 'p', 'f')
 ),
 parents AS (
     SELECT p.oid, n.nspname, p.relname,

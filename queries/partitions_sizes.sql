@@ -20,6 +20,7 @@ JOIN pg_class p ON p.oid = i.inhparent
 JOIN pg_namespace n ON n.oid = p.relnamespace
 JOIN pg_class c ON c.oid = i.inhrelid
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND c.relkind IN ('r', 'p', 'f')
   AND c.oid NOT IN (SELECT relation FROM exclusive)
   AND c.reltoastrelid NOT IN (SELECT relation FROM exclusive)
   AND NOT EXISTS (

@@ -25,6 +25,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen_address))?;
     let local = listener.local_addr().context("listener has no address")?;
     let state = build_state(config);
+    // One connection attempt right away, so /readyz tells the truth before the
+    // first scrape; a failure here is only logged, never fatal.
+    let warmup = Arc::clone(&state.scraper);
+    tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + warmup.timeout_for(None);
+        if let Ok(mut conn) = warmup.pool().acquire(deadline).await {
+            conn.reusable();
+        }
+    });
     tracing::info!(
         address = %local,
         target_dsn = %state.scraper.pool().target(),

@@ -65,6 +65,10 @@ async fn unreachable_database_at_startup_is_served_as_pg_up_0() {
 async fn stopped_server_gives_pg_up_0_within_the_deadline_and_recovers_without_restart() {
     let cluster = PgCluster::start();
     let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "3s"]);
+    eventually(WAIT, "ready before the first scrape", || async {
+        (exporter.get("/readyz").await.status == 200).then_some(())
+    })
+    .await;
     let metrics = exporter.scrape().await;
     assert_eq!(metrics.value("pg_up", &[]), 1.0);
     assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 0.0);

@@ -545,6 +545,7 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
          CREATE TABLE transactions_2026_11 PARTITION OF transactions_partitioned FOR VALUES FROM ('2026-11-01') TO ('2026-12-01');
          CREATE TABLE transactions_2026_12 PARTITION OF transactions_partitioned FOR VALUES FROM ('2026-12-01') TO ('2027-01-01');
          CREATE TABLE transactions_default PARTITION OF transactions_partitioned DEFAULT;
+         CREATE INDEX transactions_partitioned_created ON transactions_partitioned (created_at);
          INSERT INTO transactions_partitioned SELECT g, '2026-11-15', 1 FROM generate_series(1, 500) g;
          INSERT INTO transactions_partitioned SELECT g, '2030-01-01', 1 FROM generate_series(1, 7) g;
          CREATE TABLE audit_logs (id bigint, logged_on date NOT NULL, kind text NOT NULL) PARTITION BY RANGE (logged_on);
@@ -580,6 +581,12 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
             * 86400.0
     };
     assert_eq!(m.value("pg_partition_count", &tp), 4.0);
+    let index_parent = [("parent", "transactions_partitioned_created")];
+    assert!(
+        m.all("pg_partition_count", &index_parent).is_empty(),
+        "a partitioned index is no parent table"
+    );
+    assert!(m.all("pg_partition_size_bytes", &index_parent).is_empty());
     assert_eq!(
         m.value("pg_partition_newest_bound_timestamp_seconds", &tp),
         epoch("2027-01-01")

@@ -438,14 +438,25 @@ impl HttpResponse {
 
 /// A minimal HTTP/1.1 GET over a fresh connection.
 pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    try_http_get(addr, path, headers)
+        .await
+        .unwrap_or_else(|| panic!("GET http://{addr}{path} failed"))
+}
+
+/// Like [`http_get`], `None` when nothing answers.
+pub async fn try_http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<HttpResponse> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (key, value) in headers {
         request.push_str(&format!("{key}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    read_response(stream).await
+    stream.write_all(request.as_bytes()).await.ok()?;
+    Some(read_response(stream).await)
 }
 
 /// Reads a whole `Connection: close` response.

@@ -1,0 +1,718 @@
+#!/usr/bin/env python3
+"""Checks the festival Grafana dashboards (and, for metric names, the alert rules).
+
+Live mode: runs every panel's PromQL against a Prometheus that scrapes
+festival-pg-exporter and fails when a query errors or a panel returns no data:
+
+    dashboards/check.py --prometheus http://127.0.0.1:9090 \\
+        [--instance VALUE] [--datname VALUE] \\
+        [--allow-empty-file dashboards/allowed-empty.txt] dashboards/*.json
+
+Template variables are resolved the way Grafana does on first load: each
+query variable (`label_values(...)`) is asked of Prometheus, its `regex`
+applied; a single-value variable takes its first value, a multi-value one
+with "All" becomes `(v1|v2|...)` (or its allValue). --instance, --datname
+and --var NAME=VALUE override that (the value is used as typed: a regex is
+fine). $__rate_interval, $__interval, $__range and friends get the values of
+--rate-interval, --interval and --range. Each target is run as an instant
+query at the current time; a time-series target that has nothing now but had
+data within --lookback counts as having data (Grafana would draw it).
+
+A panel fails when any of its queries errors, or when none of its queries
+returns data, unless the allow-empty file lists it as `dashboard-uid/panel
+title  # why it may be empty` (the comment is required). Panels listed there
+are still run and still fail on a query error.
+
+Names-only mode: without Prometheus, checks that every metric name used in the
+dashboards (panel queries and template variables) and in the alert rules
+(expressions, and queries inside annotation templates) exists in the
+exporter's catalogue:
+
+    target/debug/festival-pg-exporter metrics > /tmp/catalogue.tsv
+    dashboards/check.py --names-only --catalogue /tmp/catalogue.tsv dashboards/*.json
+
+Names checked are the tokens `pg_...` and `process_...`; recording-rule names
+(they contain ':') and names defined by `record:` in the rule files are left
+out. `pg_settings_<name>` in the catalogue stands for every `pg_settings_...`
+name. With the catalogue, the label check below also knows which metrics have
+a `datname` label.
+
+Both modes also check the dashboard structure: JSON that parses, no
+`__inputs`, a `datasource` template variable of type datasource (prometheus),
+`instance` and `datname` variables, a uid, every panel and target on
+{"type": "prometheus", "uid": "${datasource}"}, a unit on every panel, and
+every metric selector filtering on instance=~"$instance" (and on
+datname=~"$datname" where the metric has a datname label, known from the
+catalogue).
+
+Exit status: 0 all good, 1 a check failed, 2 usage or setup error.
+Python 3 standard library only.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+CHECKED_NAME = re.compile(r"^(pg_[a-z0-9_]+|process_[a-z0-9_]+)$")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# --------------------------------------------------------------------------
+# PromQL scanning (enough to find metric selectors and their matchers)
+# --------------------------------------------------------------------------
+TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<str>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)
+  | (?P<var>\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\[\[[^\]]*\]\])
+  | (?P<lbrace>\{) | (?P<rbrace>\}) | (?P<lbrack>\[) | (?P<rbrack>\])
+  | (?P<lparen>\() | (?P<rparen>\))
+  | (?P<num>(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?:ms|[smhdwy])?(?:\d+(?:ms|[smhdwy]))*)
+  | (?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)
+  | (?P<op>.)
+""", re.X | re.S)
+
+AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count",
+                "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio"}
+GROUPING = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+KEYWORDS = {"and", "or", "unless", "bool", "offset", "atan2", "inf", "nan", "Inf", "NaN"}
+LABEL_VALUES = re.compile(r"\s*label_values\(\s*(?:(.*),\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*", re.S)
+MATCHER = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`)""")
+
+
+def tokens(expr):
+    out = []
+    for m in TOKEN.finditer(expr):
+        kind = m.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        out.append((kind, m.group(), m.start()))
+    return out
+
+
+def selectors(expr):
+    """[(metric name, {label: [(op, value)]})] for every named vector selector."""
+    toks = tokens(expr)
+    result = []
+    i = 0
+    n = len(toks)
+    while i < n:
+        kind, text, pos = toks[i]
+        if kind == "lbrack":  # range or subquery: skip
+            depth = 1
+            i += 1
+            while i < n and depth:
+                if toks[i][0] == "lbrack":
+                    depth += 1
+                elif toks[i][0] == "rbrack":
+                    depth -= 1
+                i += 1
+            continue
+        if kind == "lbrace":  # selector without a name: {__name__=...}
+            j = i + 1
+            while j < n and toks[j][0] != "rbrace":
+                j += 1
+            i = j + 1
+            continue
+        if kind != "ident":
+            i += 1
+            continue
+        nxt = toks[i + 1] if i + 1 < n else (None, None, None)
+        if text in GROUPING:
+            i += 1
+            if nxt[0] == "lparen":  # label list
+                while i < n and toks[i][0] != "rparen":
+                    i += 1
+                i += 1
+            continue
+        if text in AGGREGATIONS or text in KEYWORDS or nxt[0] == "lparen":
+            i += 1
+            continue
+        # a metric name
+        matchers = {}
+        i += 1
+        if nxt[0] == "lbrace":
+            j = i + 1
+            while j < n and toks[j][0] != "rbrace":
+                j += 1
+            inner = expr[nxt[2] + 1:toks[j][2]] if j < n else expr[nxt[2] + 1:]
+            for lm in MATCHER.finditer(inner):
+                matchers.setdefault(lm.group(1), []).append((lm.group(2), lm.group(3)[1:-1]))
+            i = j + 1
+        result.append((text, matchers))
+    return result
+
+
+def variable_filter_ok(matchers, label, var):
+    """True when the selector has label=~"$var" (or ${var}, ${var:fmt})."""
+    for op, value in matchers.get(label, []):
+        if op == "=~" and re.fullmatch(r"\$%s|\$\{%s(:[a-z]+)?\}|\[\[%s\]\]" % (var, var, var), value):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------
+# Dashboards
+# --------------------------------------------------------------------------
+class Dashboard:
+    def __init__(self, path):
+        self.path = path
+        with open(path, encoding="utf-8") as f:
+            self.data = json.load(f)
+        self.uid = self.data.get("uid", "")
+        self.variables = self.data.get("templating", {}).get("list", [])
+
+    def panels(self):
+        """Every panel that is not a row, including panels inside collapsed rows."""
+        def walk(panels):
+            for p in panels or []:
+                if p.get("type") == "row":
+                    yield from walk(p.get("panels"))
+                    continue
+                yield p
+                if p.get("panels"):  # anything else that nests panels
+                    yield from walk(p.get("panels"))
+        return list(walk(self.data.get("panels")))
+
+    def variable_queries(self):
+        """(name, PromQL) of the query variables: the selector of label_values(selector, label)."""
+        for v in self.variables:
+            if v.get("type") != "query":
+                continue
+            q = v.get("query")
+            if isinstance(q, dict):
+                q = q.get("query", "")
+            q = q or v.get("definition", "")
+            m = LABEL_VALUES.fullmatch(q)
+            if m:
+                q = m.group(1) or ""
+            yield v["name"], q
+
+
+def lint(dash, catalogue):
+    """Structural checks; returns a list of problems."""
+    problems = []
+    d = dash.data
+    where = os.path.basename(dash.path)
+    if "__inputs" in d:
+        problems.append(f"{where}: has __inputs (breaks file provisioning); use the datasource variable")
+    if not dash.uid:
+        problems.append(f"{where}: no uid")
+    names = {v.get("name"): v for v in dash.variables}
+    ds = names.get("datasource")
+    if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
+        problems.append(f"{where}: no template variable `datasource` of type datasource with query prometheus")
+    for var in ("instance", "datname"):
+        v = names.get(var)
+        if not v or v.get("type") != "query":
+            problems.append(f"{where}: no query template variable `{var}`")
+        elif v.get("datasource") != DATASOURCE:
+            problems.append(f"{where}: variable {var}: datasource is not {json.dumps(DATASOURCE)}")
+    for p in dash.panels():
+        title = p.get("title", "")
+        if p.get("datasource") != DATASOURCE:
+            problems.append(f"{dash.uid}/{title}: panel datasource is not {json.dumps(DATASOURCE)}")
+        if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
+            problems.append(f"{dash.uid}/{title}: no unit in fieldConfig.defaults.unit")
+        targets = p.get("targets") or []
+        if not targets:
+            problems.append(f"{dash.uid}/{title}: no targets")
+        for t in targets:
+            ref = t.get("refId", "?")
+            if t.get("datasource") != DATASOURCE:
+                problems.append(f"{dash.uid}/{title} [{ref}]: target datasource is not {json.dumps(DATASOURCE)}")
+            expr = t.get("expr", "")
+            if not expr.strip():
+                problems.append(f"{dash.uid}/{title} [{ref}]: empty expr")
+            problems.extend(f"{dash.uid}/{title} [{ref}]: {msg}" for msg in selector_problems(expr, catalogue))
+    for name, q in dash.variable_queries():
+        if name == "instance":
+            continue  # label_values(pg_up, instance) lists the instances
+        # a variable lists values of its own label: only the instance filter is required
+        problems.extend(f"{dash.uid}: variable {name}: {msg}" for msg in selector_problems(q, None))
+    return problems
+
+
+def selector_problems(expr, catalogue):
+    out = []
+    for metric, matchers in selectors(expr):
+        if not variable_filter_ok(matchers, "instance", "instance"):
+            out.append(f'{metric} does not filter on instance=~"$instance"')
+        if catalogue is not None and "datname" in catalogue.labels(metric) \
+                and not variable_filter_ok(matchers, "datname", "datname"):
+            out.append(f'{metric} has a datname label but does not filter on datname=~"$datname"')
+    return out
+
+
+# --------------------------------------------------------------------------
+# Catalogue and names
+# --------------------------------------------------------------------------
+class Catalogue:
+    def __init__(self, path):
+        self.exact = {}
+        self.prefixes = {}
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if not line.strip() or line.startswith("#"):
+                    continue
+                cols = line.split("\t")
+                name = cols[0].strip()
+                labels = set()
+                if len(cols) > 2 and cols[2].strip() not in ("", "-"):
+                    labels = {l.strip() for l in cols[2].split(",")}
+                mtype = cols[1].strip() if len(cols) > 1 else ""
+                if "<" in name:
+                    self.prefixes[name.split("<", 1)[0]] = labels
+                    continue
+                self.exact[name] = labels
+                if mtype in ("histogram", "summary"):
+                    for suffix in ("_sum", "_count") + (("_bucket",) if mtype == "histogram" else ()):
+                        self.exact[name + suffix] = labels | ({"le"} if suffix == "_bucket" else set())
+        if not self.exact:
+            raise ValueError(f"{path}: no metric names (expected `festival-pg-exporter metrics` output)")
+
+    def has(self, name):
+        return name in self.exact or any(name.startswith(p) for p in self.prefixes)
+
+    def labels(self, name):
+        if name in self.exact:
+            return self.exact[name]
+        for p, labels in self.prefixes.items():
+            if name.startswith(p):
+                return labels
+        return set()
+
+
+def checked_names(expr):
+    return [m for m, _ in selectors(expr) if ":" not in m and CHECKED_NAME.match(m)]
+
+
+def rule_file_names(path):
+    """(names used, names recorded) in a Prometheus rule file, without a YAML
+    parser: `expr:` values (inline or block scalars) are scanned as PromQL,
+    strings inside annotation/label templates ({{ ... }}) as PromQL too
+    (e.g. `printf "pg_x{...}" | query`). Comments and prose are not scanned."""
+    used, recorded = [], set()
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.lstrip()
+        if stripped.startswith("#"):
+            i += 1
+            continue
+        m = re.match(r"^(\s*)(?:-\s+)?record:\s*['\"]?([^'\"#\s]+)", line)
+        if m:
+            recorded.add(m.group(2))
+        m = re.match(r"^(\s*)(?:-\s+)?expr:\s*(.*)$", line)
+        if m:
+            where = f"{os.path.basename(path)}:{i + 1}"
+            indent = len(m.group(1))
+            value = m.group(2).strip()
+            body = []
+            if value[:1] in ("|", ">") or value == "":
+                i += 1
+                while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+                    body.append(lines[i])
+                    i += 1
+            else:
+                if value[:1] in ("'", '"') and value[-1:] == value[:1]:
+                    value = value[1:-1]
+                body.append(value)
+                i += 1
+            expr = "\n".join(body)
+            used.extend((n, where) for n in checked_names(expr))
+            continue
+        i += 1
+    text = "\n".join("" if l.lstrip().startswith("#") else l for l in lines)
+    for tpl in re.finditer(r"\{\{(.*?)\}\}", text, re.S):
+        for s in re.finditer(r'"((?:\\.|[^"\\])*)"|`([^`]*)`', tpl.group(1)):
+            inner = s.group(1) if s.group(1) is not None else s.group(2)
+            inner = re.sub(r"%[-+# 0-9.]*[a-zA-Z]", '""', inner)  # printf verbs
+            line_no = text[:tpl.start()].count("\n") + 1
+            used.extend((n, f"{os.path.basename(path)}:{line_no} (template)")
+                        for n in re.findall(r"\b(?:pg|process)_[a-z0-9_]+\b", inner))
+    return used, recorded
+
+
+def names_only(args, dashboards):
+    try:
+        catalogue = Catalogue(args.catalogue)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    failures = []
+    for dash in dashboards:
+        failures.extend(lint(dash, catalogue))
+    used = []  # (name, where)
+    for dash in dashboards:
+        for p in dash.panels():
+            for t in p.get("targets") or []:
+                used.extend((n, f"{dash.uid}/{p.get('title', '')} [{t.get('refId', '?')}]")
+                            for n in checked_names(t.get("expr", "")))
+        for var, q in dash.variable_queries():
+            used.extend((n, f"{dash.uid}: variable {var}") for n in checked_names(q))
+    rule_files = []
+    for pattern in args.alerts or [os.path.join(REPO, "alerts", "*.yml")]:
+        rule_files.extend(sorted(glob.glob(pattern)))
+    recorded = set()
+    for path in rule_files:
+        u, r = rule_file_names(path)
+        used.extend(u)
+        recorded |= r
+    unknown = {}
+    for name, where in used:
+        if name in recorded or catalogue.has(name):
+            continue
+        unknown.setdefault(name, []).append(where)
+    distinct = {n for n, _ in used}
+    print(f"checked {len(distinct)} metric names in {len(dashboards)} dashboards and "
+          f"{len(rule_files)} rule files against {args.catalogue}")
+    for problem in failures:
+        print(f"FAIL {problem}")
+    for name in sorted(unknown):
+        print(f"UNKNOWN {name}  used in {', '.join(sorted(set(unknown[name])))}")
+    if unknown or failures:
+        print(f"{len(unknown)} unknown metric names, {len(failures)} structure problems")
+        return 1
+    print("all metric names are in the catalogue")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Live mode
+# --------------------------------------------------------------------------
+class Prometheus:
+    def __init__(self, url, timeout):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def get(self, path, params):
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params, doseq=True)}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as e:
+            try:
+                body = json.load(e)
+            except (ValueError, OSError):
+                return None, f"HTTP {e.code}"
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise SystemExit(f"error: cannot query Prometheus at {self.url}: {e}")
+        if body.get("status") != "success":
+            return None, f"{body.get('errorType', 'error')}: {body.get('error', body)}"
+        return body["data"], None
+
+
+def duration_seconds(s):
+    total = 0.0
+    for num, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|[smhdwy])", s):
+        total += float(num) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}[unit]
+    if total <= 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {s}")
+    return total
+
+
+def substitute(expr, values):
+    missing = []
+
+    def repl(m):
+        name = m.group(1) or m.group(2) or m.group(3)
+        if name in values:
+            return values[name]
+        missing.append(name)
+        return m.group(0)
+    out = re.sub(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)|\[\[(\w+)(?::[^\]]*)?\]\]", repl, expr)
+    return out, missing
+
+
+def regex_escape(value):
+    # Grafana's prometheusSpecialRegexEscape for multi-value variables
+    return re.sub(r"([\\^$*+?.()|{}\[\]])", r"\\\1", value)
+
+
+def resolve_variables(dash, prom, overrides, builtins, now, lookback):
+    values = dict(builtins)
+    problems = []
+    for v in dash.variables:
+        name = v.get("name")
+        if v.get("type") == "datasource":
+            values[name] = "prometheus"
+            continue
+        if name in overrides:
+            values[name] = overrides[name]
+            continue
+        if v.get("type") == "constant":
+            values[name] = str(v.get("query", ""))
+            continue
+        if v.get("type") == "custom":
+            opts = [o.strip() for o in str(v.get("query", "")).split(",") if o.strip()]
+            found = opts
+        elif v.get("type") == "query":
+            q = v.get("query")
+            if isinstance(q, dict):
+                q = q.get("query", "")
+            q = q or v.get("definition", "")
+            q, missing = substitute(q, values)
+            if missing:
+                problems.append(f"variable {name}: unresolved ${', $'.join(missing)} in {q}")
+                continue
+            m = LABEL_VALUES.fullmatch(q)
+            if not m:
+                problems.append(f"variable {name}: cannot evaluate {q!r}; pass --var {name}=VALUE")
+                continue
+            params = {"start": f"{now - lookback:.3f}", "end": f"{now:.3f}"}
+            if m.group(1):
+                params["match[]"] = m.group(1)
+            data, err = prom.get(f"/api/v1/label/{m.group(2)}/values", params)
+            if err:
+                problems.append(f"variable {name}: {q}: {err}")
+                continue
+            found = sorted(data or [])
+        else:
+            problems.append(f"variable {name}: type {v.get('type')} not supported; pass --var {name}=VALUE")
+            continue
+        regex = v.get("regex") or ""
+        if regex:
+            rm = re.fullmatch(r"/(.*)/([a-z]*)", regex, re.S)
+            pattern = re.compile(rm.group(1) if rm else regex, re.I if rm and "i" in rm.group(2) else 0)
+            kept = []
+            for val in found:
+                mm = pattern.search(val)
+                if not mm:
+                    continue
+                if "value" in pattern.groupindex and mm.group("value") is not None:
+                    kept.append(mm.group("value"))
+                elif mm.groups() and mm.group(1) is not None:
+                    kept.append(mm.group(1))
+                else:
+                    kept.append(val)
+            found = kept
+        if not found:
+            problems.append(f"variable {name}: no values (query {v.get('definition') or v.get('query')})")
+            continue
+        if v.get("includeAll") or v.get("multi"):
+            if v.get("includeAll") and v.get("allValue"):
+                values[name] = v["allValue"]
+            elif v.get("includeAll"):
+                values[name] = "(" + "|".join(regex_escape(x) for x in found) + ")"
+            else:
+                values[name] = regex_escape(found[0])
+        else:
+            values[name] = found[0]
+    return values, problems
+
+
+def series_count(data):
+    if data is None:
+        return 0, False
+    rtype = data.get("resultType")
+    result = data.get("result")
+    if rtype in ("scalar", "string"):
+        return 1, not _is_nan(result[1])
+    samples = []
+    for s in result or []:
+        if "value" in s:
+            samples.append(s["value"][1])
+        samples.extend(v[1] for v in s.get("values", []))
+    return len(result or []), any(not _is_nan(x) for x in samples)
+
+
+def _is_nan(v):
+    try:
+        return math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def load_allowed(path):
+    allowed = {}
+    problems = []
+    with open(path, encoding="utf-8") as f:
+        for no, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            m = re.match(r"^(?P<key>[^/#\s][^/]*/.+?)\s+#\s*(?P<why>\S.*)$", line)
+            if not m:
+                problems.append(f"{path}:{no}: expected `dashboard-uid/panel title  # why it may be empty`: {line}")
+                continue
+            allowed[m.group("key")] = m.group("why")
+    return allowed, problems
+
+
+def live(args, dashboards):
+    prom = Prometheus(args.prometheus, args.timeout)
+    catalogue = None
+    if args.catalogue:
+        try:
+            catalogue = Catalogue(args.catalogue)
+        except (OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    allowed = {}
+    if args.allow_empty_file:
+        allowed, problems = load_allowed(args.allow_empty_file)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return 2
+    overrides = dict(args.var or [])
+    if args.instance is not None:
+        overrides["instance"] = args.instance
+    if args.datname is not None:
+        overrides["datname"] = args.datname
+    rng = args.range
+    builtins = {
+        "__rate_interval": args.rate_interval,
+        "__interval": args.interval,
+        "__interval_ms": str(int(duration_seconds(args.interval) * 1000)),
+        "__range": rng,
+        "__range_s": str(int(duration_seconds(rng))),
+        "__range_ms": str(int(duration_seconds(rng) * 1000)),
+    }
+    now = time.time()
+    lookback = duration_seconds(args.lookback)
+    failed, empty_allowed, seen = [], [], set()
+    n_panels = n_queries = 0
+    for dash in dashboards:
+        problems = lint(dash, catalogue)
+        values, var_problems = resolve_variables(dash, prom, overrides, builtins, now, lookback)
+        print(f"== {dash.uid} ({os.path.basename(dash.path)})")
+        print("   variables: " + ", ".join(f"{k}={values[k]}" for k in ("instance", "datname") if k in values))
+        for p in problems + var_problems:
+            print(f"   FAIL {p}")
+            failed.append(f"{dash.uid}: {p}")
+        for panel in dash.panels():
+            title = panel.get("title", "")
+            key = f"{dash.uid}/{title}"
+            seen.add(key)
+            n_panels += 1
+            errors, with_data, notes = [], 0, []
+            targets = panel.get("targets") or []
+            for t in targets:
+                ref = t.get("refId", "?")
+                expr, missing = substitute(t.get("expr", ""), values)
+                if missing:
+                    errors.append(f"[{ref}] unresolved variable ${', $'.join(missing)}")
+                    continue
+                n_queries += 1
+                data, err = prom.get("/api/v1/query", {"query": expr, "time": f"{now:.3f}"})
+                if err:
+                    errors.append(f"[{ref}] {err}")
+                    continue
+                count, real = series_count(data)
+                if count == 0 and not t.get("instant", False):
+                    step = max(1, int(lookback / 200))
+                    rdata, rerr = prom.get("/api/v1/query_range", {
+                        "query": expr, "start": f"{now - lookback:.3f}", "end": f"{now:.3f}", "step": str(step)})
+                    if rerr:
+                        errors.append(f"[{ref}] {rerr}")
+                        continue
+                    count, real = series_count(rdata)
+                    if count:
+                        notes.append(f"[{ref}] no data now, {count} series within the last {args.lookback}")
+                if count:
+                    with_data += 1
+                    if not real:
+                        notes.append(f"[{ref}] only NaN values")
+                else:
+                    notes.append(f"[{ref}] no data")
+            if errors:
+                status = "FAIL"
+                failed.append(f"{key}: " + "; ".join(errors))
+            elif with_data == 0:
+                if key in allowed:
+                    status = "EMPTY (allowed)"
+                    empty_allowed.append(key)
+                else:
+                    status = "FAIL"
+                    failed.append(f"{key}: no data")
+            else:
+                status = "ok"
+            detail = "; ".join(errors + notes) if (errors or notes) else ""
+            print(f"   {status:<16} {title}  ({with_data}/{len(targets)} queries with data){'  ' + detail if detail else ''}")
+            if verbose_exprs(args) and status != "ok":
+                for t in targets:
+                    print("        " + substitute(t.get("expr", ""), values)[0].replace("\n", "\n        "))
+    for key in sorted(set(allowed) - seen):
+        print(f"warning: allow-empty entry matches no panel of the checked dashboards: {key}")
+    print(f"\n{n_panels} panels, {n_queries} queries, {len(empty_allowed)} allowed empty, {len(failed)} failed")
+    if failed:
+        print("Failed:")
+        for f in failed:
+            print(f"  {f}")
+        return 1
+    return 0
+
+
+def verbose_exprs(args):
+    return args.verbose
+
+
+def name_value(s):
+    if "=" not in s:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE")
+    return tuple(s.split("=", 1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="See the module docstring (head -60 dashboards/check.py) for details.")
+    ap.add_argument("dashboards", nargs="+", help="dashboard JSON files")
+    ap.add_argument("--prometheus", help="Prometheus base URL, e.g. http://127.0.0.1:9090")
+    ap.add_argument("--instance", help="value for $instance (default: the first of label_values(pg_up, instance))")
+    ap.add_argument("--datname", help="value for $datname (default: All)")
+    ap.add_argument("--var", action="append", type=name_value, metavar="NAME=VALUE",
+                    help="value for another template variable")
+    ap.add_argument("--allow-empty-file", help="panels that may return no data, `uid/title  # why` per line")
+    ap.add_argument("--rate-interval", default="1m", help="$__rate_interval (default 1m)")
+    ap.add_argument("--interval", default="30s", help="$__interval (default 30s)")
+    ap.add_argument("--range", default="6h", help="$__range, the dashboard time range (default 6h)")
+    ap.add_argument("--lookback", default="15m",
+                    help="a time-series query with no data now passes if it had data this recently (default 15m)")
+    ap.add_argument("--timeout", type=float, default=30, help="HTTP timeout in seconds")
+    ap.add_argument("--names-only", action="store_true", help="only check metric names against --catalogue")
+    ap.add_argument("--catalogue", help="output of `festival-pg-exporter metrics`")
+    ap.add_argument("--alerts", action="append", metavar="GLOB",
+                    help="rule files for --names-only (default: alerts/*.yml of this repository)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print the substituted queries of failing panels")
+    args = ap.parse_args()
+    for d in (args.rate_interval, args.interval, args.range, args.lookback):
+        duration_seconds(d)
+
+    dashboards = []
+    bad = False
+    for path in args.dashboards:
+        try:
+            dashboards.append(Dashboard(path))
+        except (OSError, ValueError) as e:
+            print(f"FAIL {path}: {e}")
+            bad = True
+    uids = [d.uid for d in dashboards]
+    for u in sorted({u for u in uids if uids.count(u) > 1}):
+        print(f"FAIL uid {u} is used by more than one dashboard")
+        bad = True
+
+    if args.names_only:
+        if not args.catalogue:
+            ap.error("--names-only needs --catalogue FILE")
+        rc = names_only(args, dashboards)
+    else:
+        if not args.prometheus:
+            ap.error("--prometheus URL is required (or --names-only --catalogue FILE)")
+        rc = live(args, dashboards)
+    return 1 if bad and rc == 0 else rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
