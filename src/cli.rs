@@ -186,6 +186,12 @@ enum Subcommand {
         #[arg(long = "output", default_value = "text", value_name = "FORMAT")]
         output: String,
     },
+    /// Run the enabled collectors' SQL back to back on one session, without HTTP or encoding, and print each round's time (the benchmark's floor).
+    SqlBaseline {
+        /// How many rounds.
+        #[arg(long = "rounds", default_value = "20", value_name = "N")]
+        rounds: String,
+    },
 }
 
 /// What the command line asks for.
@@ -193,6 +199,8 @@ enum Subcommand {
 pub enum Parsed {
     /// Run the exporter.
     Run(Config),
+    /// Run the SQL baseline this many rounds with this configuration.
+    Baseline(Config, usize),
     /// Run the health check once with this configuration.
     Health(Config, crate::health::Output),
     /// Print this (help or version) and exit successfully.
@@ -280,6 +288,11 @@ where
     match subcommand {
         None => Ok(Parsed::Run(config)),
         Some(Subcommand::Metrics) => Ok(Parsed::Print(crate::scrape::catalogue_text())),
+        Some(Subcommand::SqlBaseline { rounds }) => {
+            let rounds =
+                number_in("sql-baseline --rounds", &rounds, 1..=100_000).map_err(UsageError)?;
+            Ok(Parsed::Baseline(config, rounds))
+        }
         Some(Subcommand::Health { output }) => match output.as_str() {
             "text" => Ok(Parsed::Health(config, crate::health::Output::Text)),
             "json" => Ok(Parsed::Health(config, crate::health::Output::Json)),

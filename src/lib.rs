@@ -7,8 +7,9 @@
 //!   self-metrics) and turns its results into exposition text;
 //! - [`collectors`] holds one file per collector, each returning plain samples;
 //! - [`http`] serves the endpoints, [`server`] wires everything and handles shutdown;
-//! - [`health`] is the one-shot `health` subcommand.
+//! - [`health`] and [`baseline`] are the one-shot `health` and `sql-baseline` subcommands.
 
+pub mod baseline;
 pub mod cli;
 pub mod collectors;
 pub mod config;

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use festival_pg_exporter::{cli, health, logging, server};
+use festival_pg_exporter::{baseline, cli, health, logging, server};
 
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args_os()) {
@@ -15,17 +15,14 @@ fn main() -> ExitCode {
                 config.log_level.min(tracing::Level::WARN),
                 config.log_format,
             );
-            let code = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime.block_on(health::run(config, output)),
-                Err(err) => {
-                    eprintln!("festival-pg-exporter: cannot start the async runtime: {err}");
-                    1
-                }
-            };
-            return ExitCode::from(code as u8);
+            return run_once(health::run(config, output));
+        }
+        Ok(cli::Parsed::Baseline(config, rounds)) => {
+            logging::init(
+                config.log_level.min(tracing::Level::WARN),
+                config.log_format,
+            );
+            return run_once(baseline::run(config, rounds));
         }
         Ok(cli::Parsed::Print(text)) => {
             print!("{text}");
@@ -54,6 +51,20 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "exporter stopped");
             eprintln!("festival-pg-exporter: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a one-shot subcommand on a single-threaded runtime; its result is the exit code.
+fn run_once(task: impl std::future::Future<Output = i32>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => ExitCode::from(runtime.block_on(task) as u8),
+        Err(err) => {
+            eprintln!("festival-pg-exporter: cannot start the async runtime: {err}");
             ExitCode::FAILURE
         }
     }

@@ -36,6 +36,11 @@ pub fn metrics() -> Vec<&'static Desc> {
     vec![&CPU, &RESIDENT, &VIRTUAL, &START, &OPEN_FDS, &MAX_FDS]
 }
 
+/// CPU time (user plus system) this process has used, in seconds.
+pub fn cpu_seconds() -> Option<f64> {
+    Stat::read().map(|stat| stat.cpu_seconds)
+}
+
 /// The process families, or none when `/proc` cannot be read.
 pub fn families() -> Vec<Family> {
     let Some(stat) = Stat::read() else {

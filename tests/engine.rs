@@ -629,3 +629,19 @@ async fn a_locked_catalog_cannot_hang_the_scrape() {
     .await;
     assert_eq!(m.value("pg_up", &[]), 1.0);
 }
+
+#[tokio::test]
+async fn sql_baseline_runs_the_collectors_sql_without_http() {
+    let cluster = PgCluster::start();
+    let out = exporter_command()
+        .env("DATA_SOURCE_NAME", cluster.dsn())
+        .args(["sql-baseline", "--rounds", "3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let rounds: Vec<&str> = stdout.lines().filter(|l| l.starts_with("round=")).collect();
+    assert_eq!(rounds.len(), 3, "{stdout}");
+    assert!(rounds.iter().all(|l| l.ends_with("failed_collectors=0")), "{stdout}");
+    assert!(stdout.lines().last().unwrap().starts_with("summary rounds=3 median_seconds="), "{stdout}");
+}
