@@ -331,3 +331,51 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn no_text_makes_the_parsers_panic(text in ".{0,80}") {
+            // (parse_listen_address is left out: a host name would be resolved.)
+            let _ = parse_duration(&text);
+            let _ = build_target(Some(&text), &LibpqEnv::default(), None);
+        }
+
+        #[test]
+        fn go_durations_parse_to_their_value(minutes in 0u64..1000, seconds in 0u64..60, millis in 0u64..1000) {
+            let text = format!("{minutes}m{seconds}s{millis}ms");
+            let expected = Duration::from_millis(minutes * 60_000 + seconds * 1000 + millis);
+            let parsed = parse_duration(&text).unwrap();
+            prop_assert!(parsed.abs_diff(expected) < Duration::from_micros(1), "{text}: {parsed:?}");
+        }
+
+        #[test]
+        fn a_password_never_reaches_the_shown_target_or_an_error(
+            user in "[a-z][a-z0-9_]{0,10}",
+            password in "[A-Za-z0-9]{12,24}",
+            host in "[a-z][a-z0-9.-]{0,20}",
+            port in prop_oneof![Just("5432".to_string()), "[0-9]{1,6}", "[a-z]{1,4}"],
+            db in "[a-z][a-z0-9_]{0,10}",
+            key_value in any::<bool>(),
+        ) {
+            let dsn = if key_value {
+                format!("host={host} port={port} user={user} password={password} dbname={db}")
+            } else {
+                format!("postgresql://{user}:{password}@{host}:{port}/{db}?sslmode=disable")
+            };
+            match build_target(Some(&dsn), &LibpqEnv::default(), None) {
+                Ok(target) => {
+                    let shown = redacted_target(&target);
+                    prop_assert!(!shown.contains(&password), "{shown}");
+                    prop_assert_eq!(target.get_password(), Some(password.as_bytes()));
+                }
+                Err(message) => prop_assert!(!message.contains(&password), "{message}"),
+            }
+        }
+    }
+}
