@@ -14,7 +14,7 @@ use crate::db::{error_chain, Pool};
 /// the process exit code (1 when the server cannot be reached).
 pub async fn run(config: Config, rounds: usize) -> i32 {
     let timeout = config.collection_timeout;
-    let pool = Pool::new(config.target, 1, timeout, timeout / 10);
+    let pool = Pool::new(config.target, config.tls, 1, timeout, timeout / 10);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut conn = match pool.acquire(deadline).await {
         Ok(conn) => conn,

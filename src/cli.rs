@@ -13,7 +13,7 @@ use clap::{Arg, ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser};
 
 use crate::collectors::{Options, COLLECTORS};
 use crate::config::{
-    build_target, parse_duration, parse_listen_address, Config, LibpqEnv, LogFormat,
+    build_target, build_tls, parse_duration, parse_listen_address, Config, LibpqEnv, LogFormat,
 };
 
 /// The flags as clap sees them, before validation.
@@ -313,11 +313,14 @@ fn first_line(text: &str) -> String {
 }
 
 fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config, String> {
-    let target = build_target(
+    let mut target = build_target(
         flags.data_source_name.as_deref(),
         env,
         flags.data_source_pass_file.as_deref(),
     )?;
+    let tls_options = build_tls(flags.data_source_name.as_deref(), env)?;
+    target.ssl_mode(tls_options.negotiation());
+    let tls = tls_options.connector()?;
     let listen_address = parse_listen_address(&flags.listen_address)
         .map_err(|e| format!("--web.listen-address: {e}"))?;
     if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
@@ -432,6 +435,7 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
         .collect();
     Ok(Config {
         target,
+        tls,
         listen_address,
         telemetry_path: flags.telemetry_path,
         collection_timeout,

@@ -25,6 +25,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Where PostgreSQL is: a parsed libpq DSN, password included (never printed).
     pub target: tokio_postgres::Config,
+    /// TLS to PostgreSQL (`None`: `sslmode=disable`).
+    pub tls: Option<crate::tls::TlsConnector>,
     /// Address the HTTP server binds to.
     pub listen_address: SocketAddr,
     /// Path that serves the metrics (`/metrics` unless changed).
@@ -115,6 +117,9 @@ pub struct LibpqEnv {
     pub password: Option<String>,
     pub database: Option<String>,
     pub sslmode: Option<String>,
+    pub sslrootcert: Option<String>,
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
 }
 
 impl LibpqEnv {
@@ -128,6 +133,9 @@ impl LibpqEnv {
             password: var("PGPASSWORD"),
             database: var("PGDATABASE"),
             sslmode: var("PGSSLMODE"),
+            sslrootcert: var("PGSSLROOTCERT"),
+            sslcert: var("PGSSLCERT"),
+            sslkey: var("PGSSLKEY"),
         }
     }
 }
@@ -142,7 +150,8 @@ pub fn build_target(
     password_file: Option<&Path>,
 ) -> Result<tokio_postgres::Config, String> {
     let mut target = match data_source_name {
-        Some(dsn) => dsn
+        Some(dsn) => crate::tls::split_tls_keys(dsn)
+            .0
             .parse::<tokio_postgres::Config>()
             // The parser's message never contains the DSN itself.
             .map_err(|err| format!("invalid DATA_SOURCE_NAME / --data-source-name: {err}"))?,
@@ -158,9 +167,6 @@ pub fn build_target(
             target.dbname(env.database.as_deref().unwrap_or("postgres"));
             if let Some(password) = &env.password {
                 target.password(password.as_str());
-            }
-            if let Some(mode) = &env.sslmode {
-                target.ssl_mode(parse_ssl_mode(mode)?);
             }
             target
         }
@@ -186,16 +192,35 @@ pub fn build_target(
     Ok(target)
 }
 
-fn parse_ssl_mode(mode: &str) -> Result<tokio_postgres::config::SslMode, String> {
-    use tokio_postgres::config::SslMode;
-    match mode {
-        "disable" => Ok(SslMode::Disable),
-        "prefer" | "allow" => Ok(SslMode::Prefer),
-        "require" => Ok(SslMode::Require),
-        other => Err(format!(
-            "invalid PGSSLMODE '{other}' (expected disable, allow, prefer or require)"
-        )),
+/// The TLS settings: the libpq variables (PGSSLMODE, PGSSLROOTCERT, PGSSLCERT,
+/// PGSSLKEY) as defaults, the DSN's `sslmode`, `sslrootcert`, `sslcert` and
+/// `sslkey` over them. Default mode: `prefer`, as libpq.
+pub fn build_tls(
+    data_source_name: Option<&str>,
+    env: &LibpqEnv,
+) -> Result<crate::tls::TlsOptions, String> {
+    let mut settings: Vec<(String, String)> = [
+        ("sslmode", &env.sslmode),
+        ("sslrootcert", &env.sslrootcert),
+        ("sslcert", &env.sslcert),
+        ("sslkey", &env.sslkey),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.clone().map(|v| (key.to_string(), v)))
+    .collect();
+    if let Some(dsn) = data_source_name {
+        settings.extend(crate::tls::split_tls_keys(dsn).1);
     }
+    let mut tls = crate::tls::TlsOptions::default();
+    for (key, value) in settings {
+        match key.as_str() {
+            "sslmode" => tls.mode = value.parse()?,
+            "sslrootcert" => tls.root_cert = Some(value.into()),
+            "sslcert" => tls.cert = Some(value.into()),
+            _ => tls.key = Some(value.into()),
+        }
+    }
+    Ok(tls)
 }
 
 /// The target as it may be shown in logs and pages: user, hosts, ports and
@@ -268,9 +293,34 @@ mod tests {
             user: Some("monitor".into()),
             password: Some("s3cret".into()),
             database: Some("festivals".into()),
-            sslmode: Some("disable".into()),
+            sslmode: Some("verify-ca".into()),
+            sslrootcert: Some("/etc/ca.pem".into()),
+            ..LibpqEnv::default()
         };
         let target = build_target(None, &env, None).unwrap();
+        let tls = build_tls(None, &env).unwrap();
+        assert_eq!(tls.mode, crate::tls::SslMode::VerifyCa);
+        assert_eq!(
+            tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        let tls = build_tls(Some("postgresql://u@h/d?sslmode=verify-full"), &env).unwrap();
+        assert_eq!(
+            tls.mode,
+            crate::tls::SslMode::VerifyFull,
+            "the DSN wins over PGSSLMODE"
+        );
+        assert_eq!(
+            tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert!(build_tls(Some("host=h sslmode=sometimes"), &env)
+            .unwrap_err()
+            .contains("sslmode"));
+        assert_eq!(
+            build_tls(None, &LibpqEnv::default()).unwrap().mode,
+            crate::tls::SslMode::Prefer
+        );
         assert_eq!(
             redacted_target(&target),
             "postgresql://monitor@db.example:6432/festivals"

@@ -20,6 +20,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use crate::config::redacted_target;
+use crate::tls::TlsConnector;
 
 /// The `application_name` of every session the exporter opens.
 pub const APPLICATION_NAME: &str = "festival-pg-exporter";
@@ -135,6 +136,8 @@ struct Health {
 /// A bounded set of sessions to one server.
 pub struct Pool {
     target: tokio_postgres::Config,
+    /// The rustls connector (`None`: `sslmode=disable`).
+    tls: Option<TlsConnector>,
     shown: String,
     permits: Semaphore,
     idle: Mutex<Vec<Conn>>,
@@ -147,6 +150,7 @@ impl Pool {
     /// connection is opened until the first scrape asks for one.
     pub fn new(
         mut target: tokio_postgres::Config,
+        tls: Option<TlsConnector>,
         max_connections: usize,
         statement_timeout: Duration,
         lock_timeout: Duration,
@@ -165,6 +169,7 @@ impl Pool {
         let shown = redacted_target(&target);
         Pool {
             target,
+            tls,
             shown,
             permits: Semaphore::new(max_connections.max(1)),
             idle: Mutex::new(Vec::new()),
@@ -225,14 +230,23 @@ impl Pool {
         let mut target = self.target.clone();
         let remaining = deadline.saturating_duration_since(Instant::now());
         target.connect_timeout(remaining.max(Duration::from_millis(10)));
-        let result = tokio::time::timeout_at(deadline, target.connect(NoTls)).await;
-        match result {
-            Ok(Ok((client, connection))) => {
-                tokio::spawn(async move {
-                    if let Err(err) = connection.await {
-                        tracing::debug!(error = %error_chain(&err), "session ended");
-                    }
-                });
+        let connecting = async {
+            match &self.tls {
+                Some(tls) => target
+                    .connect(tls.0.clone())
+                    .await
+                    .map(|(client, connection)| {
+                        tokio::spawn(drive(connection));
+                        client
+                    }),
+                None => target.connect(NoTls).await.map(|(client, connection)| {
+                    tokio::spawn(drive(connection));
+                    client
+                }),
+            }
+        };
+        match tokio::time::timeout_at(deadline, connecting).await {
+            Ok(Ok(client)) => {
                 self.record(true, None);
                 Ok(Conn {
                     client,
@@ -342,6 +356,17 @@ impl Drop for PooledConn<'_> {
                 }
             });
         }
+    }
+}
+
+/// Runs a session's connection until it ends.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(err) = connection.await {
+        tracing::debug!(error = %error_chain(&err), "session ended");
     }
 }
 

@@ -57,7 +57,7 @@ pub async fn run(config: Config, output: Output) -> i32 {
 
 async fn checks(config: Config) -> Result<Vec<Check>, String> {
     let timeout = config.collection_timeout;
-    let pool = Pool::new(config.target, 1, timeout, timeout / 10);
+    let pool = Pool::new(config.target, config.tls, 1, timeout, timeout / 10);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut conn = pool.acquire(deadline).await.map_err(|e| error_chain(&e))?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =

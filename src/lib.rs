@@ -2,7 +2,8 @@
 //!
 //! The crate is a library with a thin binary. Each concern has one owner:
 //! - [`cli`] turns flags and environment variables into a validated [`config::Config`], once;
-//! - [`db`] is the only code that opens connections to PostgreSQL (pool, session settings);
+//! - [`db`] is the only code that opens connections to PostgreSQL (pool, session settings),
+//!   with [`tls`] for TLS;
 //! - [`scrape`] is the only code that runs a collection (fan-out, deadlines, single-flight,
 //!   self-metrics) and turns its results into exposition text;
 //! - [`collectors`] holds one file per collector, each returning plain samples;
@@ -21,3 +22,4 @@ pub mod metrics;
 pub mod process;
 pub mod scrape;
 pub mod server;
+pub mod tls;

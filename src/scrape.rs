@@ -571,6 +571,7 @@ mod tests {
     fn prometheus_timeout_header_shortens_the_deadline() {
         let pool = Pool::new(
             "host=localhost".parse().unwrap(),
+            None,
             1,
             Duration::from_secs(1),
             Duration::from_secs(1),

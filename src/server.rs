@@ -53,6 +53,7 @@ pub fn build_state(config: Config) -> AppState {
     let timeout = config.collection_timeout;
     let pool = Pool::new(
         config.target,
+        config.tls,
         config.max_connections,
         timeout
             .mul_f64(STATEMENT_TIMEOUT_SHARE)

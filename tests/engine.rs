@@ -199,6 +199,7 @@ async fn sessions_are_read_only_bounded_and_named() {
     let target: tokio_postgres::Config = cluster.dsn().parse().unwrap();
     let pool = Pool::new(
         target,
+        None,
         2,
         Duration::from_millis(900),
         Duration::from_millis(100),
@@ -639,9 +640,24 @@ async fn sql_baseline_runs_the_collectors_sql_without_http() {
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rounds: Vec<&str> = stdout.lines().filter(|l| l.starts_with("round=")).collect();
     assert_eq!(rounds.len(), 3, "{stdout}");
-    assert!(rounds.iter().all(|l| l.ends_with("failed_collectors=0")), "{stdout}");
-    assert!(stdout.lines().last().unwrap().starts_with("summary rounds=3 median_seconds="), "{stdout}");
+    assert!(
+        rounds.iter().all(|l| l.ends_with("failed_collectors=0")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("summary rounds=3 median_seconds="),
+        "{stdout}"
+    );
 }

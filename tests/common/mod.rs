@@ -220,6 +220,11 @@ impl PgCluster {
         panic!("standby did not start: {}", standby.log());
     }
 
+    /// The data directory (owned by the server's OS user).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data()
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
