@@ -54,6 +54,14 @@ struct Flags {
     )]
     listen_address: String,
 
+    /// Prometheus exporter-toolkit web configuration file: TLS and basic auth for the HTTP endpoint.
+    #[arg(
+        long = "web.config.file",
+        env = "PG_EXPORTER_WEB_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    web_config_file: Option<PathBuf>,
+
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -321,6 +329,10 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
     let tls_options = build_tls(flags.data_source_name.as_deref(), env)?;
     target.ssl_mode(tls_options.negotiation());
     let tls = tls_options.connector()?;
+    let web = match &flags.web_config_file {
+        Some(path) => crate::web::load(path)?,
+        None => crate::web::WebConfig::default(),
+    };
     let listen_address = parse_listen_address(&flags.listen_address)
         .map_err(|e| format!("--web.listen-address: {e}"))?;
     if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
@@ -436,6 +448,7 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
     Ok(Config {
         target,
         tls,
+        web,
         listen_address,
         telemetry_path: flags.telemetry_path,
         collection_timeout,

@@ -29,6 +29,8 @@ pub struct Config {
     pub tls: Option<crate::tls::TlsConnector>,
     /// Address the HTTP server binds to.
     pub listen_address: SocketAddr,
+    /// TLS and basic auth of the HTTP endpoint (`--web.config.file`).
+    pub web: crate::web::WebConfig,
     /// Path that serves the metrics (`/metrics` unless changed).
     pub telemetry_path: String,
     /// Upper bound for one scrape; a shorter Prometheus scrape timeout wins.

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
-use crate::metrics::{encode, Format};
+use crate::metrics::Format;
 use crate::scrape::Scraper;
 
 /// What the handlers share.
@@ -24,6 +24,8 @@ use crate::scrape::Scraper;
 pub struct AppState {
     pub scraper: Arc<Scraper>,
     pub telemetry_path: String,
+    /// TLS is the server's business; this is for basic auth and headers.
+    pub web: crate::web::WebConfig,
 }
 
 /// The exporter's router.
@@ -33,6 +35,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/", get(landing))
+        .layer(axum::middleware::from_fn_with_state(
+            state.web.clone(),
+            crate::web::guard,
+        ))
         // 503 from /readyz is an answer, not a failure of the exporter: keep it out of error logs.
         .layer(
             TraceLayer::new_for_http()
@@ -48,7 +54,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let timeout = state.scraper.timeout_for(prometheus_timeout);
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let collection = state.scraper.scrape(timeout).await;
-    let body = encode(collection.families.clone(), format);
+    let body = collection.text(format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 

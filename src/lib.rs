@@ -7,7 +7,8 @@
 //! - [`scrape`] is the only code that runs a collection (fan-out, deadlines, single-flight,
 //!   self-metrics) and turns its results into exposition text;
 //! - [`collectors`] holds one file per collector, each returning plain samples;
-//! - [`http`] serves the endpoints, [`server`] wires everything and handles shutdown;
+//! - [`http`] serves the endpoints (with [`web`]'s TLS and basic auth), [`server`] wires
+//!   everything and handles shutdown;
 //! - [`health`] and [`baseline`] are the one-shot `health` and `sql-baseline` subcommands.
 
 pub mod baseline;
@@ -23,3 +24,4 @@ pub mod process;
 pub mod scrape;
 pub mod server;
 pub mod tls;
+pub mod web;

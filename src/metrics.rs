@@ -8,6 +8,7 @@
 //! the rows in the order the collectors produced them (the SQL's `ORDER BY`).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use prometheus_client::collector::Collector as ClientCollector;
 use prometheus_client::encoding::{
@@ -157,9 +158,9 @@ impl Format {
 }
 
 /// Encodes the families of one scrape into `format`.
-pub fn encode(families: Vec<Family>, format: Format) -> String {
+pub fn encode(families: impl Into<Arc<Vec<Family>>>, format: Format) -> String {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Families(families)));
+    registry.register_collector(Box::new(Families(families.into())));
     let mut text = String::with_capacity(64 * 1024);
     let result = match format {
         Format::PrometheusText => {
@@ -173,7 +174,7 @@ pub fn encode(families: Vec<Family>, format: Format) -> String {
 }
 
 #[derive(Debug)]
-struct Families(Vec<Family>);
+struct Families(Arc<Vec<Family>>);
 
 struct Labels<'a> {
     names: &'static [&'static str],
@@ -194,7 +195,7 @@ impl EncodeLabelSet for Labels<'_> {
 
 impl ClientCollector for Families {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        for family in &self.0 {
+        for family in self.0.iter() {
             if family.samples.is_empty() {
                 continue;
             }

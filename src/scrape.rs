@@ -11,7 +11,9 @@
 //! not cut a query off half-way.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -19,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::collectors::{CollectError, Collector, Context, Options};
 use crate::db::{error_chain, is_connection_error, Pool, ServerInfo};
-use crate::metrics::{Desc, Family};
+use crate::metrics::{encode, Desc, Family, Format};
 
 /// Subtracted from Prometheus' scrape timeout so that the answer still
 /// arrives in time after encoding and transfer.
@@ -142,7 +144,29 @@ pub struct CollectorStatus {
 /// The result of one collection, shared by every request that waited for it.
 #[derive(Debug)]
 pub struct Collection {
-    pub families: Vec<Family>,
+    pub families: Arc<Vec<Family>>,
+    /// The exposition in each format, encoded once, on the first request
+    /// that asks for it: a hundred scrapers sharing a collection share the text.
+    encoded: [OnceLock<Bytes>; 2],
+}
+
+impl Collection {
+    fn new(families: Vec<Family>) -> Collection {
+        Collection {
+            families: Arc::new(families),
+            encoded: Default::default(),
+        }
+    }
+
+    /// The collection as exposition text in `format`.
+    pub fn text(&self, format: Format) -> Bytes {
+        let slot = match format {
+            Format::PrometheusText => &self.encoded[0],
+            Format::OpenMetrics => &self.encoded[1],
+        };
+        slot.get_or_init(|| Bytes::from(encode(Arc::clone(&self.families), format)))
+            .clone()
+    }
 }
 
 type InFlight = Shared<BoxFuture<'static, Arc<Collection>>>;
@@ -253,9 +277,7 @@ impl Scraper {
                         task.await.unwrap_or_else(|err| {
                             tracing::error!(error = %err, "collection task failed");
                             *this.in_flight.lock().expect("in-flight lock") = None;
-                            Arc::new(Collection {
-                                families: vec![up_family(false)],
-                            })
+                            Arc::new(Collection::new(vec![up_family(false)]))
                         })
                     }
                     .boxed()
@@ -358,7 +380,7 @@ impl Scraper {
         families.push(SCRAPES.single(scrapes as f64));
         families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
         families.extend(crate::process::families());
-        Collection { families }
+        Collection::new(families)
     }
 
     /// Reads the server's identity; a broken idle session (a restarted server,

@@ -34,15 +34,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             conn.reusable();
         }
     });
+    let tls = state.web.tls.clone();
     tracing::info!(
         address = %local,
+        tls = tls.is_some(),
+        basic_auth = !state.web.users.is_empty(),
         target_dsn = %state.scraper.pool().target(),
         "listening"
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server failed")?;
+    match tls {
+        None => axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("HTTP server failed")?,
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(None);
+            });
+            let listener = listener.into_std().context("listener")?;
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(tls),
+            )
+            .context("HTTPS listener")?
+            .handle(handle)
+            .serve(app(state).into_make_service())
+            .await
+            .context("HTTPS server failed")?
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -66,6 +89,7 @@ pub fn build_state(config: Config) -> AppState {
     AppState {
         scraper: Arc::new(scraper),
         telemetry_path: config.telemetry_path,
+        web: config.web,
     }
 }
 
