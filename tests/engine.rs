@@ -472,6 +472,8 @@ async fn passwords_never_show_in_logs_metrics_or_pages() {
     );
     everything(&exporter, &landing, &exporter.get("/metrics").await.body);
 
+    let wrong_dsn =
+        format!("postgresql://watcher:dsn-secret-99@127.0.0.1:{port}/postgres?sslmode=disable");
     // Wrong passwords, from PGPASSWORD and from the DSN: authentication fails, loudly and cleanly.
     for env in [
         vec![
@@ -480,15 +482,7 @@ async fn passwords_never_show_in_logs_metrics_or_pages() {
             ("PGUSER", "watcher"),
             ("PGPASSWORD", "env-secret-17"),
         ],
-        vec![(
-            "DATA_SOURCE_NAME",
-            &*Box::leak(
-                format!(
-                    "postgresql://watcher:dsn-secret-99@127.0.0.1:{port}/postgres?sslmode=disable"
-                )
-                .into_boxed_str(),
-            ),
-        )],
+        vec![("DATA_SOURCE_NAME", wrong_dsn.as_str())],
     ] {
         let exporter = Exporter::start_with_env(&env, &[]);
         assert_eq!(exporter.scrape().await.value("pg_up", &[]), 0.0);
