@@ -152,6 +152,15 @@ struct Flags {
     )]
     bloat_pgstattuple_limit: String,
 
+    /// File of custom queries in postgres_exporter's queries.yaml format (repeatable).
+    #[arg(
+        long = "extend.query-path",
+        env = "PG_EXPORTER_EXTEND_QUERY_PATH",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    query_paths: Vec<PathBuf>,
+
     /// Glob of backup files for the backup collector (repeatable; comma-separated in the environment).
     #[arg(
         long = "collector.backup.path",
@@ -398,6 +407,10 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             min_intervals.insert(collector.name(), interval);
         }
     }
+    let mut custom_queries = Vec::new();
+    for path in &flags.query_paths {
+        custom_queries.extend(crate::custom_queries::load(path)?);
+    }
     for pattern in &flags.backup_paths {
         glob::Pattern::new(pattern).map_err(|e| {
             format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
@@ -464,6 +477,8 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             bloat_min_size: bloat_min_size as f64,
             bloat_pgstattuple_limit,
             min_intervals,
+            custom_queries: std::sync::Arc::new(custom_queries),
+            custom_cache: Default::default(),
         },
         log_level,
         log_format,

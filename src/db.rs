@@ -61,6 +61,8 @@ pub struct ServerInfo {
     pub start_time_seconds: f64,
     /// The database the exporter is connected to.
     pub datname: String,
+    /// Whether the server is a standby in recovery.
+    pub in_recovery: bool,
 }
 
 impl ServerInfo {
@@ -108,6 +110,25 @@ impl Conn {
         self.client.query(&statement, params).await
     }
 
+    /// Runs SQL text through the simple query protocol (every value as text),
+    /// for SQL from configuration files rather than the exporter's own.
+    pub async fn simple_query(
+        &mut self,
+        sql: &str,
+    ) -> Result<Vec<tokio_postgres::SimpleQueryRow>, tokio_postgres::Error> {
+        let messages = self
+            .client
+            .simple_query(&format!("{STATEMENT_MARKER}{sql}"))
+            .await?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Reads [`ServerInfo`].
     pub async fn server_info(&mut self) -> Result<ServerInfo, tokio_postgres::Error> {
         let rows = self.query(SERVER_SQL, &[]).await?;
@@ -117,6 +138,7 @@ impl Conn {
             version: row.try_get("version")?,
             start_time_seconds: row.try_get("start_time_seconds")?,
             datname: row.try_get("datname")?,
+            in_recovery: row.try_get("in_recovery")?,
         })
     }
 }

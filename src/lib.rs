@@ -15,6 +15,7 @@ pub mod baseline;
 pub mod cli;
 pub mod collectors;
 pub mod config;
+pub mod custom_queries;
 pub mod db;
 pub mod health;
 pub mod http;

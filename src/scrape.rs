@@ -182,6 +182,8 @@ pub struct Scraper {
     status: Mutex<Vec<CollectorStatus>>,
     /// The last result of each collector that has a minimum interval, and when it was collected.
     cache: Mutex<std::collections::HashMap<&'static str, (Instant, Vec<Family>)>>,
+    /// Family names already reported as produced twice.
+    warned_duplicates: Mutex<std::collections::HashSet<String>>,
 }
 
 /// What one collector contributed to a scrape.
@@ -233,6 +235,7 @@ impl Scraper {
             scrapes: AtomicU64::new(0),
             status: Mutex::new(status),
             cache: Mutex::new(std::collections::HashMap::new()),
+            warned_duplicates: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -380,7 +383,29 @@ impl Scraper {
         families.push(SCRAPES.single(scrapes as f64));
         families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
         families.extend(crate::process::families());
+        self.drop_duplicates(&mut families);
         Collection::new(families)
+    }
+
+    /// Keeps the first family of each name: a custom query named like a
+    /// built-in family would otherwise make the exposition invalid. Each
+    /// dropped name is logged once.
+    fn drop_duplicates(&self, families: &mut Vec<Family>) {
+        let mut seen = std::collections::HashSet::new();
+        let mut dropped = Vec::new();
+        families.retain(|family| {
+            if family.samples.is_empty() || seen.insert(family.name.clone()) {
+                return true;
+            }
+            dropped.push(family.name.to_string());
+            false
+        });
+        let mut warned = self.warned_duplicates.lock().expect("warned lock");
+        for name in dropped {
+            if warned.insert(name.clone()) {
+                tracing::warn!(family = %name, "two collectors produce this family; only the first is exported (rename the custom query)");
+            }
+        }
     }
 
     /// Reads the server's identity; a broken idle session (a restarted server,
@@ -487,6 +512,8 @@ impl Scraper {
                         CollectError::Query(query) if is_connection_error(query) => {
                             self.pool.mark_broken(query)
                         }
+                        // Its query may still run: the session is cancelled and closed.
+                        CollectError::Timeout(_) => {}
                         _ => conn.reusable(),
                     }
                     Err(Failure::Collect(err))
@@ -561,8 +588,11 @@ mod tests {
                 seen.insert(name.to_string()),
                 "{name} twice in the catalogue"
             );
+            // `<query>_<column>`: the custom queries' families, named by their files.
             assert!(
-                name.starts_with("pg_") || name.starts_with("process_"),
+                name.starts_with("pg_")
+                    || name.starts_with("process_")
+                    || name == "<query>_<column>",
                 "{name}"
             );
             let labels = if labels == "-" {

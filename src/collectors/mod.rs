@@ -14,6 +14,7 @@ use crate::metrics::{Desc, Family};
 pub mod autovacuum;
 pub mod backup;
 pub mod bloat;
+pub mod custom_queries;
 pub mod health;
 pub mod locks;
 pub mod partitions;
@@ -63,6 +64,9 @@ pub enum CollectError {
     /// The server lacks what the collector needs (too old a version, say).
     #[error("{0}")]
     Unsupported(String),
+    /// A query ran over its own time limit; the session may still be busy.
+    #[error("{0}")]
+    Timeout(String),
 }
 
 /// Every collector the exporter has, in the order their families are written.
@@ -82,6 +86,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &replication::Replication,
     &health::Health,
     &bloat::Bloat,
+    &custom_queries::CustomQueries,
     &backup::Backup,
 ];
 
@@ -107,7 +112,14 @@ pub struct Options {
     /// Least time between two runs of a collector (absent or zero: every
     /// scrape); the last result is served in between.
     pub min_intervals: std::collections::BTreeMap<&'static str, std::time::Duration>,
+    /// custom_queries: the queries of the `--extend.query-path` files.
+    pub custom_queries: std::sync::Arc<Vec<crate::custom_queries::CustomQuery>>,
+    /// custom_queries: last result and time of queries with `cache_seconds`.
+    pub custom_cache: std::sync::Arc<std::sync::Mutex<CustomCache>>,
 }
+
+/// Results of custom queries by query name, with when they were collected.
+pub type CustomCache = std::collections::HashMap<String, (std::time::Instant, Vec<Family>)>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -125,6 +137,8 @@ impl Default for Options {
                 .map(|c| (c.name(), c.default_min_interval()))
                 .filter(|(_, interval)| !interval.is_zero())
                 .collect(),
+            custom_queries: Default::default(),
+            custom_cache: Default::default(),
         }
     }
 }

@@ -1,0 +1,526 @@
+//! Custom queries: a YAML file of the team's own SQL turned into metrics,
+//! loaded with `--extend.query-path FILE` (repeatable). postgres_exporter's
+//! `queries.yaml` format is accepted unchanged, so teams move their files over
+//! as they are:
+//!
+//! ```yaml
+//! festival_tickets:                  # query name: metric prefix
+//!   query: "SELECT status, count(*) AS sold FROM tickets GROUP BY status"
+//!   master: true                     # only on a primary
+//!   cache_seconds: 30                # run at most every 30 s
+//!   metrics:
+//!     - status: {usage: LABEL, description: "Ticket status"}
+//!     - sold:   {usage: GAUGE, description: "Tickets by status"}   # festival_tickets_sold
+//! ```
+//!
+//! `usage` is LABEL, GAUGE, COUNTER (exposed with `_total`), DISCARD,
+//! MAPPEDMETRIC (with `metric_mapping: {text: number}`) or DURATION (an
+//! interval, exposed as `<name>_milliseconds` as postgres_exporter does).
+//! postgres_exporter's `runonserver` (a semver range such as `>=14.0.0`) works,
+//! and this exporter adds `min_server_version` / `max_server_version` (`14`,
+//! `14.2` or `140002`), a per-query `timeout` (`5s`), and `databases` (run only
+//! when connected to one of these). Values are read as text, so any column type
+//! works: numbers, booleans (1/0), timestamps (Unix seconds) and intervals.
+//!
+//! Every mistake in a file is reported at startup as one line naming the file,
+//! the query and the field.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_yaml::Value;
+
+use crate::config::parse_duration;
+
+/// How a result column is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    Label,
+    Gauge,
+    Counter,
+    Discard,
+    MappedMetric,
+    Duration,
+}
+
+/// One column of a custom query.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    pub usage: Usage,
+    pub description: String,
+    /// MAPPEDMETRIC: text value → number.
+    pub mapping: BTreeMap<String, f64>,
+}
+
+/// One custom query, validated.
+#[derive(Debug, Clone)]
+pub struct CustomQuery {
+    pub name: String,
+    pub sql: String,
+    /// Only on a primary (postgres_exporter's `master`).
+    pub primary_only: bool,
+    /// Run at most this often (postgres_exporter's `cache_seconds`).
+    pub cache: Duration,
+    /// Inclusive bounds on `server_version_num`.
+    pub min_version: Option<i32>,
+    pub max_version: Option<i32>,
+    pub timeout: Option<Duration>,
+    /// Run only in these databases (empty: any).
+    pub databases: Vec<String>,
+    pub columns: Vec<Column>,
+    /// The LABEL columns' names, in order (kept for the process's lifetime,
+    /// since families borrow label names statically).
+    pub labels: &'static [&'static str],
+}
+
+const QUERY_KEYS: &[&str] = &[
+    "query",
+    "metrics",
+    "master",
+    "cache_seconds",
+    "runonserver",
+    "min_server_version",
+    "max_server_version",
+    "timeout",
+    "databases",
+];
+
+/// Reads and validates a queries file.
+pub fn load(path: &std::path::Path) -> Result<Vec<CustomQuery>, String> {
+    let origin = format!("--extend.query-path '{}'", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: {e}"))?;
+    parse(&text, &origin)
+}
+
+/// Parses a queries file; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Vec<CustomQuery>, String> {
+    if text.trim().is_empty() {
+        return Err(format!("{origin}: the file is empty"));
+    }
+    let root: Value = serde_yaml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+    let Value::Mapping(root) = root else {
+        return Err(format!(
+            "{origin}: expected a map of query names to queries"
+        ));
+    };
+    let mut queries = Vec::with_capacity(root.len());
+    for (name, body) in root {
+        let name = name
+            .as_str()
+            .ok_or_else(|| format!("{origin}: a query name is not a string"))?
+            .to_string();
+        if !is_metric_name(&name) {
+            return Err(format!(
+                "{origin}: query '{name}': the name must be a metric name ([a-zA-Z_][a-zA-Z0-9_]*)"
+            ));
+        }
+        queries
+            .push(parse_query(&name, &body).map_err(|e| format!("{origin}: query '{name}': {e}"))?);
+    }
+    Ok(queries)
+}
+
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
+    let Value::Mapping(map) = body else {
+        return Err("expected a map with query and metrics".into());
+    };
+    for key in map.keys() {
+        let key = key.as_str().unwrap_or("?");
+        if !QUERY_KEYS.contains(&key) {
+            return Err(format!(
+                "unknown field '{key}' (expected one of {})",
+                QUERY_KEYS.join(", ")
+            ));
+        }
+    }
+    let field = |key: &str| map.get(key);
+    let sql = match field("query") {
+        Some(Value::String(sql)) if !sql.trim().is_empty() => sql.clone(),
+        Some(_) => return Err("query: expected the SQL text".into()),
+        None => return Err("query: missing".into()),
+    };
+    let primary_only = match field("master") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("master: expected true or false".into()),
+    };
+    let cache = match field("cache_seconds") {
+        None => Duration::ZERO,
+        Some(Value::Number(n)) if n.as_u64().is_some() => {
+            Duration::from_secs(n.as_u64().unwrap_or(0))
+        }
+        Some(_) => return Err("cache_seconds: expected a whole number of seconds".into()),
+    };
+    let timeout = match field("timeout") {
+        None => None,
+        Some(Value::String(s)) => Some(parse_duration(s).map_err(|e| format!("timeout: {e}"))?),
+        Some(Value::Number(n)) => {
+            Some(parse_duration(&n.to_string()).map_err(|e| format!("timeout: {e}"))?)
+        }
+        Some(_) => return Err("timeout: expected a duration such as 5s".into()),
+    };
+    let version = |key: &str| -> Result<Option<i32>, String> {
+        match field(key) {
+            None => Ok(None),
+            Some(value) => version_num(&scalar_text(value))
+                .map(Some)
+                .ok_or_else(|| format!("{key}: expected a version such as 14, 14.2 or 140002")),
+        }
+    };
+    let (mut min_version, mut max_version) = (
+        version("min_server_version")?,
+        version("max_server_version")?,
+    );
+    if let Some(range) = field("runonserver") {
+        let (low, high) = semver_range(&scalar_text(range))
+            .ok_or("runonserver: expected a range such as '>=13.0.0 <16.0.0'")?;
+        min_version = min_version.max(low);
+        max_version = match (max_version, high) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let databases = match field("databases") {
+        None => Vec::new(),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or("databases: expected a list of database names".to_string())
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("databases: expected a list of database names".into()),
+    };
+    let Some(Value::Sequence(metrics)) = field("metrics") else {
+        return Err("metrics: expected a list of columns".into());
+    };
+    let mut columns = Vec::with_capacity(metrics.len());
+    for (i, entry) in metrics.iter().enumerate() {
+        let Value::Mapping(entry) = entry else {
+            return Err(format!(
+                "metrics[{i}]: expected `column: {{usage: ..., description: ...}}`"
+            ));
+        };
+        for (column, spec) in entry {
+            let column = column
+                .as_str()
+                .ok_or(format!("metrics[{i}]: a column name is not a string"))?
+                .to_string();
+            columns.push(
+                parse_column(&column, spec).map_err(|e| format!("metrics[{i}].{column}.{e}"))?,
+            );
+        }
+    }
+    if !columns
+        .iter()
+        .any(|c| !matches!(c.usage, Usage::Label | Usage::Discard))
+    {
+        return Err(
+            "metrics: no column is a metric (GAUGE, COUNTER, MAPPEDMETRIC or DURATION)".into(),
+        );
+    }
+    let labels: Vec<&'static str> = columns
+        .iter()
+        .filter(|c| c.usage == Usage::Label)
+        .map(|c| &*Box::leak(c.name.clone().into_boxed_str()))
+        .collect();
+    Ok(CustomQuery {
+        name: name.to_string(),
+        sql,
+        primary_only,
+        cache,
+        min_version,
+        max_version,
+        timeout,
+        databases,
+        columns,
+        labels: Box::leak(labels.into_boxed_slice()),
+    })
+}
+
+fn parse_column(name: &str, spec: &Value) -> Result<Column, String> {
+    let Value::Mapping(spec) = spec else {
+        return Err("usage: expected a map with usage and description".into());
+    };
+    for key in spec.keys() {
+        let key = key.as_str().unwrap_or("?");
+        if !["usage", "description", "metric_mapping"].contains(&key) {
+            return Err(format!(
+                "{key}: unknown field (expected usage, description, metric_mapping)"
+            ));
+        }
+    }
+    if !is_metric_name(name) {
+        return Err("usage: the column name must be a metric name ([a-zA-Z_][a-zA-Z0-9_]*)".into());
+    }
+    let usage = match spec.get("usage").and_then(Value::as_str) {
+        Some("LABEL") => Usage::Label,
+        Some("GAUGE") => Usage::Gauge,
+        Some("COUNTER") => Usage::Counter,
+        Some("DISCARD") => Usage::Discard,
+        Some("MAPPEDMETRIC") => Usage::MappedMetric,
+        Some("DURATION") => Usage::Duration,
+        Some(other) => {
+            return Err(format!(
+            "usage: '{other}' is not one of LABEL, GAUGE, COUNTER, DISCARD, MAPPEDMETRIC, DURATION"
+        ))
+        }
+        None => return Err("usage: missing".into()),
+    };
+    let description = match spec.get("description") {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err("description: expected text".into()),
+    };
+    let mut mapping = BTreeMap::new();
+    match (usage, spec.get("metric_mapping")) {
+        (Usage::MappedMetric, Some(Value::Mapping(map))) => {
+            for (key, value) in map {
+                let number = value.as_f64().ok_or(format!(
+                    "metric_mapping.{}: expected a number",
+                    scalar_text(key)
+                ))?;
+                mapping.insert(scalar_text(key), number);
+            }
+        }
+        (Usage::MappedMetric, _) => {
+            return Err("metric_mapping: MAPPEDMETRIC needs a map of text to numbers".into())
+        }
+        (_, Some(_)) => return Err("metric_mapping: only for MAPPEDMETRIC".into()),
+        (_, None) => {}
+    }
+    Ok(Column {
+        name: name.to_string(),
+        usage,
+        description,
+        mapping,
+    })
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// `14` → 140000, `14.2` → 140002, `140002` → 140002, `9.6` → 90600.
+fn version_num(text: &str) -> Option<i32> {
+    let parts: Vec<i32> = text
+        .trim()
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match parts[..] {
+        [n] if n >= 10000 => Some(n),
+        [major] => Some(major * 10000),
+        [major, minor] if major < 10 => Some(major * 10000 + minor * 100),
+        [major, minor] => Some(major * 10000 + minor),
+        [major, minor, patch] if major < 10 => Some(major * 10000 + minor * 100 + patch),
+        [major, minor, _] => Some(major * 10000 + minor),
+        _ => None,
+    }
+}
+
+/// postgres_exporter's `runonserver`: `>=13.0.0 <16.0.0` → inclusive bounds.
+fn semver_range(text: &str) -> Option<(Option<i32>, Option<i32>)> {
+    let (mut low, mut high) = (None, None);
+    for part in text.split_whitespace() {
+        let (op, version) = ["<=", ">=", "<", ">", "="]
+            .iter()
+            .find_map(|op| part.strip_prefix(op).map(|v| (*op, v)))?;
+        let v = version_num(version)?;
+        match op {
+            ">=" => low = Some(v),
+            ">" => low = Some(v + 1),
+            "<=" => high = Some(v),
+            "<" => high = Some(v - 1),
+            _ => (low, high) = (Some(v), Some(v)),
+        }
+    }
+    Some((low, high))
+}
+
+/// A text value from PostgreSQL as a number: numbers, booleans (`t`/`f`),
+/// timestamps (`2026-11-25 12:00:00+00`, as Unix seconds) and, for DURATION,
+/// intervals in milliseconds. `None` when it is none of these.
+pub fn value(text: &str, usage: Usage) -> Option<f64> {
+    if usage == Usage::Duration {
+        return interval_millis(text);
+    }
+    match text {
+        "t" | "true" => return Some(1.0),
+        "f" | "false" => return Some(0.0),
+        _ => {}
+    }
+    text.parse::<f64>().ok().or_else(|| timestamp_seconds(text))
+}
+
+/// `1 day 02:03:04.5`, `02:03:04`, `-00:00:01` → milliseconds.
+fn interval_millis(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut words = text.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        if word.contains(':') {
+            let negative = word.starts_with('-');
+            let parts: Vec<f64> = word
+                .trim_start_matches(['-', '+'])
+                .split(':')
+                .map(|p| p.parse().ok())
+                .collect::<Option<_>>()?;
+            let seconds = match parts[..] {
+                [h, m, s] => h * 3600.0 + m * 60.0 + s,
+                [h, m] => h * 3600.0 + m * 60.0,
+                _ => return None,
+            };
+            total += if negative { -seconds } else { seconds };
+            continue;
+        }
+        let amount: f64 = word.parse().ok()?;
+        let unit = words.next()?;
+        let factor = match unit.trim_end_matches('s') {
+            "year" => 365.25 * 86400.0,
+            "mon" => 30.0 * 86400.0,
+            "day" => 86400.0,
+            _ => return None,
+        };
+        total += amount * factor;
+    }
+    Some(total * 1000.0)
+}
+
+/// `2026-11-25 12:34:56.789+00` (or with `T`, `Z`, `+01:30`) → Unix seconds.
+fn timestamp_seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (date, rest) = text.split_at_checked(10)?;
+    let mut ymd = date.split('-');
+    let (y, m, d): (i64, i64, i64) = (
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+    );
+    let rest = rest.trim_start_matches([' ', 'T']);
+    let zone_at = rest.find(['+', '-', 'Z']).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(zone_at);
+    let mut hms = time.split(':');
+    let h: f64 = hms
+        .next()
+        .filter(|s| !s.is_empty())
+        .map_or(Some(0.0), |s| s.parse().ok())?;
+    let mi: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
+    let s: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
+    let offset = match zone {
+        "" | "Z" => 0.0,
+        z => {
+            let sign = if z.starts_with('-') { -1.0 } else { 1.0 };
+            let mut parts = z[1..].split(':');
+            let hours: f64 = parts.next()?.parse().ok()?;
+            let minutes: f64 = parts.next().map_or(Some(0.0), |p| p.parse().ok())?;
+            sign * (hours * 3600.0 + minutes * 60.0)
+        }
+    };
+    let days = days_from_civil(y, m, d);
+    Some(days as f64 * 86400.0 + h * 3600.0 + mi * 60.0 + s - offset)
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_exporter_files_load_unchanged() {
+        let text = r#"
+pg_replication:
+  query: "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 ELSE 1 END AS lag"
+  master: true
+  metrics:
+    - lag:
+        usage: "GAUGE"
+        description: "Replication lag behind master in seconds"
+pg_database:
+  query: "SELECT datname, pg_database_size(datname) AS size_bytes FROM pg_database"
+  cache_seconds: 30
+  runonserver: ">=13.0.0 <18.0.0"
+  metrics:
+    - datname: {usage: "LABEL", description: "Name of the database"}
+    - size_bytes: {usage: "GAUGE", description: "Disk space used"}
+    - state:
+        usage: "MAPPEDMETRIC"
+        description: "a state"
+        metric_mapping: {"up": 1, "down": 0}
+"#;
+        let queries = parse(text, "test").unwrap();
+        assert_eq!(queries.len(), 2);
+        assert!(queries[0].primary_only);
+        assert_eq!(queries[1].cache, Duration::from_secs(30));
+        assert_eq!(
+            (queries[1].min_version, queries[1].max_version),
+            (Some(130000), Some(179999))
+        );
+        assert_eq!(queries[1].labels, ["datname"]);
+        assert_eq!(queries[1].columns[2].mapping["up"], 1.0);
+    }
+
+    #[test]
+    fn mistakes_name_the_query_and_field() {
+        for (text, expected) in [
+            ("", "empty"),
+            ("q:\n  metrics: []\n", "query 'q': query: missing"),
+            ("q:\n  query: SELECT 1 AS v\n  metrics:\n    - v: {usage: GAGE}\n", "query 'q': metrics[0].v.usage: 'GAGE'"),
+            ("q:\n  query: SELECT 1 AS v\n  metrcis: []\n", "query 'q': unknown field 'metrcis'"),
+            ("q:\n  query: SELECT 1 AS v\n  cache_seconds: soon\n  metrics:\n    - v: {usage: GAUGE}\n", "query 'q': cache_seconds"),
+            ("q:\n  query: SELECT 1 AS v\n  metrics:\n    - v: {usage: LABEL}\n", "query 'q': metrics: no column is a metric"),
+            ("q:\n  query: SELECT 1 AS v\n  min_server_version: new\n  metrics:\n    - v: {usage: GAUGE}\n", "min_server_version"),
+            ("q:\n  query: SELECT 1 AS v\n  timeout: forever\n  metrics:\n    - v: {usage: GAUGE}\n", "timeout"),
+            ("bad-name:\n  query: SELECT 1 AS v\n  metrics:\n    - v: {usage: GAUGE}\n", "query 'bad-name'"),
+            ("- just a list\n", "expected a map"),
+        ] {
+            let err = parse(text, "f.yaml").unwrap_err();
+            assert!(err.starts_with("f.yaml: ") && err.contains(expected) && !err.contains('\n'), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn values_from_text() {
+        assert_eq!(value("42", Usage::Gauge), Some(42.0));
+        assert_eq!(value("-1.5e3", Usage::Gauge), Some(-1500.0));
+        assert_eq!(value("t", Usage::Gauge), Some(1.0));
+        assert_eq!(value("1970-01-02 00:00:00+00", Usage::Gauge), Some(86400.0));
+        assert_eq!(
+            value("2026-11-25 12:00:00.5+01", Usage::Gauge),
+            Some(1_795_604_400.5)
+        );
+        assert_eq!(value("1970-01-01T00:00:10Z", Usage::Gauge), Some(10.0));
+        assert_eq!(value("nonsense", Usage::Gauge), None);
+        assert_eq!(value("00:00:01.5", Usage::Duration), Some(1500.0));
+        assert_eq!(value("1 day 01:00:00", Usage::Duration), Some(90_000_000.0));
+        assert_eq!(value("-00:00:02", Usage::Duration), Some(-2000.0));
+        assert_eq!(version_num("14"), Some(140000));
+        assert_eq!(version_num("9.6"), Some(90600));
+        assert_eq!(version_num("14.2"), Some(140002));
+        assert_eq!(version_num("140002"), Some(140002));
+        assert_eq!(semver_range(">=14.0.0"), Some((Some(140000), None)));
+    }
+}
