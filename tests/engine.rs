@@ -429,7 +429,8 @@ async fn passwords_never_show_in_logs_metrics_or_pages() {
     let rules = std::fs::read_to_string(&hba).unwrap();
     std::fs::write(
         &hba,
-        format!("host all watcher 127.0.0.1/32 scram-sha-256\n{rules}"),
+        // md5 accepts md5 and scram-sha-256 password hashes (13 stores md5 by default).
+        format!("host all watcher 127.0.0.1/32 md5\n{rules}"),
     )
     .unwrap();
     client

@@ -121,7 +121,7 @@ async fn every_sslmode_against_a_tls_server() {
         (
             url("tlsonly", "127.0.0.1", "sslmode=disable"),
             "a TLS-only role without TLS",
-            "no encryption",
+            "pg_hba.conf rejects connection",
         ),
     ] {
         let (up, log) = pg_up(&dsn).await;
