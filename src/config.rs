@@ -91,8 +91,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn seconds_to_duration(seconds: f64) -> Option<Duration> {
-    (seconds.is_finite() && seconds >= 0.0 && seconds < 1e9)
-        .then(|| Duration::from_secs_f64(seconds))
+    (seconds.is_finite() && (0.0..1e9).contains(&seconds)).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// Parses a listen address: `:9187` (all interfaces, as Prometheus exporters

@@ -11,7 +11,7 @@
 //! Statements are prepared once per session and reused across scrapes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -304,7 +304,7 @@ impl Pool {
                 health.next_attempt = Some(Instant::now() + wait);
                 health.backoff = (wait * 2).min(MAX_BACKOFF);
             }
-            std::mem::replace(&mut health.last_ok, Some(ok))
+            health.last_ok.replace(ok)
         };
         if previous == Some(ok) {
             return;
@@ -417,6 +417,3 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
-
-/// Shared handle to the pool.
-pub type SharedPool = Arc<Pool>;

@@ -606,7 +606,7 @@ fn parse_series(line: &str) -> Series {
             key.push(c);
         }
     }
-    let value = rest.trim().split_whitespace().next().expect("value");
+    let value = rest.split_whitespace().next().expect("value");
     let value = match value {
         "+Inf" | "Inf" | "inf" => f64::INFINITY,
         "-Inf" | "-inf" => f64::NEG_INFINITY,
