@@ -54,6 +54,14 @@ struct Flags {
     )]
     listen_address: String,
 
+    /// Configuration file (YAML): servers for /probe with their credentials, auth modules, custom query files.
+    #[arg(
+        long = "config.file",
+        env = "PG_EXPORTER_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    config_file: Option<PathBuf>,
+
     /// Prometheus exporter-toolkit web configuration file: TLS and basic auth for the HTTP endpoint.
     #[arg(
         long = "web.config.file",
@@ -197,6 +205,11 @@ struct Flags {
 enum Subcommand {
     /// Print the catalogue of metric families, one per line: name, type, labels, help.
     Metrics,
+    /// Check a configuration file (and the query files it names) and exit: 0 when it is fine, 2 with the first mistake.
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
     /// Connect once, print the maintenance guide's health table and exit 1 when a check fails.
     Health {
         /// text (an aligned table) or json.
@@ -301,10 +314,15 @@ where
     let mut flags = Flags::from_arg_matches(&matches)
         .map_err(|err| UsageError(first_line(&err.to_string())))?;
     let subcommand = flags.subcommand.take();
+    // A configuration file is checked on its own, whatever the other flags say.
+    if let Some(Subcommand::CheckConfig { file }) = &subcommand {
+        return check_config(file);
+    }
     let config = validate(flags, &matches, &LibpqEnv::from_process_env()).map_err(UsageError)?;
     match subcommand {
         None => Ok(Parsed::Run(config)),
         Some(Subcommand::Metrics) => Ok(Parsed::Print(crate::scrape::catalogue_text())),
+        Some(Subcommand::CheckConfig { file }) => check_config(&file),
         Some(Subcommand::SqlBaseline { rounds }) => {
             let rounds =
                 number_in("sql-baseline --rounds", &rounds, 1..=100_000).map_err(UsageError)?;
@@ -318,6 +336,18 @@ where
             ))),
         },
     }
+}
+
+/// `check-config FILE`: the file's summary, or its first mistake.
+fn check_config(file: &std::path::Path) -> Result<Parsed, UsageError> {
+    let config = crate::config_file::load(file).map_err(UsageError)?;
+    Ok(Parsed::Print(format!(
+        "{}: ok ({} targets, {} auth modules, {} custom queries)\n",
+        file.display(),
+        config.targets.len(),
+        config.auth_modules.len(),
+        config.queries.len()
+    )))
 }
 
 /// clap's messages run over several lines (tips, usage); the first says what is wrong.
@@ -407,6 +437,10 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             min_intervals.insert(collector.name(), interval);
         }
     }
+    let file = match &flags.config_file {
+        Some(path) => crate::config_file::load(path)?,
+        None => crate::config_file::FileConfig::default(),
+    };
     let mut custom_queries = Vec::new();
     for path in &flags.query_paths {
         custom_queries.extend(crate::custom_queries::load(path)?);
@@ -467,6 +501,9 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
         collection_timeout,
         max_connections,
         collectors,
+        config_file: flags.config_file,
+        file,
+        query_paths: flags.query_paths,
         options: Options {
             long_running_thresholds,
             stat_statements_limit,

@@ -39,6 +39,12 @@ pub struct Config {
     pub max_connections: usize,
     /// The collectors that run on every scrape, in registry order.
     pub collectors: Vec<&'static dyn Collector>,
+    /// The configuration file (`--config.file`), read again on reload.
+    pub config_file: Option<std::path::PathBuf>,
+    /// What it held at startup: probe targets, auth modules, custom queries.
+    pub file: crate::config_file::FileConfig,
+    /// The `--extend.query-path` files, read again on reload.
+    pub query_paths: Vec<std::path::PathBuf>,
     /// Per-collector settings (thresholds, limits).
     pub options: Options,
     /// Minimum level of log events.

@@ -9,10 +9,11 @@
 
 use std::sync::Arc;
 
+use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
@@ -23,6 +24,8 @@ use crate::scrape::Scraper;
 #[derive(Clone)]
 pub struct AppState {
     pub scraper: Arc<Scraper>,
+    /// `/probe` engines and configuration reloads.
+    pub targets: Arc<crate::targets::Targets>,
     pub telemetry_path: String,
     /// TLS is the server's business; this is for basic auth and headers.
     pub web: crate::web::WebConfig,
@@ -32,6 +35,8 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route(&state.telemetry_path, get(metrics))
+        .route("/probe", get(probe))
+        .route("/-/reload", post(reload))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/", get(landing))
@@ -56,6 +61,71 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let collection = state.scraper.scrape(timeout).await;
     let body = collection.text(format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+/// `/probe?target=NAME[&collector=NAME...]` or postgres_exporter's
+/// `/probe?target=host:port/db&auth_module=NAME`: a scrape of another server.
+async fn probe(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let (mut target, mut auth_module, mut collectors) = (None, None, Vec::new());
+    for (key, value) in form_pairs(query.as_deref().unwrap_or("")) {
+        match key.as_str() {
+            "target" => target = Some(value),
+            "auth_module" => auth_module = Some(value),
+            "collector" => collectors.push(value),
+            _ => {}
+        }
+    }
+    let Some(target) = target else {
+        return (StatusCode::BAD_REQUEST, "missing target parameter\n").into_response();
+    };
+    let engine = match state
+        .targets
+        .engine(&target, auth_module.as_deref(), &collectors)
+    {
+        Ok(engine) => engine,
+        Err(err) => return (StatusCode::BAD_REQUEST, format!("{err}\n")).into_response(),
+    };
+    let prometheus_timeout = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let collection = engine.scrape(engine.timeout_for(prometheus_timeout)).await;
+    (
+        [(header::CONTENT_TYPE, format.content_type())],
+        collection.text(format),
+    )
+        .into_response()
+}
+
+/// `POST /-/reload`: read the configuration again, as SIGHUP does.
+async fn reload(State(state): State<AppState>) -> (StatusCode, String) {
+    match state.targets.reload() {
+        Ok(()) => (StatusCode::OK, "reloaded\n".into()),
+        Err(err) => {
+            tracing::error!(error = %err, "reload failed; keeping the configuration in use");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reload failed: {err}\n"),
+            )
+        }
+    }
+}
+
+/// `a=1&b=x%20y` → pairs, `+` and percent escapes decoded.
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |text: &str| crate::tls::percent_decode(&text.replace('+', " "));
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
 }
 
 async fn healthz() -> &'static str {

@@ -9,12 +9,14 @@
 //! - [`collectors`] holds one file per collector, each returning plain samples;
 //! - [`http`] serves the endpoints (with [`web`]'s TLS and basic auth), [`server`] wires
 //!   everything and handles shutdown;
+//! - [`config_file`] and [`targets`] give `/probe` its servers and reload the configuration;
 //! - [`health`] and [`baseline`] are the one-shot `health` and `sql-baseline` subcommands.
 
 pub mod baseline;
 pub mod cli;
 pub mod collectors;
 pub mod config;
+pub mod config_file;
 pub mod custom_queries;
 pub mod db;
 pub mod health;
@@ -24,5 +26,6 @@ pub mod metrics;
 pub mod process;
 pub mod scrape;
 pub mod server;
+pub mod targets;
 pub mod tls;
 pub mod web;

@@ -175,7 +175,8 @@ type InFlight = Shared<BoxFuture<'static, Arc<Collection>>>;
 pub struct Scraper {
     pool: Arc<Pool>,
     collectors: Vec<&'static dyn Collector>,
-    options: Arc<Options>,
+    /// Replaced whole on a configuration reload; a collection keeps the one it started with.
+    options: std::sync::RwLock<Arc<Options>>,
     timeout: Duration,
     in_flight: Mutex<Option<InFlight>>,
     scrapes: AtomicU64,
@@ -229,7 +230,7 @@ impl Scraper {
         Scraper {
             pool,
             collectors,
-            options: Arc::new(options),
+            options: std::sync::RwLock::new(Arc::new(options)),
             timeout,
             in_flight: Mutex::new(None),
             scrapes: AtomicU64::new(0),
@@ -237,6 +238,17 @@ impl Scraper {
             cache: Mutex::new(std::collections::HashMap::new()),
             warned_duplicates: Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// The collectors' settings now.
+    pub fn options(&self) -> Arc<Options> {
+        Arc::clone(&self.options.read().expect("options lock"))
+    }
+
+    /// Replaces the collectors' settings (a configuration reload); collections
+    /// in flight finish with the settings they started with.
+    pub fn set_options(&self, options: Options) {
+        *self.options.write().expect("options lock") = Arc::new(options);
     }
 
     pub fn pool(&self) -> &Pool {
@@ -307,7 +319,7 @@ impl Scraper {
             Some(server) => {
                 let ctx = Context {
                     server: server.clone(),
-                    options: Arc::clone(&self.options),
+                    options: self.options(),
                 };
                 let runs = self
                     .collectors
@@ -447,7 +459,7 @@ impl Scraper {
         deadline: Instant,
     ) -> Outcome {
         let name = collector.name();
-        let interval = self
+        let interval = ctx
             .options
             .min_intervals
             .get(name)

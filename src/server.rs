@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::db::Pool;
 use crate::http::{app, AppState};
 use crate::scrape::Scraper;
+use crate::targets::{Settings, Targets};
 
 /// Share of the scrape deadline given to `statement_timeout`: a statement is
 /// cut off by the server before the scrape's own deadline.
@@ -25,6 +26,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen_address))?;
     let local = listener.local_addr().context("listener has no address")?;
     let state = build_state(config);
+    reload_on_sighup(Arc::clone(&state.targets));
     // One connection attempt right away, so /readyz tells the truth before the
     // first scrape; a failure here is only logged, never fatal.
     let warmup = Arc::clone(&state.scraper);
@@ -74,23 +76,57 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// so an unreachable database at startup is not an error.
 pub fn build_state(config: Config) -> AppState {
     let timeout = config.collection_timeout;
+    let statement_timeout = timeout
+        .mul_f64(STATEMENT_TIMEOUT_SHARE)
+        .max(Duration::from_millis(1));
+    let lock_timeout = timeout
+        .mul_f64(LOCK_TIMEOUT_SHARE)
+        .max(Duration::from_millis(1));
     let pool = Pool::new(
         config.target,
         config.tls,
         config.max_connections,
-        timeout
-            .mul_f64(STATEMENT_TIMEOUT_SHARE)
-            .max(Duration::from_millis(1)),
-        timeout
-            .mul_f64(LOCK_TIMEOUT_SHARE)
-            .max(Duration::from_millis(1)),
+        statement_timeout,
+        lock_timeout,
     );
-    let scraper = Scraper::new(Arc::new(pool), config.collectors, config.options, timeout);
+    let scraper = Arc::new(Scraper::new(
+        Arc::new(pool),
+        config.collectors.clone(),
+        config.options.clone(),
+        timeout,
+    ));
+    let settings = Settings {
+        collectors: config.collectors,
+        options: config.options,
+        timeout,
+        max_connections: config.max_connections,
+        statement_timeout,
+        lock_timeout,
+        config_file: config.config_file,
+        query_paths: config.query_paths,
+    };
     AppState {
-        scraper: Arc::new(scraper),
+        targets: Arc::new(Targets::new(settings, config.file, Arc::clone(&scraper))),
+        scraper,
         telemetry_path: config.telemetry_path,
         web: config.web,
     }
+}
+
+/// Reloads the configuration on every SIGHUP.
+fn reload_on_sighup(targets: Arc<Targets>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP; reload with POST /-/reload");
+        return;
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            if let Err(err) = targets.reload() {
+                tracing::error!(error = %err, "reload failed; keeping the configuration in use");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

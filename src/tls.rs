@@ -334,7 +334,8 @@ fn key_values(text: &str) -> Vec<(String, String, String)> {
     pairs
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%2F` escapes decoded (invalid ones kept as they are).
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -374,6 +374,11 @@ impl Exporter {
         }
     }
 
+    /// The exporter's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the exporter logged so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()

@@ -1,0 +1,260 @@
+//! The configuration file (`--config.file`, YAML): the servers `/probe` may
+//! scrape, with their credentials, so that nothing secret goes into URLs or the
+//! Prometheus configuration; postgres_exporter's `auth_modules`; and custom
+//! query files.
+//!
+//! ```yaml
+//! targets:
+//!   festivals-primary:
+//!     dsn: postgresql://festival_exporter@db1.internal:5432/festivals?sslmode=verify-full&sslrootcert=/etc/ca.pem
+//!     password_file: /run/secrets/festival_exporter
+//! auth_modules:                 # postgres_exporter's form: /probe?target=host:5432/db&auth_module=monitor
+//!   monitor:
+//!     type: userpass
+//!     userpass: {username: festival_exporter, password: change-me}
+//!     options: {sslmode: disable}
+//! extend:
+//!   query_path: [queries/custom/festival.yaml]
+//! ```
+//!
+//! Unknown keys, wrong types and empty files are errors naming the field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::config::{build_target, build_tls, LibpqEnv};
+use crate::custom_queries::CustomQuery;
+use crate::tls::TlsConnector;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    targets: BTreeMap<String, TargetEntry>,
+    #[serde(default)]
+    auth_modules: BTreeMap<String, AuthModuleEntry>,
+    extend: Option<Extend>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetEntry {
+    dsn: String,
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthModuleEntry {
+    #[serde(rename = "type")]
+    kind: String,
+    userpass: Option<UserPass>,
+    #[serde(default)]
+    options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPass {
+    username: String,
+    password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Extend {
+    #[serde(default)]
+    query_path: Vec<PathBuf>,
+}
+
+/// A server `/probe` can scrape.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub config: tokio_postgres::Config,
+    pub tls: Option<TlsConnector>,
+}
+
+/// postgres_exporter's auth module: credentials and DSN options for
+/// `/probe?target=host:port/db&auth_module=name`.
+#[derive(Debug, Clone)]
+pub struct AuthModule {
+    pub username: String,
+    pub password: String,
+    pub options: BTreeMap<String, String>,
+}
+
+impl AuthModule {
+    /// The target `host:port/database` (or a `postgresql://` URL without
+    /// credentials) with this module's user, password and options.
+    pub fn target(&self, address: &str) -> Result<Target, String> {
+        let address = address
+            .trim_start_matches("postgresql://")
+            .trim_start_matches("postgres://");
+        if address.contains('@') || address.contains('?') {
+            return Err("target: give host:port/database; credentials and options come from the auth module".into());
+        }
+        let query: Vec<String> = self
+            .options
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let dsn = if query.is_empty() {
+            format!("postgresql://{address}")
+        } else {
+            format!("postgresql://{address}?{}", query.join("&"))
+        };
+        let mut config = build_target(Some(&dsn), &LibpqEnv::default(), None)?;
+        config.user(&self.username);
+        config.password(self.password.as_str());
+        let tls = build_tls(Some(&dsn), &LibpqEnv::default())?;
+        config.ssl_mode(tls.negotiation());
+        Ok(Target {
+            config,
+            tls: tls.connector()?,
+        })
+    }
+}
+
+/// The configuration file, checked and ready to use.
+#[derive(Debug, Clone, Default)]
+pub struct FileConfig {
+    pub targets: BTreeMap<String, Target>,
+    pub auth_modules: BTreeMap<String, AuthModule>,
+    pub queries: Vec<CustomQuery>,
+}
+
+/// Reads and checks the configuration file and the query files it names.
+pub fn load(path: &Path) -> Result<FileConfig, String> {
+    let origin = format!("--config.file '{}'", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: {e}"))?;
+    if text.trim().is_empty() {
+        return Err(format!("{origin}: the file is empty"));
+    }
+    let file: File = serde_yaml::from_str(&text).map_err(|e| format!("{origin}: {e}"))?;
+    let mut config = FileConfig::default();
+    for (name, entry) in file.targets {
+        let target = (|| {
+            let mut target = build_target(
+                Some(&entry.dsn),
+                &LibpqEnv::default(),
+                entry.password_file.as_deref(),
+            )?;
+            let tls = build_tls(Some(&entry.dsn), &LibpqEnv::default())?;
+            target.ssl_mode(tls.negotiation());
+            Ok::<_, String>(Target {
+                config: target,
+                tls: tls.connector()?,
+            })
+        })()
+        .map_err(|e| format!("{origin}: targets.{name}: {e}"))?;
+        config.targets.insert(name, target);
+    }
+    for (name, entry) in file.auth_modules {
+        let module = match (entry.kind.as_str(), entry.userpass) {
+            ("userpass", Some(userpass)) => AuthModule {
+                username: userpass.username,
+                password: userpass.password,
+                options: entry.options,
+            },
+            ("userpass", None) => {
+                return Err(format!("{origin}: auth_modules.{name}.userpass: missing"))
+            }
+            (other, _) => {
+                return Err(format!(
+                    "{origin}: auth_modules.{name}.type: '{other}' is not supported (userpass)"
+                ))
+            }
+        };
+        config.auth_modules.insert(name, module);
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    for query_path in file.extend.map(|e| e.query_path).unwrap_or_default() {
+        let resolved = if query_path.is_relative() {
+            base.join(&query_path)
+        } else {
+            query_path
+        };
+        config.queries.extend(
+            crate::custom_queries::load(&resolved)
+                .map_err(|e| format!("{origin}: extend.query_path: {e}"))?,
+        );
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_complete_file_loads() {
+        let (dir, path) = write(
+            "targets:\n  primary:\n    dsn: postgresql://u@db1:5433/festivals?sslmode=disable\n\
+             auth_modules:\n  monitor:\n    type: userpass\n    userpass: {username: mon, password: pw}\n    options: {sslmode: disable}\n\
+             extend:\n  query_path: [q.yaml]\n",
+        );
+        std::fs::write(
+            dir.path().join("q.yaml"),
+            "q:\n  query: SELECT 1 AS v\n  metrics:\n    - v: {usage: GAUGE}\n",
+        )
+        .unwrap();
+        let config = load(&path).unwrap();
+        assert_eq!(config.targets["primary"].config.get_ports(), [5433]);
+        assert!(config.targets["primary"].tls.is_none());
+        assert_eq!(config.queries.len(), 1);
+        let target = config.auth_modules["monitor"]
+            .target("db2:5432/festivals")
+            .unwrap();
+        assert_eq!(target.config.get_user(), Some("mon"));
+        assert_eq!(target.config.get_dbname(), Some("festivals"));
+        assert!(config.auth_modules["monitor"]
+            .target("x:y@db2/festivals")
+            .is_err());
+    }
+
+    #[test]
+    fn mistakes_name_the_field() {
+        for (text, field) in [
+            ("", "empty"),
+            ("target:\n  a: {dsn: x}\n", "unknown field `target`"),
+            ("targets:\n  a: {dns: postgresql://h/d}\n", "dns"),
+            (
+                "targets:\n  a: {dsn: 'postgresql://h:port/d'}\n",
+                "targets.a",
+            ),
+            (
+                "targets:\n  a: {dsn: 'postgresql://h/d?sslmode=verify-full'}\n",
+                "targets.a: sslmode",
+            ),
+            (
+                "auth_modules:\n  m: {type: kerberos}\n",
+                "auth_modules.m.type",
+            ),
+            (
+                "auth_modules:\n  m: {type: userpass}\n",
+                "auth_modules.m.userpass",
+            ),
+            (
+                "extend:\n  query_path: [missing.yaml]\n",
+                "extend.query_path",
+            ),
+            ("targets: [1, 2]\n", "targets"),
+        ] {
+            let (_dir, path) = write(text);
+            let err = load(&path).unwrap_err();
+            assert!(
+                err.contains(field) && !err.contains('\n'),
+                "{text:?}: {err}"
+            );
+        }
+    }
+}

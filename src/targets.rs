@@ -1,0 +1,185 @@
+//! Many servers from one exporter, and configuration reloads.
+//!
+//! `/probe?target=<name>` scrapes a server named in the configuration file
+//! (`&collector=<name>`, repeatable, picks collectors); postgres_exporter's
+//! form `/probe?target=host:port/db&auth_module=<name>` works too. Each
+//! (target, collectors) pair gets its own scrape engine with its own bounded
+//! pool, made on first use and dropped, connections and all, after
+//! [`IDLE_EVICTION`] without a probe.
+//!
+//! A reload (SIGHUP or `POST /-/reload`) reads the configuration file and the
+//! custom query files again. A broken file changes nothing and is logged;
+//! scrapes in flight finish with the configuration they started with.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::collectors::{Collector, Options, COLLECTORS};
+use crate::config_file::{FileConfig, Target};
+use crate::db::Pool;
+use crate::scrape::Scraper;
+
+/// A probe's engine (and its connections) is dropped after this long unused.
+pub const IDLE_EVICTION: Duration = Duration::from_secs(600);
+
+/// What every engine is made from, besides its target.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub collectors: Vec<&'static dyn Collector>,
+    /// Options without the configuration file's queries.
+    pub options: Options,
+    pub timeout: Duration,
+    pub max_connections: usize,
+    pub statement_timeout: Duration,
+    pub lock_timeout: Duration,
+    /// The files to read again on reload.
+    pub config_file: Option<PathBuf>,
+    pub query_paths: Vec<PathBuf>,
+}
+
+/// The probe engines and the reloadable configuration.
+pub struct Targets {
+    settings: Settings,
+    state: RwLock<Arc<State>>,
+    engines: Mutex<HashMap<String, (Arc<Scraper>, Instant)>>,
+    /// The `/metrics` engine, whose custom queries a reload replaces.
+    main: Arc<Scraper>,
+}
+
+/// What a reload replaces.
+struct State {
+    file: FileConfig,
+    /// The flags' custom queries followed by the configuration file's.
+    queries: Arc<Vec<crate::custom_queries::CustomQuery>>,
+}
+
+impl State {
+    fn new(flag_queries: &[crate::custom_queries::CustomQuery], file: FileConfig) -> State {
+        let queries = Arc::new(flag_queries.iter().chain(&file.queries).cloned().collect());
+        State { file, queries }
+    }
+}
+
+/// Why a probe cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl Targets {
+    /// `settings.options` carries the flags' custom queries; the main engine
+    /// gets those and the file's.
+    pub fn new(settings: Settings, file: FileConfig, main: Arc<Scraper>) -> Targets {
+        let state = State::new(&settings.options.custom_queries, file);
+        let mut options = main.options().as_ref().clone();
+        options.custom_queries = Arc::clone(&state.queries);
+        main.set_options(options);
+        Targets {
+            settings,
+            state: RwLock::new(Arc::new(state)),
+            engines: Mutex::new(HashMap::new()),
+            main,
+        }
+    }
+
+    /// The engine for a probe, made on first use.
+    pub fn engine(
+        &self,
+        target: &str,
+        auth_module: Option<&str>,
+        collectors: &[String],
+    ) -> Result<Arc<Scraper>, ProbeError> {
+        let picked: Vec<&'static dyn Collector> = if collectors.is_empty() {
+            self.settings.collectors.clone()
+        } else {
+            collectors
+                .iter()
+                .map(|name| {
+                    COLLECTORS
+                        .iter()
+                        .copied()
+                        .find(|c| c.name() == name)
+                        .ok_or_else(|| {
+                            ProbeError::BadRequest(format!("unknown collector '{name}'"))
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let mut names: Vec<&str> = picked.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        let key = format!(
+            "{target}\u{0}{}\u{0}{}",
+            auth_module.unwrap_or(""),
+            names.join(",")
+        );
+        let mut engines = self.engines.lock().expect("engines lock");
+        engines.retain(|_, (_, used)| used.elapsed() < IDLE_EVICTION);
+        if let Some((engine, used)) = engines.get_mut(&key) {
+            *used = Instant::now();
+            return Ok(Arc::clone(engine));
+        }
+        let state = Arc::clone(&self.state.read().expect("state lock"));
+        let Target { config, tls } = match auth_module {
+            None => state.file.targets.get(target).cloned().ok_or_else(|| {
+                ProbeError::BadRequest(format!(
+                    "target '{target}' is not in the configuration file (or give auth_module)"
+                ))
+            })?,
+            Some(module) => state
+                .file
+                .auth_modules
+                .get(module)
+                .ok_or_else(|| {
+                    ProbeError::BadRequest(format!(
+                        "auth_module '{module}' is not in the configuration file"
+                    ))
+                })?
+                .target(target)
+                .map_err(ProbeError::BadRequest)?,
+        };
+        let s = &self.settings;
+        let pool = Pool::new(
+            config,
+            tls,
+            s.max_connections,
+            s.statement_timeout,
+            s.lock_timeout,
+        );
+        let mut options = s.options.clone();
+        options.custom_queries = Arc::clone(&state.queries);
+        options.custom_cache = Default::default();
+        let engine = Arc::new(Scraper::new(Arc::new(pool), picked, options, s.timeout));
+        engines.insert(key, (Arc::clone(&engine), Instant::now()));
+        Ok(engine)
+    }
+
+    /// Reads the configuration file and query files again; on success the new
+    /// configuration serves the next scrapes, on failure nothing changes.
+    pub fn reload(&self) -> Result<(), String> {
+        let s = &self.settings;
+        let file = match &s.config_file {
+            Some(path) => crate::config_file::load(path)?,
+            None => FileConfig::default(),
+        };
+        let mut flag_queries = Vec::new();
+        for path in &s.query_paths {
+            flag_queries.extend(crate::custom_queries::load(path)?);
+        }
+        let state = State::new(&flag_queries, file);
+        let mut main_options = self.main.options().as_ref().clone();
+        main_options.custom_queries = Arc::clone(&state.queries);
+        main_options.custom_cache = Default::default();
+        self.main.set_options(main_options);
+        tracing::info!(
+            targets = state.file.targets.len(),
+            queries = state.queries.len(),
+            "configuration reloaded"
+        );
+        *self.state.write().expect("state lock") = Arc::new(state);
+        self.engines.lock().expect("engines lock").clear();
+        Ok(())
+    }
+}
