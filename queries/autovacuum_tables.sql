@@ -4,7 +4,8 @@
 -- to the server setting, and the dead-tuple count at which autovacuum will
 -- vacuum it: threshold + scale_factor * reltuples, capped from PostgreSQL 18 by
 -- autovacuum_vacuum_max_threshold (-1 = no cap). Also the table's transaction
--- ID age. Catalog reads only: no lock on any table.
+-- ID age. Catalog reads only: no lock on any table. The reloptions are
+-- turned into JSON once per table (MATERIALIZED), not once per setting.
 WITH server AS (
     SELECT current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS enabled,
            current_setting('autovacuum_vacuum_threshold')::float8 AS vacuum_threshold,
@@ -13,7 +14,7 @@ WITH server AS (
            current_setting('autovacuum_analyze_scale_factor')::float8 AS analyze_scale_factor,
            current_setting('autovacuum_vacuum_max_threshold', true)::float8 AS vacuum_max_threshold
 ),
-tables AS (
+tables AS MATERIALIZED (
     SELECT n.nspname, c.relname, c.relfrozenxid, GREATEST(c.reltuples, 0)::float8 AS reltuples,
            (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) AS opts
     FROM pg_class c

@@ -26,12 +26,21 @@ tables AS MATERIALIZED (
           WHERE i.indrelid = c.oid AND i.indexrelid IN (SELECT relation FROM exclusive)
       )
 )
+-- Each size is measured once: the total is table plus indexes, which is what
+-- pg_total_relation_size() would measure all over again.
+, measured AS (
+    SELECT nspname, relname,
+           pg_table_size(oid)::float8 AS table_size_bytes,
+           pg_indexes_size(oid)::float8 AS index_size_bytes,
+           CASE WHEN reltoastrelid = 0 THEN 0 ELSE pg_total_relation_size(reltoastrelid) END::float8 AS toast_size_bytes
+    FROM tables
+)
 SELECT current_database()::text AS datname,
        nspname::text AS schemaname,
        relname::text AS relname,
-       pg_table_size(oid)::float8 AS table_size_bytes,
-       pg_indexes_size(oid)::float8 AS index_size_bytes,
-       CASE WHEN reltoastrelid = 0 THEN 0 ELSE pg_total_relation_size(reltoastrelid) END::float8 AS toast_size_bytes,
-       pg_total_relation_size(oid)::float8 AS total_size_bytes
-FROM tables
+       table_size_bytes,
+       index_size_bytes,
+       toast_size_bytes,
+       table_size_bytes + index_size_bytes AS total_size_bytes
+FROM measured
 ORDER BY 2, 3

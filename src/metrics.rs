@@ -40,9 +40,10 @@ pub struct Family {
 }
 
 /// One series: label values in the order of [`Family::labels`], and its value.
+/// The label values are shared: a table's twenty families hold one copy.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    pub values: Vec<String>,
+    pub values: Arc<[String]>,
     pub value: f64,
 }
 
@@ -65,7 +66,8 @@ impl Family {
     }
 
     /// Adds one series. `values` must have one entry per label name.
-    pub fn push(&mut self, values: Vec<String>, value: f64) {
+    pub fn push(&mut self, values: impl Into<Arc<[String]>>, value: f64) {
+        let values = values.into();
         debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
         self.samples.push(Sample { values, value });
     }

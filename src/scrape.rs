@@ -507,13 +507,16 @@ impl Scraper {
         ctx: &Context,
         deadline: Instant,
     ) -> (f64, Result<Vec<Family>, Failure>) {
-        let started = Instant::now();
+        // The duration is the collector's own: it starts once a session is
+        // free, so waiting for another collector's session is not counted.
+        let started = std::sync::Mutex::new(Instant::now());
         let run = async {
             let mut conn = self
                 .pool
                 .acquire(deadline)
                 .await
                 .map_err(Failure::Connect)?;
+            *started.lock().expect("timer lock") = Instant::now();
             match collector.collect(&mut conn, ctx).await {
                 Ok(families) => {
                     conn.reusable();
@@ -536,6 +539,7 @@ impl Scraper {
             Ok(outcome) => outcome,
             Err(_) => Err(Failure::Timeout),
         };
+        let started = *started.lock().expect("timer lock");
         (started.elapsed().as_secs_f64(), outcome)
     }
 

@@ -127,15 +127,16 @@ async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, Collec
         .collect();
     for row in &rows {
         let position = |name: &str| row.columns().iter().position(|c| c.name() == name);
-        let mut labels = Vec::with_capacity(query.labels.len());
-        for label in query.labels {
-            labels.push(
+        let labels: std::sync::Arc<[String]> = query
+            .labels
+            .iter()
+            .map(|label| {
                 position(label)
                     .and_then(|i| row.get(i))
                     .unwrap_or("")
-                    .to_string(),
-            );
-        }
+                    .to_string()
+            })
+            .collect();
         for (family, column) in families.iter_mut().zip(&metric_columns) {
             let Some(text) = position(&column.name).and_then(|i| row.get(i)) else {
                 continue;

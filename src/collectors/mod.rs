@@ -179,20 +179,21 @@ pub fn families_from_rows(rows: &[Row], columns: &[Column]) -> Result<Vec<Family
     debug_assert!(columns.iter().all(|c| c.desc.labels == labels));
     let mut families: Vec<Family> = columns.iter().map(|c| c.desc.family()).collect();
     for row in rows {
-        let mut values = Vec::with_capacity(labels.len());
+        let mut label_values = Vec::with_capacity(labels.len());
         for label in labels {
-            values.push(
+            label_values.push(
                 row.try_get::<_, Option<String>>(*label)?
                     .unwrap_or_default(),
             );
         }
+        let values: std::sync::Arc<[String]> = label_values.into();
         for (family, column) in families.iter_mut().zip(columns) {
             // A column that this server's query variant lacks gives no sample.
             if !row.columns().iter().any(|c| c.name() == column.column) {
                 continue;
             }
             if let Some(value) = row.try_get::<_, Option<f64>>(column.column)? {
-                family.push(values.clone(), value);
+                family.push(std::sync::Arc::clone(&values), value);
             }
         }
     }
