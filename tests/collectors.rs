@@ -8,7 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, now, pid, run_and_disconnect, Exporter, Metrics, PgCluster};
+use common::{
+    eventually, now, pid, run_and_disconnect, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM,
+};
 
 use common::WAIT;
 
@@ -298,15 +300,7 @@ async fn stat_activity_counts_autovacuum_workers() {
         0.0
     );
     // A throttled autovacuum of many dead tuples keeps a worker busy for a while.
-    run_and_disconnect(
-        &cluster,
-        "CREATE TABLE audit_logs (id int, payload text) WITH (
-             autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0,
-             autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
-         INSERT INTO audit_logs SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g;
-         DELETE FROM audit_logs;",
-    )
-    .await;
+    run_and_disconnect(&cluster, SLOW_AUTOVACUUM).await;
     let m = eventually(WAIT, "an autovacuum worker", || async {
         let m = exporter.scrape().await;
         (m.get("pg_stat_activity_autovacuum_workers", &[]) >= Some(1.0)).then_some(m)

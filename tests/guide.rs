@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    eventually, exporter_command, now, run_and_disconnect, Exporter, Metrics, PgCluster, WAIT,
+    eventually, exporter_command, now, run_and_disconnect, Exporter, Metrics, PgCluster,
+    SLOW_AUTOVACUUM, WAIT,
 };
 
 fn success(m: &Metrics, collector: &str) -> f64 {
@@ -220,15 +221,7 @@ async fn autovacuum_policy_progress_and_wraparound_ages() {
     assert!(m.all("pg_stat_progress_vacuum_phase", &[]).is_empty());
 
     // A throttled autovacuum of many dead tuples runs long enough to be seen.
-    run_and_disconnect(
-        &cluster,
-        "CREATE TABLE audit_logs (id int, payload text) WITH (
-             autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0,
-             autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
-         INSERT INTO audit_logs SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g;
-         DELETE FROM audit_logs",
-    )
-    .await;
+    run_and_disconnect(&cluster, SLOW_AUTOVACUUM).await;
     let a = [
         ("datname", "postgres"),
         ("schemaname", "public"),

@@ -805,3 +805,11 @@ pub fn make_certificates(dir: &Path) {
         .concat(),
     );
 }
+
+/// `audit_logs` with 50,000 dead rows and an autovacuum throttled to a crawl
+/// (cost limit 1, 100 ms delay): a worker stays busy on it for a while.
+pub const SLOW_AUTOVACUUM: &str = "CREATE TABLE audit_logs (id int, payload text) WITH (
+         autovacuum_vacuum_threshold = 0, autovacuum_vacuum_scale_factor = 0,
+         autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1);
+     INSERT INTO audit_logs SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g;
+     DELETE FROM audit_logs";
