@@ -258,3 +258,23 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_file_gives_a_config_or_one_line(text in "(.|\n){0,200}") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("config.yml");
+            std::fs::write(&path, &text).unwrap();
+            if let Err(err) = load(&path) {
+                prop_assert!(err.starts_with("--config.file ") && !err.contains('\n'), "{err}");
+            }
+        }
+    }
+}

@@ -524,3 +524,32 @@ pg_database:
         assert_eq!(semver_range(">=14.0.0"), Some((Some(140000), None)));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_gives_queries_or_one_line(text in "(.|\n){0,200}") {
+            if let Err(err) = parse(&text, "f.yaml") {
+                prop_assert!(err.starts_with("f.yaml: ") && !err.contains('\n'), "{err}");
+            }
+        }
+
+        #[test]
+        fn any_yaml_shaped_query_gives_queries_or_one_line(
+            name in "[a-z_]{1,8}",
+            key in prop_oneof![Just("query".to_string()), Just("master".to_string()), Just("cache_seconds".to_string()), "[a-z]{1,8}"],
+            value in prop_oneof![Just("true".to_string()), Just("12".to_string()), Just("[]".to_string()), Just("{}".to_string()), "[a-zA-Z0-9 ]{0,12}"],
+            usage in "[A-Z]{0,12}",
+        ) {
+            let text = format!("{name}:\n  {key}: {value}\n  query: SELECT 1 AS v\n  metrics:\n    - v: {{usage: {usage}}}\n");
+            if let Err(err) = parse(&text, "f.yaml") {
+                prop_assert!(err.starts_with("f.yaml: ") && !err.contains('\n'), "{err}");
+            }
+        }
+    }
+}
