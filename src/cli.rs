@@ -516,6 +516,7 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             min_intervals,
             custom_queries: std::sync::Arc::new(custom_queries),
             custom_cache: Default::default(),
+            statement_texts: Default::default(),
         },
         log_level,
         log_format,

@@ -150,7 +150,9 @@ impl Targets {
         );
         let mut options = s.options.clone();
         options.custom_queries = Arc::clone(&state.queries);
+        // Caches belong to one server.
         options.custom_cache = Default::default();
+        options.statement_texts = Default::default();
         let engine = Arc::new(Scraper::new(Arc::new(pool), picked, options, s.timeout));
         engines.insert(key, (Arc::clone(&engine), Instant::now()));
         Ok(engine)

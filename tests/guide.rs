@@ -89,6 +89,17 @@ async fn stat_statements_reports_top_statements_without_the_exporters_own() {
         texts.len()
     );
 
+    // Texts are read once per statement: with nothing new, a scrape reads none.
+    let text_reads = || async {
+        let sql = "SELECT COALESCE(sum(calls), 0)::bigint FROM pg_stat_statements WHERE query LIKE '%pg_stat_statements(true)%' AND query LIKE '%festival-pg-exporter%'";
+        client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0)
+    };
+    text_reads().await;
+    exporter.scrape().await;
+    let before = text_reads().await;
+    exporter.scrape().await;
+    assert_eq!(text_reads().await, before, "no text was read again");
+
     let limited = Exporter::start(
         &cluster.dsn(),
         &[

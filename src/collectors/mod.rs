@@ -116,6 +116,9 @@ pub struct Options {
     pub custom_queries: std::sync::Arc<Vec<crate::custom_queries::CustomQuery>>,
     /// custom_queries: last result and time of queries with `cache_seconds`.
     pub custom_cache: std::sync::Arc<std::sync::Mutex<CustomCache>>,
+    /// stat_statements: the texts of the statements last reported, by queryid.
+    pub statement_texts:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 /// Results of custom queries by query name, with when they were collected.
@@ -139,6 +142,7 @@ impl Default for Options {
                 .collect(),
             custom_queries: Default::default(),
             custom_cache: Default::default(),
+            statement_texts: Default::default(),
         }
     }
 }

@@ -3,8 +3,10 @@
 //! installed extension version, not the server major, since an old extension
 //! version can live on a new server). The top N statements by total execution
 //! time are read without their texts, then the texts of just those statements
-//! are fetched: loading and sorting every text is what makes pg_stat_statements
-//! spill huge temp files. The exporter's own statements are left out.
+//! are fetched, and only those not fetched by an earlier scrape (a queryid's
+//! text does not change): loading and sorting every text is what makes
+//! pg_stat_statements spill huge temp files. The exporter's own statements are
+//! left out.
 //!
 //! Extension not installed in the exporter's database, or installed but not
 //! preloaded: `pg_stat_statements_enabled 0`, no error, and one warning in the
@@ -134,21 +136,40 @@ impl Collector for StatStatements {
                 Err(err) => return Err(err.into()),
             };
 
-            let ids: Vec<i64> = rows
+            // A queryid's text never changes: read only the texts not seen
+            // before, and keep just those of this scrape's statements.
+            let ids: Vec<String> = rows
                 .iter()
-                .filter_map(|r| r.try_get::<_, String>("queryid").ok()?.parse().ok())
+                .filter_map(|r| r.try_get::<_, String>("queryid").ok())
                 .collect();
-            let texts: HashMap<String, String> = conn
-                .query(&extension.sql(TEXTS_SQL), &[&ids])
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get("queryid")?,
-                        r.try_get::<_, Option<String>>("query")?.unwrap_or_default(),
-                    ))
-                })
-                .collect::<Result<_, tokio_postgres::Error>>()?;
+            let missing: Vec<i64> = {
+                let known = options.statement_texts.lock().expect("texts lock");
+                ids.iter()
+                    .filter(|id| !known.contains_key(*id))
+                    .filter_map(|id| id.parse().ok())
+                    .collect()
+            };
+            let fetched: Vec<(String, String)> = if missing.is_empty() {
+                Vec::new()
+            } else {
+                conn.query(&extension.sql(TEXTS_SQL), &[&missing])
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("queryid")?,
+                            r.try_get::<_, Option<String>>("query")?.unwrap_or_default(),
+                        ))
+                    })
+                    .collect::<Result<_, tokio_postgres::Error>>()?
+            };
+            let texts: HashMap<String, String> = {
+                let mut known = options.statement_texts.lock().expect("texts lock");
+                known.extend(fetched);
+                let current: std::collections::HashSet<&String> = ids.iter().collect();
+                known.retain(|id, _| current.contains(id));
+                known.clone()
+            };
             let own = |row: &tokio_postgres::Row| {
                 row.try_get::<_, String>("queryid")
                     .ok()
