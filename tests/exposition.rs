@@ -239,10 +239,12 @@ async fn hostile_names_and_texts_stay_valid_exposition_end_to_end() {
     assert_eq!(found["value"][1], "100");
     let samples = query("scrape_samples_scraped{job=\"pg\"}").await.unwrap();
     let scraped: f64 = samples[0]["value"][1].as_str().unwrap().parse().unwrap();
-    assert_eq!(
-        scraped as usize,
-        m.series.len(),
-        "Prometheus took every sample"
+    // `up == 1` already says the whole exposition parsed; Prometheus' own
+    // scrape is another collection than ours, so a session or two may differ.
+    let ours = m.series.len() as f64;
+    assert!(
+        (scraped - ours).abs() <= 0.02 * ours,
+        "Prometheus took {scraped} samples, our scrape had {ours}"
     );
     let _ = prometheus.kill();
     let _ = prometheus.wait();
