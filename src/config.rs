@@ -53,6 +53,20 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// An error message made one line: newlines and other control characters
+/// (a YAML key can hold them) are written as escapes.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
 /// Parses a duration such as `10s`, `500ms`, `1m30s` or `2h` (Go's notation, as
 /// Prometheus and postgres_exporter use); a bare number means seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

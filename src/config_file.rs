@@ -125,8 +125,13 @@ pub struct FileConfig {
     pub queries: Vec<CustomQuery>,
 }
 
-/// Reads and checks the configuration file and the query files it names.
+/// Reads and checks the configuration file and the query files it names;
+/// an error is one line naming the file, the entry and the field.
 pub fn load(path: &Path) -> Result<FileConfig, String> {
+    read(path).map_err(|e| crate::config::one_line(&e))
+}
+
+fn read(path: &Path) -> Result<FileConfig, String> {
     let origin = format!("--config.file '{}'", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: {e}"))?;
     if text.trim().is_empty() {
@@ -248,6 +253,7 @@ mod tests {
                 "extend.query_path",
             ),
             ("targets: [1, 2]\n", "targets"),
+            ("{\"a\\nb\": 1}\n", "unknown field `a\\nb`"),
         ] {
             let (_dir, path) = write(text);
             let err = load(&path).unwrap_err();

@@ -93,8 +93,12 @@ pub fn load(path: &std::path::Path) -> Result<Vec<CustomQuery>, String> {
     parse(&text, &origin)
 }
 
-/// Parses a queries file; `origin` names it in errors.
+/// Parses a queries file; `origin` names it in errors, which are one line.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<CustomQuery>, String> {
+    parse_all(text, origin).map_err(|e| crate::config::one_line(&e))
+}
+
+fn parse_all(text: &str, origin: &str) -> Result<Vec<CustomQuery>, String> {
     if text.trim().is_empty() {
         return Err(format!("{origin}: the file is empty"));
     }

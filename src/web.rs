@@ -90,8 +90,12 @@ impl std::fmt::Debug for WebConfig {
     }
 }
 
-/// Reads and checks the web configuration file.
+/// Reads and checks the web configuration file; an error is one line.
 pub fn load(path: &Path) -> Result<WebConfig, String> {
+    read(path).map_err(|e| crate::config::one_line(&e))
+}
+
+fn read(path: &Path) -> Result<WebConfig, String> {
     let flag = format!("--web.config.file '{}'", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| format!("{flag}: {e}"))?;
     if text.trim().is_empty() {
