@@ -581,7 +581,11 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
     let epoch = |date: &str| {
         let (y, rest) = date.split_once('-').unwrap();
         let (mo, d) = rest.split_once('-').unwrap();
-        days_from_civil(y.parse().unwrap(), mo.parse().unwrap(), d.parse().unwrap()) as f64
+        festival_pg_exporter::custom_queries::days_from_civil(
+            y.parse().unwrap(),
+            mo.parse().unwrap(),
+            d.parse().unwrap(),
+        ) as f64
             * 86400.0
     };
     assert_eq!(m.value("pg_partition_count", &tp), 4.0);
@@ -675,16 +679,6 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
             &[("parent", "orders"), ("partition", "orders_archive")]
         )
         .is_some());
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[tokio::test]
