@@ -30,10 +30,7 @@ pub async fn run(config: Config, rounds: usize) -> i32 {
             return 1;
         }
     };
-    let ctx = Context {
-        server,
-        options: std::sync::Arc::new(config.options),
-    };
+    let ctx = Context::new(server, std::sync::Arc::new(config.options));
     let mut walls = Vec::with_capacity(rounds);
     for round in 1..=rounds {
         let cpu_before = crate::process::cpu_seconds().unwrap_or(0.0);

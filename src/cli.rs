@@ -97,6 +97,40 @@ struct Flags {
     )]
     max_connections: String,
 
+    /// Also run the per-database collectors (tables, indexes, sizes, partitions, bloat, custom
+    /// queries) in every other database of the server that accepts connections.
+    #[arg(
+        long = "auto-discover-databases",
+        env = "PG_EXPORTER_AUTO_DISCOVER_DATABASES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    auto_discover_databases: bool,
+
+    /// With --auto-discover-databases: only these databases (comma-separated names or regular
+    /// expressions matching the whole name).
+    #[arg(
+        long = "include-databases",
+        env = "PG_EXPORTER_INCLUDE_DATABASES",
+        value_delimiter = ',',
+        value_name = "PATTERNS"
+    )]
+    include_databases: Vec<String>,
+
+    /// With --auto-discover-databases: not these databases (comma-separated names or regular
+    /// expressions matching the whole name).
+    #[arg(
+        long = "exclude-databases",
+        env = "PG_EXPORTER_EXCLUDE_DATABASES",
+        value_delimiter = ',',
+        value_name = "PATTERNS"
+    )]
+    exclude_databases: Vec<String>,
+
     /// Thresholds for pg_stat_activity_long_running_queries, comma-separated durations.
     #[arg(
         long = "collector.stat_activity.long-running-thresholds",
@@ -450,6 +484,20 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
         })?;
     }
+    let discovery =
+        crate::databases::Discovery::new(&flags.include_databases, &flags.exclude_databases)?;
+    if !flags.auto_discover_databases {
+        for (flag, given) in [
+            ("--include-databases", &flags.include_databases),
+            ("--exclude-databases", &flags.exclude_databases),
+        ] {
+            if given.iter().any(|p| !p.trim().is_empty()) {
+                return Err(format!(
+                    "{flag}: has no effect without --auto-discover-databases"
+                ));
+            }
+        }
+    }
     let mut long_running_thresholds = Vec::new();
     for part in flags.long_running_thresholds.split(',') {
         let duration = parse_duration(part)
@@ -516,6 +564,7 @@ fn validate(flags: Flags, matches: &ArgMatches, env: &LibpqEnv) -> Result<Config
             min_intervals,
             custom_queries: std::sync::Arc::new(custom_queries),
             custom_cache: Default::default(),
+            discovery: flags.auto_discover_databases.then_some(discovery),
             statement_texts: Default::default(),
         },
         log_level,
@@ -650,6 +699,26 @@ mod tests {
     }
 
     #[test]
+    fn database_discovery_flags() {
+        assert!(run(&[]).unwrap().options.discovery.is_none());
+        let config = run(&[
+            "--auto-discover-databases",
+            "--include-databases=festivals,tenant_.*",
+            "--exclude-databases",
+            "tenant_test",
+        ])
+        .unwrap();
+        let discovery = config.options.discovery.expect("discovery on");
+        assert!(discovery.wants("festivals") && discovery.wants("tenant_7"));
+        assert!(!discovery.wants("tenant_test") && !discovery.wants("postgres"));
+        assert!(run(&["--auto-discover-databases=false"])
+            .unwrap()
+            .options
+            .discovery
+            .is_none());
+    }
+
+    #[test]
     fn bad_values_name_their_flag() {
         for (args, flag) in [
             (
@@ -706,6 +775,18 @@ mod tests {
             (
                 &["--data-source-name", "postgresql://u@h:port/d"][..],
                 "DATA_SOURCE_NAME",
+            ),
+            (
+                &["--auto-discover-databases", "--include-databases=a("][..],
+                "--include-databases: 'a('",
+            ),
+            (
+                &["--exclude-databases=template1"][..],
+                "--exclude-databases: has no effect without --auto-discover-databases",
+            ),
+            (
+                &["--auto-discover-databases=maybe"][..],
+                "--auto-discover-databases",
             ),
         ] {
             let err = run(args).unwrap_err();

@@ -6,7 +6,7 @@
 //! ```yaml
 //! festival_tickets:                  # query name: metric prefix
 //!   query: "SELECT status, count(*) AS sold FROM tickets GROUP BY status"
-//!   master: true                     # only on a primary
+//!   master: true                     # only in the DSN's database
 //!   cache_seconds: 30                # run at most every 30 s
 //!   metrics:
 //!     - status: {usage: LABEL, description: "Ticket status"}
@@ -19,7 +19,8 @@
 //! postgres_exporter's `runonserver` (a semver range such as `>=14.0.0`) works,
 //! and this exporter adds `min_server_version` / `max_server_version` (`14`,
 //! `14.2` or `140002`), a per-query `timeout` (`5s`), and `databases` (run only
-//! when connected to one of these). Values are read as text, so any column type
+//! in these databases). With `--auto-discover-databases` a query runs in every
+//! database found, unless `master` or `databases` says otherwise. Values are read as text, so any column type
 //! works: numbers, booleans (1/0), timestamps (Unix seconds) and intervals.
 //!
 //! Every mistake in a file is reported at startup as one line naming the file,
@@ -58,8 +59,9 @@ pub struct Column {
 pub struct CustomQuery {
     pub name: String,
     pub sql: String,
-    /// Only on a primary (postgres_exporter's `master`).
-    pub primary_only: bool,
+    /// Only in the DSN's database, not in the databases that
+    /// `--auto-discover-databases` finds (postgres_exporter's `master`).
+    pub master: bool,
     /// Run at most this often (postgres_exporter's `cache_seconds`).
     pub cache: Duration,
     /// Inclusive bounds on `server_version_num`.
@@ -152,7 +154,7 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
         Some(_) => return Err("query: expected the SQL text".into()),
         None => return Err("query: missing".into()),
     };
-    let primary_only = match field("master") {
+    let master = match field("master") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err("master: expected true or false".into()),
@@ -241,7 +243,7 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
     Ok(CustomQuery {
         name: name.to_string(),
         sql,
-        primary_only,
+        master,
         cache,
         min_version,
         max_version,
@@ -477,7 +479,7 @@ pg_database:
 "#;
         let queries = parse(text, "test").unwrap();
         assert_eq!(queries.len(), 2);
-        assert!(queries[0].primary_only);
+        assert!(queries[0].master);
         assert_eq!(queries[1].cache, Duration::from_secs(30));
         assert_eq!(
             (queries[1].min_version, queries[1].max_version),

@@ -1,7 +1,12 @@
 //! Connections to PostgreSQL: the only code that opens them.
 //!
 //! A [`Pool`] keeps at most `max_connections` sessions open across scrapes and
-//! hands them out one collector at a time. Every session is made harmless at
+//! hands them out one collector at a time. The bound covers every database of
+//! the server: sessions to databases other than the DSN's (those
+//! `--auto-discover-databases` finds) are opened when a collector needs one,
+//! make room by closing another database's idle session, and are closed at the
+//! end of each scrape, so the exporter never stands in the way of a
+//! `DROP DATABASE`. Every session is made harmless at
 //! startup, in the connection's own startup packet (no extra round trip):
 //! `application_name = festival-pg-exporter`, `statement_timeout` and
 //! `lock_timeout` below the scrape deadline, `default_transaction_read_only`,
@@ -11,11 +16,12 @@
 //! Statements are prepared once per session and reused across scrapes.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
@@ -42,6 +48,15 @@ pub enum ConnectError {
     Backoff { target: String, wait: Duration },
 }
 
+impl ConnectError {
+    /// True when the server says the database does not exist (dropped since
+    /// it was listed).
+    pub fn database_missing(&self) -> bool {
+        matches!(self, ConnectError::Connect { source, .. }
+            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME))
+    }
+}
+
 /// The first wait after a failed connection attempt; it doubles with each
 /// further failure up to [`MAX_BACKOFF`], so a refusing server (max_connections
 /// reached, say) is not hammered by back-to-back scrapes.
@@ -49,6 +64,12 @@ const MIN_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest wait between attempts: below common scrape intervals, so a
 /// recovered server is seen within one or two scrapes.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How long after closing a session a "too many connections" answer is taken
+/// for that session still leaving the server, and retried.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+/// The wait between those retries.
+const EXIT_POLL: Duration = Duration::from_millis(10);
 
 /// Facts about the server, read at the start of each scrape.
 #[derive(Debug, Clone)]
@@ -155,15 +176,39 @@ struct Health {
     backoff: Duration,
 }
 
+/// The database of a session: `None` for the DSN's, else the name of another
+/// database of the same server.
+type Database = Option<Arc<str>>;
+
+/// An idle session and its database.
+struct Idle {
+    database: Database,
+    conn: Conn,
+}
+
+/// The pool's sessions.
+struct Sessions {
+    /// Idle sessions, oldest first.
+    idle: Vec<Idle>,
+    /// Sessions open: idle, lent out, or being opened. Never above the pool's
+    /// bound once a session is handed out.
+    open: usize,
+}
+
 /// A bounded set of sessions to one server.
 pub struct Pool {
     target: tokio_postgres::Config,
     /// The rustls connector (`None`: `sslmode=disable`).
     tls: Option<TlsConnector>,
     shown: String,
+    max: usize,
+    /// One permit per session lent out.
     permits: Semaphore,
-    idle: Mutex<Vec<Conn>>,
-    health: Mutex<Health>,
+    sessions: Mutex<Sessions>,
+    /// Connection health per database.
+    health: Mutex<HashMap<Database, Health>>,
+    /// When the pool last closed a session.
+    last_close: Mutex<Option<Instant>>,
 }
 
 impl Pool {
@@ -193,9 +238,14 @@ impl Pool {
             target,
             tls,
             shown,
+            max: max_connections.max(1),
             permits: Semaphore::new(max_connections.max(1)),
-            idle: Mutex::new(Vec::new()),
-            health: Mutex::new(Health::default()),
+            sessions: Mutex::new(Sessions {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            health: Mutex::new(HashMap::new()),
+            last_close: Mutex::new(None),
         }
     }
 
@@ -204,98 +254,197 @@ impl Pool {
         &self.shown
     }
 
-    /// True when the last connection attempt (or the last use of a session) worked.
+    /// True when the last connection attempt to the DSN's database (or the
+    /// last use of a session) worked.
     pub fn is_ready(&self) -> bool {
-        self.health.lock().expect("health lock").last_ok == Some(true)
+        self.health
+            .lock()
+            .expect("health lock")
+            .get(&None)
+            .is_some_and(|h| h.last_ok == Some(true))
     }
 
-    /// Waits for a free slot and returns a session, opening one if none is idle.
-    /// Gives up at `deadline`.
+    /// Waits for a free slot and returns a session to the DSN's database,
+    /// opening one if none is idle. Gives up at `deadline`.
     pub async fn acquire(&self, deadline: Instant) -> Result<PooledConn<'_>, ConnectError> {
+        self.acquire_in(deadline, None).await
+    }
+
+    /// Like [`Pool::acquire`], for a session to `database` (`None`: the DSN's).
+    pub async fn acquire_in(
+        &self,
+        deadline: Instant,
+        database: Option<&str>,
+    ) -> Result<PooledConn<'_>, ConnectError> {
         let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
             .await
             .map_err(|_| ConnectError::Timeout {
                 target: self.shown.clone(),
             })?
             .expect("the pool's semaphore is never closed");
-        let reused = {
-            let mut idle = self.idle.lock().expect("idle lock");
-            let mut found = None;
-            while let Some(conn) = idle.pop() {
-                if !conn.client.is_closed() {
-                    found = Some(conn);
-                    break;
+        let database: Database = database.map(Arc::from);
+        let (reused, evicted) = {
+            let mut sessions = self.sessions.lock().expect("sessions lock");
+            let before = sessions.idle.len();
+            sessions.idle.retain(|idle| !idle.conn.client.is_closed());
+            sessions.open -= before - sessions.idle.len();
+            match sessions
+                .idle
+                .iter()
+                .rposition(|idle| idle.database == database)
+            {
+                Some(at) => (Some(sessions.idle.remove(at).conn), None),
+                None => {
+                    // Every permit but this one may be lent out, so when the
+                    // bound is reached an idle session (of another database)
+                    // exists: the oldest makes room.
+                    let evicted = (sessions.open >= self.max && !sessions.idle.is_empty())
+                        .then(|| sessions.idle.remove(0));
+                    sessions.open = sessions.open - usize::from(evicted.is_some()) + 1;
+                    (None, evicted)
                 }
             }
-            found
         };
-        let conn = match reused {
-            Some(conn) => conn,
-            None => self.connect(deadline).await?,
-        };
-        Ok(PooledConn {
-            conn: Some(conn),
+        if evicted.is_some() {
+            drop(evicted);
+            self.note_close();
+        }
+        // From here the slot is this session's: dropping it (a failed or
+        // abandoned connection attempt) gives the slot back.
+        let mut pooled = PooledConn {
+            conn: reused,
+            database,
             pool: self,
             _permit: permit,
             reusable: false,
-        })
+        };
+        if pooled.conn.is_none() {
+            pooled.conn = Some(self.connect(deadline, &pooled.database).await?);
+        }
+        Ok(pooled)
     }
 
-    async fn connect(&self, deadline: Instant) -> Result<Conn, ConnectError> {
-        let not_before = self.health.lock().expect("health lock").next_attempt;
+    /// Closes the idle sessions to databases other than the DSN's.
+    pub fn close_other_databases(&self) {
+        let closed: Vec<Idle> = {
+            let mut sessions = self.sessions.lock().expect("sessions lock");
+            let (closed, kept) = std::mem::take(&mut sessions.idle)
+                .into_iter()
+                .partition(|idle| idle.database.is_some());
+            sessions.idle = kept;
+            sessions.open -= closed.len();
+            closed
+        };
+        if !closed.is_empty() {
+            self.note_close();
+        }
+    }
+
+    /// Remembers that a session was just closed.
+    fn note_close(&self) {
+        *self.last_close.lock().expect("close lock") = Some(Instant::now());
+    }
+
+    fn closed_within(&self, period: Duration) -> bool {
+        self.last_close
+            .lock()
+            .expect("close lock")
+            .is_some_and(|at| at.elapsed() < period)
+    }
+
+    /// Forgets the connection history of databases no longer scraped.
+    pub fn retain_databases(&self, keep: impl Fn(&str) -> bool) {
+        self.health
+            .lock()
+            .expect("health lock")
+            .retain(|database, _| database.as_deref().is_none_or(&keep));
+    }
+
+    async fn connect(&self, deadline: Instant, database: &Database) -> Result<Conn, ConnectError> {
+        let mut target = self.target.clone();
+        let shown = match database {
+            Some(name) => {
+                target.dbname(name.as_ref());
+                redacted_target(&target)
+            }
+            None => self.shown.clone(),
+        };
+        let not_before = self
+            .health
+            .lock()
+            .expect("health lock")
+            .get(database)
+            .and_then(|h| h.next_attempt);
         if let Some(not_before) = not_before.filter(|t| *t > Instant::now()) {
             return Err(ConnectError::Backoff {
-                target: self.shown.clone(),
+                target: shown,
                 wait: not_before - Instant::now(),
             });
         }
-        let mut target = self.target.clone();
         let remaining = deadline.saturating_duration_since(Instant::now());
         target.connect_timeout(remaining.max(Duration::from_millis(10)));
         let connecting = async {
-            match &self.tls {
-                Some(tls) => target
-                    .connect(tls.0.clone())
-                    .await
-                    .map(|(client, connection)| {
+            loop {
+                let attempt = match &self.tls {
+                    Some(tls) => target
+                        .connect(tls.0.clone())
+                        .await
+                        .map(|(client, connection)| {
+                            tokio::spawn(drive(connection));
+                            client
+                        }),
+                    None => target.connect(NoTls).await.map(|(client, connection)| {
                         tokio::spawn(drive(connection));
                         client
                     }),
-                None => target.connect(NoTls).await.map(|(client, connection)| {
-                    tokio::spawn(drive(connection));
-                    client
-                }),
+                };
+                // A session this pool just closed may not have left the server
+                // yet, and a role's CONNECTION LIMIT still counts it: wait for it.
+                match attempt {
+                    Err(err)
+                        if err.code() == Some(&SqlState::TOO_MANY_CONNECTIONS)
+                            && self.closed_within(EXIT_GRACE) =>
+                    {
+                        tokio::time::sleep(EXIT_POLL).await
+                    }
+                    attempt => return attempt,
+                }
             }
         };
         match tokio::time::timeout_at(deadline, connecting).await {
             Ok(Ok(client)) => {
-                self.record(true, None);
+                self.record(database, &shown, true, None);
                 Ok(Conn {
                     client,
                     statements: HashMap::new(),
                 })
             }
             Ok(Err(source)) => {
-                self.record(false, Some(&source));
+                self.record(database, &shown, false, Some(&source));
                 Err(ConnectError::Connect {
-                    target: self.shown.clone(),
+                    target: shown,
                     source,
                 })
             }
             Err(_) => {
-                self.record(false, None);
-                Err(ConnectError::Timeout {
-                    target: self.shown.clone(),
-                })
+                self.record(database, &shown, false, None);
+                Err(ConnectError::Timeout { target: shown })
             }
         }
     }
 
     /// Remembers the outcome of a connection attempt, sets the backoff, and
     /// logs when the outcome changes.
-    fn record(&self, ok: bool, error: Option<&tokio_postgres::Error>) {
+    fn record(
+        &self,
+        database: &Database,
+        shown: &str,
+        ok: bool,
+        error: Option<&tokio_postgres::Error>,
+    ) {
         let previous = {
-            let mut health = self.health.lock().expect("health lock");
+            let mut all = self.health.lock().expect("health lock");
+            let health = all.entry(database.clone()).or_default();
             if ok {
                 health.next_attempt = None;
                 health.backoff = MIN_BACKOFF;
@@ -309,13 +458,25 @@ impl Pool {
         if previous == Some(ok) {
             return;
         }
-        if ok {
-            tracing::info!(target_dsn = %self.shown, "connected to PostgreSQL");
-        } else {
-            let reason = error
+        let reason = || {
+            error
                 .map(|e| error_chain(e))
-                .unwrap_or_else(|| "timed out".to_string());
-            tracing::warn!(target_dsn = %self.shown, error = %reason, "cannot connect to PostgreSQL; will retry on the next scrape");
+                .unwrap_or_else(|| "timed out".to_string())
+        };
+        match (database, ok) {
+            (None, true) => tracing::info!(target_dsn = %shown, "connected to PostgreSQL"),
+            (None, false) => {
+                tracing::warn!(target_dsn = %shown, error = %reason(), "cannot connect to PostgreSQL; will retry on the next scrape")
+            }
+            // A discovered database is connected to on every scrape: only
+            // trouble and its end are news.
+            (Some(_), true) if previous.is_none() => {}
+            (Some(name), true) => {
+                tracing::info!(datname = %name, target_dsn = %shown, "connected to the database again")
+            }
+            (Some(name), false) => {
+                tracing::warn!(datname = %name, target_dsn = %shown, error = %reason(), "cannot connect to the database; its per-database collectors fail until it answers")
+            }
         }
     }
 
@@ -331,7 +492,9 @@ impl Pool {
 /// user called [`PooledConn::reusable`]; otherwise its query may still run on
 /// the server, so it is cancelled there and the session closed.
 pub struct PooledConn<'a> {
+    /// `None` only while the session is being opened.
     conn: Option<Conn>,
+    database: Database,
     pool: &'a Pool,
     _permit: SemaphorePermit<'a>,
     reusable: bool,
@@ -359,11 +522,26 @@ impl std::ops::DerefMut for PooledConn<'_> {
 
 impl Drop for PooledConn<'_> {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if self.reusable && !conn.client.is_closed() {
-            self.pool.idle.lock().expect("idle lock").push(conn);
-            return;
-        }
+        let conn = self.conn.take();
+        let mut sessions = self.pool.sessions.lock().expect("sessions lock");
+        let conn = match conn {
+            Some(conn) if self.reusable && !conn.client.is_closed() => {
+                sessions.idle.push(Idle {
+                    database: self.database.take(),
+                    conn,
+                });
+                return;
+            }
+            conn => {
+                sessions.open -= 1;
+                drop(sessions);
+                match conn {
+                    Some(conn) => conn,
+                    None => return,
+                }
+            }
+        };
+        self.pool.note_close();
         if conn.client.is_closed() {
             return;
         }

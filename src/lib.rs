@@ -5,7 +5,8 @@
 //! - [`db`] is the only code that opens connections to PostgreSQL (pool, session settings),
 //!   with [`tls`] for TLS;
 //! - [`scrape`] is the only code that runs a collection (fan-out, deadlines, single-flight,
-//!   self-metrics) and turns its results into exposition text;
+//!   self-metrics) and turns its results into exposition text, in every database that
+//!   [`databases`] picks;
 //! - [`collectors`] holds one file per collector, each returning plain samples;
 //! - [`http`] serves the endpoints (with [`web`]'s TLS and basic auth), [`server`] wires
 //!   everything and handles shutdown;
@@ -18,6 +19,7 @@ pub mod collectors;
 pub mod config;
 pub mod config_file;
 pub mod custom_queries;
+pub mod databases;
 pub mod db;
 pub mod health;
 pub mod http;

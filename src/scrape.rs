@@ -7,6 +7,9 @@
 //! concurrently over the bounded [`Pool`], each under the scrape deadline. A
 //! collector that fails or runs out of time loses only its own series; its
 //! `pg_scrape_collector_success` says so and its duration is always reported.
+//! With `--auto-discover-databases` the per-database collectors run again in
+//! every other database the server lists (see [`crate::databases`]), their
+//! series told apart by `datname`, and each database's outcome is reported.
 //! The collection itself runs in its own task, so a scraper that hangs up does
 //! not cut a query off half-way.
 
@@ -19,7 +22,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
-use crate::collectors::{CollectError, Collector, Context, Options};
+use crate::collectors::{CollectError, Collector, Context, Options, Scope};
 use crate::db::{error_chain, is_connection_error, Pool, ServerInfo};
 use crate::metrics::{encode, Desc, Family, Format};
 
@@ -54,6 +57,11 @@ static COLLECTOR_SUCCESS: Desc = Desc::gauge(
     &["collector"],
     "Whether the collector succeeded in this scrape (1) or failed or ran out of time (0).",
 );
+static DATABASE_SUCCESS: Desc = Desc::gauge(
+    "pg_scrape_database_success",
+    &["datname"],
+    "Whether every per-database collector succeeded in this database in this scrape (1) or not (0).",
+);
 static CACHE_AGE: Desc = Desc::gauge(
     "pg_scrape_collector_cache_age_seconds",
     &["collector"],
@@ -82,6 +90,7 @@ pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
     let scrape = [
         &COLLECTOR_DURATION,
         &COLLECTOR_SUCCESS,
+        &DATABASE_SUCCESS,
         &CACHE_AGE,
         &SCRAPE_DURATION,
         &SCRAPES,
@@ -181,18 +190,31 @@ pub struct Scraper {
     in_flight: Mutex<Option<InFlight>>,
     scrapes: AtomicU64,
     status: Mutex<Vec<CollectorStatus>>,
-    /// The last result of each collector that has a minimum interval, and when it was collected.
-    cache: Mutex<std::collections::HashMap<&'static str, (Instant, Vec<Family>)>>,
+    /// The last result of each collector that has a minimum interval in each
+    /// database, and when it was collected.
+    cache: Mutex<std::collections::HashMap<(&'static str, String), (Instant, Vec<Family>)>>,
     /// Family names already reported as produced twice.
     warned_duplicates: Mutex<std::collections::HashSet<String>>,
+    /// Family names already reported as repeating a series across databases.
+    warned_repeats: Mutex<std::collections::HashSet<String>>,
+    /// Whether listing the databases failed last time (to log changes only).
+    discovery_failed: std::sync::atomic::AtomicBool,
 }
 
-/// What one collector contributed to a scrape.
+/// What one collector contributed to a scrape in one database.
 struct Outcome {
     seconds: f64,
     result: Result<Vec<Family>, Failure>,
     /// Age of a cached result, for collectors with a minimum interval.
     cache_age: Option<f64>,
+}
+
+/// One collector to run in one database.
+struct Run {
+    collector: usize,
+    /// `None`: the DSN's database.
+    database: Option<String>,
+    ctx: Context,
 }
 
 enum Failure {
@@ -237,6 +259,8 @@ impl Scraper {
             status: Mutex::new(status),
             cache: Mutex::new(std::collections::HashMap::new()),
             warned_duplicates: Mutex::new(std::collections::HashSet::new()),
+            warned_repeats: Mutex::new(std::collections::HashSet::new()),
+            discovery_failed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -309,36 +333,54 @@ impl Scraper {
         let started = Instant::now();
         let deadline = started + timeout;
         let scrapes = self.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
-        let server = self.server_info(deadline).await;
-        if let Some(server) = &server {
+        let options = self.options();
+        let probe = self.server_info(&options, deadline).await;
+        if let Some((server, _)) = &probe {
             warn_if_unsupported(server);
         }
 
-        let mut families = vec![up_family(server.is_some())];
-        let outcomes: Vec<Outcome> = match &server {
-            Some(server) => {
-                let ctx = Context {
-                    server: server.clone(),
-                    options: self.options(),
-                };
-                let runs = self
-                    .collectors
-                    .iter()
-                    .map(|c| self.run_or_reuse(*c, &ctx, deadline));
-                futures::future::join_all(runs).await
+        let mut families = vec![up_family(probe.is_some())];
+        let mut database_success = DATABASE_SUCCESS.family();
+        let outcomes: Vec<Vec<(Option<String>, Outcome)>> = match &probe {
+            Some((server, others)) => {
+                self.forget_other_databases(&server.datname, others, &options);
+                let runs = self.plan(server, others, &options);
+                let results = futures::future::join_all(
+                    runs.iter().map(|run| self.run_or_reuse(run, deadline)),
+                )
+                .await;
+                self.pool.close_other_databases();
+                // Per database, in the order scraped: did its per-database collectors succeed?
+                let mut per_database: Vec<(String, bool)> = Vec::new();
+                let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
+                    self.collectors.iter().map(|_| Vec::new()).collect();
+                for (run, outcome) in runs.into_iter().zip(results) {
+                    if matches!(&outcome.result, Err(Failure::Connect(e)) if run.database.is_some() && e.database_missing())
+                    {
+                        // Dropped since it was listed: gone, not failed.
+                        continue;
+                    }
+                    if self.collectors[run.collector].scope() != Scope::Server {
+                        let ok = outcome.result.is_ok();
+                        match per_database
+                            .iter_mut()
+                            .find(|(name, _)| *name == run.ctx.datname)
+                        {
+                            Some((_, all_ok)) => *all_ok &= ok,
+                            None => per_database.push((run.ctx.datname.clone(), ok)),
+                        }
+                    }
+                    by_collector[run.collector].push((run.database, outcome));
+                }
+                for (datname, ok) in per_database {
+                    database_success.push(vec![datname], if ok { 1.0 } else { 0.0 });
+                }
+                by_collector
             }
-            None => self
-                .collectors
-                .iter()
-                .map(|_| Outcome {
-                    seconds: 0.0,
-                    result: Err(Failure::Timeout),
-                    cache_age: None,
-                })
-                .collect(),
+            None => self.collectors.iter().map(|_| Vec::new()).collect(),
         };
 
-        if let Some(server) = &server {
+        if let Some((server, _)) = &probe {
             let mut info = STATIC.family();
             info.push(vec![server.version.clone(), server.short_version()], 1.0);
             families.push(info);
@@ -348,29 +390,35 @@ impl Scraper {
         let mut durations = COLLECTOR_DURATION.family();
         let mut successes = COLLECTOR_SUCCESS.family();
         let mut cache_ages = CACHE_AGE.family();
-        let mut any_failed = server.is_none();
+        let mut any_failed = probe.is_none();
         let mut status = Vec::with_capacity(self.collectors.len());
-        for (collector, outcome) in self.collectors.iter().zip(outcomes) {
+        for (collector, runs) in self.collectors.iter().zip(outcomes) {
             let name = collector.name();
-            let seconds = outcome.seconds;
+            let seconds: f64 = runs.iter().map(|(_, o)| o.seconds).sum();
             durations.push(vec![name.to_string()], seconds);
-            if let Some(age) = outcome.cache_age {
+            if let Some(age) = runs
+                .iter()
+                .filter_map(|(_, o)| o.cache_age)
+                .max_by(f64::total_cmp)
+            {
                 cache_ages.push(vec![name.to_string()], age);
             }
-            let error = match outcome.result {
-                Ok(collected) => {
-                    families.extend(collected);
-                    None
+            let mut error = probe.is_none().then(|| UNREACHABLE.to_string());
+            let mut collected = Vec::with_capacity(runs.len());
+            for (database, outcome) in runs {
+                match outcome.result {
+                    Ok(part) => collected.push(part),
+                    Err(failure) if error.is_none() => {
+                        error = Some(match database {
+                            Some(datname) => format!("database {datname}: {failure}"),
+                            None => failure.to_string(),
+                        })
+                    }
+                    Err(_) => {}
                 }
-                Err(failure) => {
-                    any_failed = true;
-                    Some(if server.is_some() {
-                        failure.to_string()
-                    } else {
-                        UNREACHABLE.to_string()
-                    })
-                }
-            };
+            }
+            families.extend(self.merge_databases(collected));
+            any_failed |= error.is_some();
             successes.push(
                 vec![name.to_string()],
                 if error.is_none() { 1.0 } else { 0.0 },
@@ -383,13 +431,14 @@ impl Scraper {
             });
         }
         // When the server is unreachable the pool has said so, once.
-        if server.is_some() {
+        if probe.is_some() {
             self.log_changes(&status);
         }
         *self.status.lock().expect("status lock") = status;
 
         families.push(durations);
         families.push(successes);
+        families.push(database_success);
         families.push(cache_ages);
         families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
         families.push(SCRAPES.single(scrapes as f64));
@@ -397,6 +446,97 @@ impl Scraper {
         families.extend(crate::process::families());
         self.drop_duplicates(&mut families);
         Collection::new(families)
+    }
+
+    /// Every collector in the DSN's database, then the per-database ones in
+    /// each other database: sessions are handed out in this order, so each
+    /// database's collectors mostly share its sessions.
+    fn plan(&self, server: &ServerInfo, others: &[String], options: &Arc<Options>) -> Vec<Run> {
+        let mut runs: Vec<Run> = (0..self.collectors.len())
+            .map(|collector| Run {
+                collector,
+                database: None,
+                ctx: Context::new(server.clone(), Arc::clone(options)),
+            })
+            .collect();
+        for datname in others {
+            for (collector, c) in self.collectors.iter().enumerate() {
+                if c.scope() == Scope::Server {
+                    continue;
+                }
+                runs.push(Run {
+                    collector,
+                    database: Some(datname.clone()),
+                    ctx: Context {
+                        server: server.clone(),
+                        options: Arc::clone(options),
+                        datname: datname.clone(),
+                        server_wide: false,
+                    },
+                });
+            }
+        }
+        runs
+    }
+
+    /// Drops what is kept for databases no longer scraped (dropped, or no
+    /// longer wanted): cached results and connection history.
+    fn forget_other_databases(&self, own: &str, others: &[String], options: &Options) {
+        let scraped = |datname: &str| datname == own || others.iter().any(|d| d == datname);
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .retain(|(_, datname), _| scraped(datname));
+        options
+            .custom_cache
+            .lock()
+            .expect("cache lock")
+            .retain(|(datname, _), _| scraped(datname));
+        self.pool
+            .retain_databases(|datname| others.iter().any(|d| d == datname));
+    }
+
+    /// One collector's families from each database it ran in, merged by
+    /// name. Series repeated across databases (a custom query without a
+    /// `datname` label, say) would make the exposition invalid: the first is
+    /// kept and the family named in the log, once.
+    fn merge_databases(&self, parts: Vec<Vec<Family>>) -> Vec<Family> {
+        let mut parts = parts.into_iter();
+        let Some(mut merged) = parts.next() else {
+            return Vec::new();
+        };
+        let mut extended = std::collections::HashSet::new();
+        for part in parts {
+            for family in part {
+                match merged.iter_mut().position(|f| f.name == family.name) {
+                    Some(at) => {
+                        if !family.samples.is_empty() {
+                            extended.insert(at);
+                        }
+                        merged[at].samples.extend(family.samples);
+                    }
+                    None => merged.push(family),
+                }
+            }
+        }
+        for at in extended {
+            let family = &mut merged[at];
+            let mut seen = std::collections::HashSet::with_capacity(family.samples.len());
+            let before = family.samples.len();
+            family
+                .samples
+                .retain(|sample| seen.insert(Arc::clone(&sample.values)));
+            if family.samples.len() < before
+                && self
+                    .warned_repeats
+                    .lock()
+                    .expect("warned lock")
+                    .insert(family.name.to_string())
+            {
+                tracing::warn!(family = %family.name, "the same series came from more than one database; only the first is exported (give the query a datname label: current_database() AS datname)");
+            }
+        }
+        merged
     }
 
     /// Keeps the first family of each name: a custom query named like a
@@ -420,9 +560,14 @@ impl Scraper {
         }
     }
 
-    /// Reads the server's identity; a broken idle session (a restarted server,
+    /// Reads the server's identity and, with `--auto-discover-databases`, the
+    /// other databases to scrape; a broken idle session (a restarted server,
     /// a terminated backend) is replaced once within the same scrape.
-    async fn server_info(&self, deadline: Instant) -> Option<ServerInfo> {
+    async fn server_info(
+        &self,
+        options: &Options,
+        deadline: Instant,
+    ) -> Option<(ServerInfo, Vec<String>)> {
         for _attempt in 0..2 {
             let mut conn = match self.pool.acquire(deadline).await {
                 Ok(conn) => conn,
@@ -433,8 +578,12 @@ impl Scraper {
             };
             match tokio::time::timeout_at(deadline, conn.server_info()).await {
                 Ok(Ok(info)) => {
+                    let others = match &options.discovery {
+                        Some(discovery) => self.discover(&mut conn, discovery, deadline).await,
+                        None => Vec::new(),
+                    };
                     conn.reusable();
-                    return Some(info);
+                    return Some((info, others));
                 }
                 Ok(Err(err)) if is_connection_error(&err) => {
                     tracing::debug!(error = %error_chain(&err), "session broken, reconnecting");
@@ -450,14 +599,51 @@ impl Scraper {
         None
     }
 
+    /// The other databases to scrape. When they cannot be listed, the
+    /// scrape goes on with the DSN's database alone and the log says so.
+    async fn discover(
+        &self,
+        conn: &mut crate::db::PooledConn<'_>,
+        discovery: &crate::databases::Discovery,
+        deadline: Instant,
+    ) -> Vec<String> {
+        let listed = tokio::time::timeout_at(deadline, conn.query(crate::databases::SQL, &[]))
+            .await
+            .map_err(|_| "scrape deadline reached".to_string())
+            .and_then(|rows| {
+                rows.map_err(|e| error_chain(&e))?
+                    .iter()
+                    .map(|row| {
+                        row.try_get::<_, String>("datname")
+                            .map_err(|e| error_chain(&e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        let failed_before = self
+            .discovery_failed
+            .swap(listed.is_err(), Ordering::Relaxed);
+        match listed {
+            Ok(names) => {
+                if failed_before {
+                    tracing::info!("listing the databases works again");
+                }
+                names.into_iter().filter(|n| discovery.wants(n)).collect()
+            }
+            Err(error) => {
+                if !failed_before {
+                    tracing::warn!(%error, "cannot list the databases; scraping the DSN's database only");
+                }
+                Vec::new()
+            }
+        }
+    }
+
     /// Runs the collector, or serves its last result while its minimum
     /// interval has not passed.
-    async fn run_or_reuse(
-        &self,
-        collector: &dyn Collector,
-        ctx: &Context,
-        deadline: Instant,
-    ) -> Outcome {
+    async fn run_or_reuse(&self, run: &Run, deadline: Instant) -> Outcome {
+        let collector = self.collectors[run.collector];
+        let ctx = &run.ctx;
+        let database = run.database.as_deref();
         let name = collector.name();
         let interval = ctx
             .options
@@ -466,17 +652,18 @@ impl Scraper {
             .copied()
             .unwrap_or_default();
         if interval.is_zero() {
-            let (seconds, result) = self.run_collector(collector, ctx, deadline).await;
+            let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
             return Outcome {
                 seconds,
                 result,
                 cache_age: None,
             };
         }
+        let key = (name, ctx.datname.clone());
         let cached = {
             let cache = self.cache.lock().expect("cache lock");
             cache
-                .get(name)
+                .get(&key)
                 .filter(|(at, _)| at.elapsed() < interval)
                 .map(|(at, f)| (at.elapsed(), f.clone()))
         };
@@ -487,12 +674,12 @@ impl Scraper {
                 cache_age: Some(age.as_secs_f64()),
             };
         }
-        let (seconds, result) = self.run_collector(collector, ctx, deadline).await;
+        let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
         if let Ok(families) = &result {
             self.cache
                 .lock()
                 .expect("cache lock")
-                .insert(name, (Instant::now(), families.clone()));
+                .insert(key, (Instant::now(), families.clone()));
         }
         Outcome {
             seconds,
@@ -505,6 +692,7 @@ impl Scraper {
         &self,
         collector: &dyn Collector,
         ctx: &Context,
+        database: Option<&str>,
         deadline: Instant,
     ) -> (f64, Result<Vec<Family>, Failure>) {
         // The duration is the collector's own: it starts once a session is
@@ -513,7 +701,7 @@ impl Scraper {
         let run = async {
             let mut conn = self
                 .pool
-                .acquire(deadline)
+                .acquire_in(deadline, database)
                 .await
                 .map_err(Failure::Connect)?;
             *started.lock().expect("timer lock") = Instant::now();

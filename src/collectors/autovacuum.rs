@@ -9,7 +9,9 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context, TABLE_LABELS};
+use super::{
+    descs, families_from_rows, CollectError, Collector, Column, Context, Scope, TABLE_LABELS,
+};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -96,6 +98,10 @@ impl Collector for Autovacuum {
         "Running VACUUMs, wraparound ages and each table's effective autovacuum policy"
     }
 
+    fn scope(&self) -> Scope {
+        Scope::Both
+    }
+
     fn metrics(&self) -> Vec<&'static Desc> {
         descs(PROGRESS_COLUMNS)
             .chain([&PHASE])
@@ -110,26 +116,29 @@ impl Collector for Autovacuum {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let progress_sql = if ctx.server.version_num >= 170000 {
-                PROGRESS_SQL_17
-            } else {
-                PROGRESS_SQL
-            };
-            let rows = conn.query(progress_sql, &[]).await?;
-            let mut families = families_from_rows(&rows, PROGRESS_COLUMNS)?;
-            let mut phase = PHASE.family();
-            for row in &rows {
-                let mut values = Vec::with_capacity(PHASE_LABELS.len());
-                for label in PHASE_LABELS {
-                    values.push(row.try_get::<_, String>(*label)?);
+            let mut families = Vec::new();
+            if ctx.server_wide {
+                let progress_sql = if ctx.server.version_num >= 170000 {
+                    PROGRESS_SQL_17
+                } else {
+                    PROGRESS_SQL
+                };
+                let rows = conn.query(progress_sql, &[]).await?;
+                families = families_from_rows(&rows, PROGRESS_COLUMNS)?;
+                let mut phase = PHASE.family();
+                for row in &rows {
+                    let mut values = Vec::with_capacity(PHASE_LABELS.len());
+                    for label in PHASE_LABELS {
+                        values.push(row.try_get::<_, String>(*label)?);
+                    }
+                    phase.push(values, 1.0);
                 }
-                phase.push(values, 1.0);
+                families.push(phase);
+                families.extend(families_from_rows(
+                    &conn.query(DATABASES_SQL, &[]).await?,
+                    DATABASE_COLUMNS,
+                )?);
             }
-            families.push(phase);
-            families.extend(families_from_rows(
-                &conn.query(DATABASES_SQL, &[]).await?,
-                DATABASE_COLUMNS,
-            )?);
             families.extend(families_from_rows(
                 &conn.query(TABLES_SQL, &[]).await?,
                 TABLE_COLUMNS,

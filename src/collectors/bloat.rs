@@ -24,7 +24,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Context, Extension, TABLE_LABELS,
+    descs, families_from_rows, CollectError, Collector, Column, Context, Extension, Scope,
+    TABLE_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -84,6 +85,10 @@ impl Collector for Bloat {
         Duration::from_secs(300)
     }
 
+    fn scope(&self) -> Scope {
+        Scope::Database
+    }
+
     fn metrics(&self) -> Vec<&'static Desc> {
         descs(TABLE_COLUMNS).chain(descs(INDEX_COLUMNS)).collect()
     }
@@ -105,7 +110,7 @@ impl Collector for Bloat {
                     let Some(extension) = Extension::find(conn, "pgstattuple").await? else {
                         return Err(CollectError::Unsupported(format!(
                             "--collector.bloat.method=pgstattuple_approx needs the pgstattuple extension: CREATE EXTENSION pgstattuple in database {}",
-                            ctx.server.datname
+                            ctx.datname
                         )));
                     };
                     let limit = options.bloat_pgstattuple_limit;

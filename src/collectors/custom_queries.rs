@@ -1,7 +1,7 @@
 //! `custom_queries`: the team's own SQL from `--extend.query-path` files (see
 //! [`crate::custom_queries`] for the format), each row turned into series named
 //! after the query and column. A query runs only where it applies (server
-//! version, primary or standby, database) and at most every `cache_seconds`;
+//! version, database) and at most every `cache_seconds`;
 //! it runs through the simple query protocol, so every column type arrives as
 //! text and is read as a number, boolean, timestamp or interval. Without
 //! files it does nothing.
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 
-use super::{CollectError, Collector, Context};
+use super::{CollectError, Collector, Context, Scope};
 use crate::custom_queries::{value, CustomQuery, Usage};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family, Kind};
@@ -33,6 +33,10 @@ impl Collector for CustomQueries {
         "Series from the queries of --extend.query-path files (postgres_exporter's queries.yaml format)"
     }
 
+    fn scope(&self) -> Scope {
+        Scope::Both
+    }
+
     fn metrics(&self) -> Vec<&'static Desc> {
         vec![&CUSTOM]
     }
@@ -50,10 +54,11 @@ impl Collector for CustomQueries {
                 .iter()
                 .filter(|q| applies(q, ctx))
             {
+                let key = (ctx.datname.clone(), query.name.clone());
                 let cached = {
                     let cache = ctx.options.custom_cache.lock().expect("cache lock");
                     cache
-                        .get(&query.name)
+                        .get(&key)
                         .filter(|(at, _)| at.elapsed() < query.cache)
                         .map(|(_, f)| f.clone())
                 };
@@ -66,7 +71,7 @@ impl Collector for CustomQueries {
                                 .custom_cache
                                 .lock()
                                 .expect("cache lock")
-                                .insert(query.name.clone(), (Instant::now(), result.clone()));
+                                .insert(key, (Instant::now(), result.clone()));
                         }
                         result
                     }
@@ -83,8 +88,8 @@ fn applies(query: &CustomQuery, ctx: &Context) -> bool {
     let version = ctx.server.version_num;
     query.min_version.is_none_or(|min| version >= min)
         && query.max_version.is_none_or(|max| version <= max)
-        && !(query.primary_only && ctx.server.in_recovery)
-        && (query.databases.is_empty() || query.databases.contains(&ctx.server.datname))
+        && (ctx.server_wide || !query.master)
+        && (query.databases.is_empty() || query.databases.contains(&ctx.datname))
 }
 
 async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, CollectError> {

@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -31,6 +31,10 @@ impl Collector for Health {
 
     fn description(&self) -> &'static str {
         "Tables needing VACUUM by the guide's dead-ratio health check"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Database
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {

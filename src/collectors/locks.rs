@@ -7,7 +7,7 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, CollectError, Collector, Column, Context,
+    descs, families_from_rows, session_family, CollectError, Collector, Column, Context, Scope,
     SESSION_LABELS,
 };
 use crate::db::Conn;
@@ -69,6 +69,10 @@ impl Collector for Locks {
         "Locks by mode and relation, blocked sessions and blocking chains from pg_locks"
     }
 
+    fn scope(&self) -> Scope {
+        Scope::Both
+    }
+
     fn metrics(&self) -> Vec<&'static Desc> {
         descs(LOCK_COLUMNS)
             .chain(descs(RELATION_COLUMNS))
@@ -80,15 +84,17 @@ impl Collector for Locks {
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,
-        _ctx: &'a Context,
+        ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
+            let relations =
+                families_from_rows(&conn.query(RELATIONS_SQL, &[]).await?, RELATION_COLUMNS)?;
+            if !ctx.server_wide {
+                return Ok(relations);
+            }
             let mut families =
                 families_from_rows(&conn.query(LOCKS_SQL, &[]).await?, LOCK_COLUMNS)?;
-            families.extend(families_from_rows(
-                &conn.query(RELATIONS_SQL, &[]).await?,
-                RELATION_COLUMNS,
-            )?);
+            families.extend(relations);
             families.extend(families_from_rows(
                 &conn.query(BLOCKED_SQL, &[]).await?,
                 BLOCKED_COLUMNS,

@@ -44,6 +44,12 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
     fn default_min_interval(&self) -> std::time::Duration {
         std::time::Duration::ZERO
     }
+    /// Which statistics it reads: the server's (run once, on the session to
+    /// the DSN's database), a database's own (run again in every database
+    /// `--auto-discover-databases` finds), or both.
+    fn scope(&self) -> Scope {
+        Scope::Server
+    }
     /// Every family the collector can produce, for the catalogue and docs.
     fn metrics(&self) -> Vec<&'static Desc>;
     /// Runs the collector's queries on `conn` and returns its families.
@@ -52,6 +58,20 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
         conn: &'a mut Conn,
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>>;
+}
+
+/// What a collector's statistics belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Server-wide views (`pg_stat_activity`, `pg_stat_database`, ...): the
+    /// same answer in every database, so read once.
+    Server,
+    /// The catalog and statistics of the database the session is connected
+    /// to (`pg_stat_user_tables`, `pg_class`, ...).
+    Database,
+    /// Some of each: the server-wide part runs only when
+    /// [`Context::server_wide`] is set.
+    Both,
 }
 
 /// Why a collector produced nothing.
@@ -116,13 +136,17 @@ pub struct Options {
     pub custom_queries: std::sync::Arc<Vec<crate::custom_queries::CustomQuery>>,
     /// custom_queries: last result and time of queries with `cache_seconds`.
     pub custom_cache: std::sync::Arc<std::sync::Mutex<CustomCache>>,
+    /// `--auto-discover-databases`: which other databases the per-database
+    /// collectors visit (`None`: only the DSN's).
+    pub discovery: Option<crate::databases::Discovery>,
     /// stat_statements: the texts of the statements last reported, by queryid.
     pub statement_texts:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
-/// Results of custom queries by query name, with when they were collected.
-pub type CustomCache = std::collections::HashMap<String, (std::time::Instant, Vec<Family>)>;
+/// Results of custom queries by database and query name, with when they were collected.
+pub type CustomCache =
+    std::collections::HashMap<(String, String), (std::time::Instant, Vec<Family>)>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -142,6 +166,7 @@ impl Default for Options {
                 .collect(),
             custom_queries: Default::default(),
             custom_cache: Default::default(),
+            discovery: None,
             statement_texts: Default::default(),
         }
     }
@@ -152,6 +177,24 @@ impl Default for Options {
 pub struct Context {
     pub server: ServerInfo,
     pub options: std::sync::Arc<Options>,
+    /// The database the session is connected to.
+    pub datname: String,
+    /// Whether this is the session to the DSN's database, where server-wide
+    /// statistics are read; false in the other databases found by
+    /// `--auto-discover-databases`.
+    pub server_wide: bool,
+}
+
+impl Context {
+    /// The context of the session to the DSN's database.
+    pub fn new(server: ServerInfo, options: std::sync::Arc<Options>) -> Context {
+        Context {
+            datname: server.datname.clone(),
+            server,
+            options,
+            server_wide: true,
+        }
+    }
 }
 
 /// Maps one numeric result column to a metric family.

@@ -9,7 +9,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -57,6 +57,10 @@ impl Collector for Partitions {
 
     fn description(&self) -> &'static str {
         "Partitions per parent, their sizes, date range coverage and DEFAULT partition rows"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Database
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {

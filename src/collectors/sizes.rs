@@ -7,7 +7,9 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context, TABLE_LABELS};
+use super::{
+    descs, families_from_rows, CollectError, Collector, Column, Context, Scope, TABLE_LABELS,
+};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -55,6 +57,10 @@ impl Collector for Sizes {
         "Database, table, TOAST and index sizes, skipping relations under an exclusive lock"
     }
 
+    fn scope(&self) -> Scope {
+        Scope::Both
+    }
+
     fn metrics(&self) -> Vec<&'static Desc> {
         descs(DATABASE_COLUMNS)
             .chain(descs(TABLE_COLUMNS))
@@ -65,11 +71,14 @@ impl Collector for Sizes {
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,
-        _ctx: &'a Context,
+        ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let mut families =
-                families_from_rows(&conn.query(DATABASES_SQL, &[]).await?, DATABASE_COLUMNS)?;
+            let mut families = Vec::new();
+            if ctx.server_wide {
+                families =
+                    families_from_rows(&conn.query(DATABASES_SQL, &[]).await?, DATABASE_COLUMNS)?;
+            }
             families.extend(families_from_rows(
                 &conn.query(TABLES_SQL, &[]).await?,
                 TABLE_COLUMNS,

@@ -107,7 +107,7 @@ impl Collector for StatStatements {
             let Some(extension) = Extension::find(conn, "pg_stat_statements").await? else {
                 warn_once(&format!(
                     "pg_stat_statements is not installed in database {}: CREATE EXTENSION pg_stat_statements there",
-                    ctx.server.datname
+                    ctx.datname
                 ));
                 return Ok(vec![ENABLED.single(0.0)]);
             };

@@ -7,7 +7,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -69,6 +69,10 @@ impl Collector for StatUserIndexes {
 
     fn description(&self) -> &'static str {
         "Per-index scans and tuples from pg_stat_user_indexes, and index properties from pg_index"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Database
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {

@@ -6,7 +6,9 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context, TABLE_LABELS};
+use super::{
+    descs, families_from_rows, CollectError, Collector, Column, Context, Scope, TABLE_LABELS,
+};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -44,6 +46,10 @@ impl Collector for StatUserTables {
 
     fn description(&self) -> &'static str {
         "Per-table tuples, scans and (auto)vacuum/analyze history from pg_stat_user_tables"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Database
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {

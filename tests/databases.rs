@@ -1,0 +1,411 @@
+//! Many databases on one server: `--auto-discover-databases` with
+//! `--include-databases` / `--exclude-databases`, per-database collectors told
+//! apart by `datname` and server-wide ones reported once, custom queries by
+//! database, sessions bounded in total by `--max-connections` and closed after
+//! each scrape, and databases dropped or created between scrapes.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
+use festival_pg_exporter::db::Pool;
+
+/// The exporter's sessions per database, as the server sees them.
+async fn exporter_sessions(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT datname::text FROM pg_stat_activity
+             WHERE application_name = 'festival-pg-exporter' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// The `datname` label values of a family.
+fn datnames(metrics: &Metrics, name: &str) -> BTreeSet<String> {
+    metrics
+        .all(name, &[])
+        .iter()
+        .map(|s| s.labels["datname"].clone())
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Every series of the exposition is there once.
+fn assert_no_repeated_series(metrics: &Metrics) {
+    let mut seen = HashSet::new();
+    for series in &metrics.series {
+        assert!(
+            seen.insert((series.name.clone(), series.labels.clone())),
+            "{} {:?} exported twice",
+            series.name,
+            series.labels
+        );
+    }
+}
+
+/// Creates a database with one table of `rows` rows.
+async fn create_database(
+    cluster: &PgCluster,
+    admin: &tokio_postgres::Client,
+    name: &str,
+    rows: i32,
+) {
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let client = connect(&cluster.dsn().replace("/postgres?", &format!("/{name}?"))).await;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE t_{name} (id int PRIMARY KEY);
+             INSERT INTO t_{name} SELECT generate_series(1, {rows});
+             ANALYZE t_{name};
+             GRANT SELECT ON t_{name} TO PUBLIC;"
+        ))
+        .await
+        .unwrap();
+}
+
+const QUERIES: &str = r#"
+pg_db_tables:
+  query: "SELECT current_database() AS datname, count(*) AS count FROM pg_stat_user_tables"
+  metrics:
+    - datname: {usage: "LABEL", description: "Database"}
+    - count: {usage: "GAUGE", description: "User tables"}
+pg_dsn_only:
+  query: "SELECT current_database() AS datname, 1 AS one"
+  master: true
+  metrics:
+    - datname: {usage: "LABEL", description: "Database"}
+    - one: {usage: "GAUGE", description: "Only in the DSN's database"}
+pg_festivals_only:
+  query: "SELECT current_database() AS datname, 1 AS one"
+  databases: [festivals]
+  metrics:
+    - datname: {usage: "LABEL", description: "Database"}
+    - one: {usage: "GAUGE", description: "Only in festivals"}
+pg_unlabelled:
+  query: "SELECT 1 AS one"
+  metrics:
+    - one: {usage: "GAUGE", description: "The same series in every database"}
+"#;
+
+#[tokio::test]
+async fn discovers_databases_filters_them_and_follows_drops_and_creates() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    admin
+        .batch_execute(
+            "CREATE ROLE watcher LOGIN CONNECTION LIMIT 2 IN ROLE pg_monitor;
+             CREATE TABLE t_postgres (id int PRIMARY KEY); INSERT INTO t_postgres VALUES (1);",
+        )
+        .await
+        .unwrap();
+    for (name, rows) in [
+        ("festivals", 30),
+        ("tenant_a", 10),
+        ("tenant_b", 20),
+        ("scratch", 5),
+        ("private", 5),
+        ("closed", 5),
+        ("tmpl", 5),
+    ] {
+        create_database(&cluster, &admin, name, rows).await;
+    }
+    admin
+        .batch_execute(
+            "REVOKE CONNECT ON DATABASE private FROM PUBLIC;
+             ALTER DATABASE closed ALLOW_CONNECTIONS false;
+             ALTER DATABASE tmpl IS_TEMPLATE true;",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries.yaml");
+    std::fs::write(&queries, QUERIES).unwrap();
+    let dsn = cluster.dsn().replace("postgres@", "watcher@");
+    let exporter = Exporter::start(
+        &dsn,
+        &[
+            "--auto-discover-databases",
+            "--exclude-databases=scratch",
+            "--extend.query-path",
+            queries.to_str().unwrap(),
+            "--max-connections=2",
+        ],
+    );
+
+    // While the exporter scrapes, it never has more than two sessions open,
+    // whatever the number of databases: the server enforces it with the role's
+    // CONNECTION LIMIT, and no collector may fail for it.
+    let watching = Arc::new(AtomicBool::new(true));
+    let most = Arc::new(AtomicI64::new(0));
+    let watcher = {
+        let (watching, most) = (Arc::clone(&watching), Arc::clone(&most));
+        let client = cluster.client().await;
+        tokio::spawn(async move {
+            while watching.load(Ordering::Relaxed) {
+                let open = exporter_sessions(&client).await.len() as i64;
+                most.fetch_max(open, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    let mut metrics = exporter.scrape().await;
+    for _ in 0..4 {
+        metrics = exporter.scrape().await;
+    }
+    watching.store(false, Ordering::Relaxed);
+    watcher.await.unwrap();
+    let most = most.load(Ordering::Relaxed);
+    assert!(most >= 1, "the watcher saw the exporter's sessions");
+    assert!(
+        most <= 2,
+        "{most} exporter sessions at once with --max-connections=2"
+    );
+
+    let scraped = set(&["festivals", "postgres", "tenant_a", "tenant_b"]);
+    assert_eq!(
+        datnames(&metrics, "pg_stat_user_tables_n_live_tup"),
+        scraped
+    );
+    assert_eq!(
+        metrics.value(
+            "pg_stat_user_tables_n_live_tup",
+            &[("datname", "tenant_b"), ("relname", "t_tenant_b")]
+        ),
+        20.0
+    );
+    for family in [
+        "pg_stat_user_indexes_idx_scan_total",
+        "pg_stat_user_tables_table_size_bytes",
+        "pg_stat_user_tables_index_size_bytes",
+        "pg_table_autovacuum_vacuum_trigger_tuples",
+        "pg_tables_needing_vacuum",
+        "pg_scrape_database_success",
+        "pg_db_tables_count",
+    ] {
+        assert_eq!(datnames(&metrics, family), scraped, "{family}");
+    }
+    for datname in &scraped {
+        assert_eq!(
+            metrics.value("pg_scrape_database_success", &[("datname", datname)]),
+            1.0
+        );
+        assert_eq!(
+            metrics.value("pg_db_tables_count", &[("datname", datname)]),
+            1.0,
+            "{datname}"
+        );
+    }
+    // Server-wide families come once, from the DSN's database, and still cover every database.
+    assert_no_repeated_series(&metrics);
+    assert!(metrics
+        .get("pg_database_size_bytes", &[("datname", "scratch")])
+        .is_some());
+    assert!(metrics
+        .get("pg_database_frozen_xid_age", &[("datname", "festivals")])
+        .is_some());
+    assert_eq!(metrics.all("pg_up", &[]).len(), 1);
+    // Custom queries: `master` in the DSN's database only, `databases` where listed,
+    // and a series repeated by several databases kept once, with one warning.
+    assert_eq!(datnames(&metrics, "pg_dsn_only_one"), set(&["postgres"]));
+    assert_eq!(
+        datnames(&metrics, "pg_festivals_only_one"),
+        set(&["festivals"])
+    );
+    assert_eq!(metrics.all("pg_unlabelled_one", &[]).len(), 1);
+    assert_eq!(
+        exporter
+            .stderr()
+            .matches("the same series came from more than one database")
+            .count(),
+        1,
+        "{}",
+        exporter.stderr()
+    );
+    for series in metrics.all("pg_scrape_collector_success", &[]) {
+        assert_eq!(series.value, 1.0, "{:?}", series.labels);
+    }
+    assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 0.0);
+
+    // Between scrapes only the DSN's database has a session: others can be dropped.
+    eventually(WAIT, "sessions to other databases closed", || async {
+        let sessions = exporter_sessions(&admin).await;
+        sessions.iter().all(|d| d == "postgres").then_some(())
+    })
+    .await;
+    admin.batch_execute("DROP DATABASE tenant_a").await.unwrap();
+    create_database(&cluster, &admin, "tenant_c", 3).await;
+    let metrics = exporter.scrape().await;
+    assert_eq!(
+        datnames(&metrics, "pg_stat_user_tables_n_live_tup"),
+        set(&["festivals", "postgres", "tenant_b", "tenant_c"])
+    );
+    assert!(
+        metrics
+            .series
+            .iter()
+            .all(|s| s.labels.get("datname").map(String::as_str) != Some("tenant_a")),
+        "a dropped database leaves no series"
+    );
+    assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 0.0);
+
+    // Only some databases, by pattern; the DSN's is always scraped. A query
+    // that fails in one database fails its collector and that database only.
+    let failing = dir.path().join("failing.yaml");
+    std::fs::write(
+        &failing,
+        r#"
+pg_festival_rows:
+  query: "SELECT current_database() AS datname, count(*) AS n FROM t_tenant_b"
+  metrics:
+    - datname: {usage: "LABEL", description: "Database"}
+    - n: {usage: "GAUGE", description: "Rows of a table only tenant_b has"}
+"#,
+    )
+    .unwrap();
+    let picky = Exporter::start(
+        &dsn,
+        &[
+            "--auto-discover-databases",
+            "--include-databases=tenant_.*,private",
+            "--exclude-databases=tenant_c",
+            "--extend.query-path",
+            failing.to_str().unwrap(),
+            "--no-collector.bloat",
+        ],
+    );
+    let metrics = picky.scrape().await;
+    assert_eq!(
+        datnames(&metrics, "pg_stat_user_tables_n_live_tup"),
+        set(&["postgres", "tenant_b"]),
+        "private has no CONNECT for the exporter's role"
+    );
+    assert_eq!(
+        metrics.value("pg_festival_rows_n", &[("datname", "tenant_b")]),
+        20.0
+    );
+    assert_eq!(
+        metrics.value(
+            "pg_scrape_collector_success",
+            &[("collector", "custom_queries")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        metrics.value(
+            "pg_scrape_collector_success",
+            &[("collector", "stat_user_tables")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metrics.value("pg_scrape_database_success", &[("datname", "tenant_b")]),
+        1.0
+    );
+    assert_eq!(
+        metrics.value("pg_scrape_database_success", &[("datname", "postgres")]),
+        0.0
+    );
+    assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 1.0);
+    assert_no_repeated_series(&metrics);
+}
+
+#[tokio::test]
+async fn sessions_in_all_databases_share_one_bound() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    for name in ["festivals", "tenant_a"] {
+        create_database(&cluster, &admin, name, 1).await;
+    }
+    let pool = Pool::new(
+        cluster.dsn().parse().unwrap(),
+        None,
+        2,
+        Duration::from_secs(5),
+        Duration::from_millis(500),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for database in [None, Some("festivals")] {
+        let mut conn = pool.acquire_in(deadline, database).await.unwrap();
+        conn.reusable();
+    }
+    assert_eq!(exporter_sessions(&admin).await, ["festivals", "postgres"]);
+
+    // A third database: an idle session of another database makes room.
+    let mut conn = pool.acquire_in(deadline, Some("tenant_a")).await.unwrap();
+    let row = conn
+        .query("SELECT current_database()::text", &[])
+        .await
+        .unwrap();
+    assert_eq!(row[0].get::<_, String>(0), "tenant_a");
+    conn.reusable();
+    drop(conn);
+    let sessions = eventually(WAIT, "two sessions", || async {
+        let sessions = exporter_sessions(&admin).await;
+        (sessions.len() == 2).then_some(sessions)
+    })
+    .await;
+    assert!(sessions.contains(&"tenant_a".to_string()), "{sessions:?}");
+
+    // Two sessions lent out: a third waits for one, whatever its database.
+    let first = pool.acquire_in(deadline, Some("tenant_a")).await.unwrap();
+    let second = pool.acquire_in(deadline, Some("festivals")).await.unwrap();
+    let soon = tokio::time::Instant::now() + Duration::from_millis(300);
+    assert!(pool.acquire_in(soon, None).await.is_err());
+    drop((first, second));
+
+    // Idle sessions to other databases are closed on request; the DSN's stay.
+    let mut conn = pool.acquire(deadline).await.unwrap();
+    conn.reusable();
+    drop(conn);
+    let mut conn = pool.acquire_in(deadline, Some("festivals")).await.unwrap();
+    conn.reusable();
+    drop(conn);
+    pool.close_other_databases();
+    eventually(WAIT, "only the DSN's database's session", || async {
+        (exporter_sessions(&admin).await == ["postgres"]).then_some(())
+    })
+    .await;
+
+    // A database that is gone says so.
+    let err = match pool.acquire_in(deadline, Some("dropped_meanwhile")).await {
+        Ok(_) => panic!("connected to a database that does not exist"),
+        Err(err) => err,
+    };
+    assert!(err.database_missing(), "{err}");
+    let err = match Pool::new(
+        cluster
+            .dsn()
+            .replace(&cluster.port.to_string(), "1")
+            .parse()
+            .unwrap(),
+        None,
+        1,
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+    )
+    .acquire(deadline)
+    .await
+    {
+        Ok(_) => panic!("connected to port 1"),
+        Err(err) => err,
+    };
+    assert!(
+        !err.database_missing(),
+        "a refused connection is not a missing database"
+    );
+}
