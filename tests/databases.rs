@@ -277,9 +277,13 @@ pg_festival_rows:
 "#,
     )
     .unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, format!("targets:\n  same:\n    dsn: {dsn}\n")).unwrap();
     let picky = Exporter::start(
         &dsn,
         &[
+            "--config.file",
+            config.to_str().unwrap(),
             "--auto-discover-databases",
             "--include-databases=tenant_.*,private",
             "--exclude-databases=tenant_c",
@@ -322,6 +326,15 @@ pg_festival_rows:
     );
     assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 1.0);
     assert_no_repeated_series(&metrics);
+    // A /probe target is scraped the same way.
+    let probed = picky.get("/probe?target=same").await;
+    assert_eq!(probed.status, 200);
+    let probed = Metrics::parse(&probed.body);
+    assert_eq!(
+        datnames(&probed, "pg_stat_user_tables_n_live_tup"),
+        set(&["postgres", "tenant_b"])
+    );
+    assert_no_repeated_series(&probed);
 }
 
 #[tokio::test]
