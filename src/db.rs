@@ -420,7 +420,11 @@ impl Pool {
                 })
             }
             Ok(Err(source)) => {
-                self.record(database, &shown, false, Some(&source));
+                // A database dropped since it was listed is gone, not failing:
+                // no backoff for the other collectors about to find that out.
+                if database.is_none() || source.code() != Some(&SqlState::INVALID_CATALOG_NAME) {
+                    self.record(database, &shown, false, Some(&source));
+                }
                 Err(ConnectError::Connect {
                     target: shown,
                     source,

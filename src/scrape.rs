@@ -354,10 +354,24 @@ impl Scraper {
                 let mut per_database: Vec<(String, bool)> = Vec::new();
                 let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
                     self.collectors.iter().map(|_| Vec::new()).collect();
+                // Dropped since it was listed: gone, not failed, and nothing of
+                // it is served (not even a cached result).
+                let gone: std::collections::HashSet<&str> = runs
+                    .iter()
+                    .zip(&results)
+                    .filter(|(_, outcome)| matches!(&outcome.result, Err(Failure::Connect(e)) if e.database_missing()))
+                    .filter_map(|(run, _)| run.database.as_deref())
+                    .collect();
+                if !gone.is_empty() {
+                    self.cache
+                        .lock()
+                        .expect("cache lock")
+                        .retain(|(_, datname), _| !gone.contains(datname.as_str()));
+                }
+                let gone: std::collections::HashSet<String> =
+                    gone.into_iter().map(str::to_string).collect();
                 for (run, outcome) in runs.into_iter().zip(results) {
-                    if matches!(&outcome.result, Err(Failure::Connect(e)) if run.database.is_some() && e.database_missing())
-                    {
-                        // Dropped since it was listed: gone, not failed.
+                    if run.database.as_ref().is_some_and(|d| gone.contains(d)) {
                         continue;
                     }
                     if self.collectors[run.collector].scope() != Scope::Server {
@@ -578,11 +592,13 @@ impl Scraper {
             };
             match tokio::time::timeout_at(deadline, conn.server_info()).await {
                 Ok(Ok(info)) => {
-                    let others = match &options.discovery {
+                    let (others, reusable) = match &options.discovery {
                         Some(discovery) => self.discover(&mut conn, discovery, deadline).await,
-                        None => Vec::new(),
+                        None => (Vec::new(), true),
                     };
-                    conn.reusable();
+                    if reusable {
+                        conn.reusable();
+                    }
                     return Some((info, others));
                 }
                 Ok(Err(err)) if is_connection_error(&err) => {
@@ -599,30 +615,31 @@ impl Scraper {
         None
     }
 
-    /// The other databases to scrape. When they cannot be listed, the
-    /// scrape goes on with the DSN's database alone and the log says so.
+    /// The other databases to scrape, and whether the session may be
+    /// reused. When they cannot be listed, the scrape goes on with the DSN's
+    /// database alone and the log says so.
     async fn discover(
         &self,
         conn: &mut crate::db::PooledConn<'_>,
         discovery: &crate::databases::Discovery,
         deadline: Instant,
-    ) -> Vec<String> {
-        let listed = tokio::time::timeout_at(deadline, conn.query(crate::databases::SQL, &[]))
-            .await
-            .map_err(|_| "scrape deadline reached".to_string())
-            .and_then(|rows| {
-                rows.map_err(|e| error_chain(&e))?
-                    .iter()
-                    .map(|row| {
-                        row.try_get::<_, String>("datname")
-                            .map_err(|e| error_chain(&e))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            });
+    ) -> (Vec<String>, bool) {
+        let (listed, reusable) =
+            match tokio::time::timeout_at(deadline, conn.query(crate::databases::SQL, &[])).await {
+                Err(_) => (Err("scrape deadline reached".to_string()), false),
+                Ok(Err(err)) => (Err(error_chain(&err)), !is_connection_error(&err)),
+                Ok(Ok(rows)) => (
+                    rows.iter()
+                        .map(|row| row.try_get::<_, String>("datname"))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|err| error_chain(&err)),
+                    true,
+                ),
+            };
         let failed_before = self
             .discovery_failed
             .swap(listed.is_err(), Ordering::Relaxed);
-        match listed {
+        let wanted = match listed {
             Ok(names) => {
                 if failed_before {
                     tracing::info!("listing the databases works again");
@@ -635,7 +652,8 @@ impl Scraper {
                 }
                 Vec::new()
             }
-        }
+        };
+        (wanted, reusable)
     }
 
     /// Runs the collector, or serves its last result while its minimum

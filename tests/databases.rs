@@ -422,3 +422,61 @@ async fn sessions_in_all_databases_share_one_bound() {
         "a refused connection is not a missing database"
     );
 }
+
+#[tokio::test]
+async fn a_database_dropped_during_a_scrape_is_gone_not_failed() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    for name in ["festivals", "leaving"] {
+        create_database(&cluster, &admin, name, 3).await;
+    }
+    // The DSN's database is scraped first, and with one session a slow query
+    // there holds the other databases back: `leaving` is listed, then dropped
+    // before any session to it opens.
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("slow.yaml");
+    std::fs::write(
+        &queries,
+        "pg_slow:\n  query: SELECT 1 AS one FROM pg_sleep(1.5)\n  master: true\n  metrics:\n    - one: {usage: GAUGE, description: Slow}\n",
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--auto-discover-databases",
+            "--max-connections=1",
+            "--extend.query-path",
+            queries.to_str().unwrap(),
+        ],
+    );
+    let metrics = exporter.scrape().await;
+    assert_eq!(
+        datnames(&metrics, "pg_stat_user_tables_n_live_tup"),
+        set(&["festivals", "leaving"])
+    );
+    let scrape = tokio::spawn(async move {
+        let metrics = exporter.scrape().await;
+        (exporter, metrics)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    admin.batch_execute("DROP DATABASE leaving").await.unwrap();
+    let (exporter, metrics) = scrape.await.unwrap();
+    assert_eq!(metrics.value("pg_slow_one", &[]), 1.0);
+    assert_eq!(
+        datnames(&metrics, "pg_stat_user_tables_n_live_tup"),
+        set(&["festivals"])
+    );
+    assert_eq!(
+        datnames(&metrics, "pg_scrape_database_success"),
+        set(&["festivals", "postgres"])
+    );
+    for series in metrics.all("pg_scrape_collector_success", &[]) {
+        assert_eq!(series.value, 1.0, "{:?}", series.labels);
+    }
+    assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 0.0);
+    assert!(
+        !exporter.stderr().contains("leaving"),
+        "nothing to say about a dropped database: {}",
+        exporter.stderr()
+    );
+}
