@@ -68,8 +68,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How long after closing a session a "too many connections" answer is taken
 /// for that session still leaving the server, and retried.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
-/// The wait between those retries.
-const EXIT_POLL: Duration = Duration::from_millis(10);
+/// The first wait before such a retry; it doubles with each (a handful of
+/// attempts within [`EXIT_GRACE`]).
+const EXIT_POLL: Duration = Duration::from_millis(5);
 
 /// Facts about the server, read at the start of each scrape.
 #[derive(Debug, Clone)]
@@ -384,6 +385,7 @@ impl Pool {
         let remaining = deadline.saturating_duration_since(Instant::now());
         target.connect_timeout(remaining.max(Duration::from_millis(10)));
         let connecting = async {
+            let mut wait = EXIT_POLL;
             loop {
                 let attempt = match &self.tls {
                     Some(tls) => target
@@ -405,7 +407,8 @@ impl Pool {
                         if err.code() == Some(&SqlState::TOO_MANY_CONNECTIONS)
                             && self.closed_within(EXIT_GRACE) =>
                     {
-                        tokio::time::sleep(EXIT_POLL).await
+                        tokio::time::sleep(wait).await;
+                        wait *= 2;
                     }
                     attempt => return attempt,
                 }
@@ -526,9 +529,8 @@ impl std::ops::DerefMut for PooledConn<'_> {
 
 impl Drop for PooledConn<'_> {
     fn drop(&mut self) {
-        let conn = self.conn.take();
         let mut sessions = self.pool.sessions.lock().expect("sessions lock");
-        let conn = match conn {
+        let conn = match self.conn.take() {
             Some(conn) if self.reusable && !conn.client.is_closed() => {
                 sessions.idle.push(Idle {
                     database: self.database.take(),
@@ -539,16 +541,14 @@ impl Drop for PooledConn<'_> {
             conn => {
                 sessions.open -= 1;
                 drop(sessions);
+                // `None`: a connection attempt that failed or was abandoned.
                 match conn {
-                    Some(conn) => conn,
-                    None => return,
+                    Some(conn) if !conn.client.is_closed() => conn,
+                    _ => return,
                 }
             }
         };
         self.pool.note_close();
-        if conn.client.is_closed() {
-            return;
-        }
         // The session may still be running a statement that the deadline cut
         // off: ask the server to cancel it, then close the session.
         let token = conn.client.cancel_token();

@@ -340,58 +340,12 @@ impl Scraper {
         }
 
         let mut families = vec![up_family(probe.is_some())];
-        let mut database_success = DATABASE_SUCCESS.family();
-        let outcomes: Vec<Vec<(Option<String>, Outcome)>> = match &probe {
-            Some((server, others)) => {
-                self.forget_other_databases(&server.datname, others, &options);
-                let runs = self.plan(server, others, &options);
-                let results = futures::future::join_all(
-                    runs.iter().map(|run| self.run_or_reuse(run, deadline)),
-                )
-                .await;
-                self.pool.close_other_databases();
-                // Per database, in the order scraped: did its per-database collectors succeed?
-                let mut per_database: Vec<(String, bool)> = Vec::new();
-                let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
-                    self.collectors.iter().map(|_| Vec::new()).collect();
-                // Dropped since it was listed: gone, not failed, and nothing of
-                // it is served (not even a cached result).
-                let gone: std::collections::HashSet<&str> = runs
-                    .iter()
-                    .zip(&results)
-                    .filter(|(_, outcome)| matches!(&outcome.result, Err(Failure::Connect(e)) if e.database_missing()))
-                    .filter_map(|(run, _)| run.database.as_deref())
-                    .collect();
-                if !gone.is_empty() {
-                    self.cache
-                        .lock()
-                        .expect("cache lock")
-                        .retain(|(_, datname), _| !gone.contains(datname.as_str()));
-                }
-                let gone: std::collections::HashSet<String> =
-                    gone.into_iter().map(str::to_string).collect();
-                for (run, outcome) in runs.into_iter().zip(results) {
-                    if run.database.as_ref().is_some_and(|d| gone.contains(d)) {
-                        continue;
-                    }
-                    if self.collectors[run.collector].scope() != Scope::Server {
-                        let ok = outcome.result.is_ok();
-                        match per_database
-                            .iter_mut()
-                            .find(|(name, _)| *name == run.ctx.datname)
-                        {
-                            Some((_, all_ok)) => *all_ok &= ok,
-                            None => per_database.push((run.ctx.datname.clone(), ok)),
-                        }
-                    }
-                    by_collector[run.collector].push((run.database, outcome));
-                }
-                for (datname, ok) in per_database {
-                    database_success.push(vec![datname], if ok { 1.0 } else { 0.0 });
-                }
-                by_collector
-            }
-            None => self.collectors.iter().map(|_| Vec::new()).collect(),
+        let (outcomes, database_success) = match &probe {
+            Some((server, others)) => self.run_all(server, others, &options, deadline).await,
+            None => (
+                self.collectors.iter().map(|_| Vec::new()).collect(),
+                DATABASE_SUCCESS.family(),
+            ),
         };
 
         if let Some((server, _)) = &probe {
@@ -460,6 +414,63 @@ impl Scraper {
         families.extend(crate::process::families());
         self.drop_duplicates(&mut families);
         Collection::new(families)
+    }
+
+    /// Runs every collector where it belongs; returns each collector's
+    /// outcomes with their database (`None`: the DSN's), and
+    /// `pg_scrape_database_success`.
+    async fn run_all(
+        &self,
+        server: &ServerInfo,
+        others: &[String],
+        options: &Arc<Options>,
+        deadline: Instant,
+    ) -> (Vec<Vec<(Option<String>, Outcome)>>, Family) {
+        self.forget_other_databases(&server.datname, others, options);
+        let runs = self.plan(server, others, options);
+        let results =
+            futures::future::join_all(runs.iter().map(|run| self.run_or_reuse(run, deadline)))
+                .await;
+        self.pool.close_other_databases();
+        // Dropped since it was listed: gone, not failed, and nothing of it is
+        // served (not even a cached result).
+        let gone: std::collections::HashSet<String> = runs
+            .iter()
+            .zip(&results)
+            .filter(|(_, outcome)| matches!(&outcome.result, Err(Failure::Connect(e)) if e.database_missing()))
+            .filter_map(|(run, _)| run.database.clone())
+            .collect();
+        if !gone.is_empty() {
+            self.cache
+                .lock()
+                .expect("cache lock")
+                .retain(|(_, datname), _| !gone.contains(datname));
+        }
+        // Per database, in the order scraped: did its per-database collectors succeed?
+        let mut per_database: Vec<(String, bool)> = Vec::new();
+        let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
+            self.collectors.iter().map(|_| Vec::new()).collect();
+        for (run, outcome) in runs.into_iter().zip(results) {
+            if run.database.as_ref().is_some_and(|d| gone.contains(d)) {
+                continue;
+            }
+            if self.collectors[run.collector].scope() != Scope::Server {
+                let ok = outcome.result.is_ok();
+                match per_database
+                    .iter_mut()
+                    .find(|(name, _)| *name == run.ctx.datname)
+                {
+                    Some((_, all_ok)) => *all_ok &= ok,
+                    None => per_database.push((run.ctx.datname.clone(), ok)),
+                }
+            }
+            by_collector[run.collector].push((run.database, outcome));
+        }
+        let mut database_success = DATABASE_SUCCESS.family();
+        for (datname, ok) in per_database {
+            database_success.push(vec![datname], if ok { 1.0 } else { 0.0 });
+        }
+        (by_collector, database_success)
     }
 
     /// Every collector in the DSN's database, then the per-database ones in
