@@ -3,5 +3,4 @@
 SELECT current_setting('server_version_num')::int AS version_num,
        version()::text AS version,
        EXTRACT(EPOCH FROM pg_postmaster_start_time())::float8 AS start_time_seconds,
-       current_database()::text AS datname,
-       pg_is_in_recovery() AS in_recovery
+       current_database()::text AS datname

@@ -83,8 +83,6 @@ pub struct ServerInfo {
     pub start_time_seconds: f64,
     /// The database the exporter is connected to.
     pub datname: String,
-    /// Whether the server is a standby in recovery.
-    pub in_recovery: bool,
 }
 
 impl ServerInfo {
@@ -160,7 +158,6 @@ impl Conn {
             version: row.try_get("version")?,
             start_time_seconds: row.try_get("start_time_seconds")?,
             datname: row.try_get("datname")?,
-            in_recovery: row.try_get("in_recovery")?,
         })
     }
 }
