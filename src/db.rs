@@ -247,6 +247,11 @@ impl Pool {
         }
     }
 
+    /// The most sessions open at once.
+    pub fn max_connections(&self) -> usize {
+        self.max
+    }
+
     /// The target without secrets, for logs and pages.
     pub fn target(&self) -> &str {
         &self.shown

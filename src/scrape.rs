@@ -20,6 +20,7 @@ use bytes::Bytes;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::collectors::{CollectError, Collector, Context, Options, Scope};
@@ -428,9 +429,39 @@ impl Scraper {
     ) -> (Vec<Vec<(Option<String>, Outcome)>>, Family) {
         self.forget_other_databases(&server.datname, others, options);
         let runs = self.plan(server, others, options);
-        let results =
-            futures::future::join_all(runs.iter().map(|run| self.run_or_reuse(run, deadline)))
-                .await;
+        // The DSN's database's collectors run side by side; another database's
+        // run one after another, on one session, beside the other databases.
+        let mut lanes: Vec<Vec<&Run>> = Vec::new();
+        for run in &runs {
+            match lanes.last_mut() {
+                Some(lane) if run.database.is_some() && lane[0].database == run.database => {
+                    lane.push(run)
+                }
+                _ => lanes.push(vec![run]),
+            }
+        }
+        // As many lanes at once as there are sessions, so that a lane gets its
+        // session back for its next collector rather than queueing behind others.
+        let lanes: Vec<BoxFuture<'_, (usize, Vec<Outcome>)>> = lanes
+            .into_iter()
+            .enumerate()
+            .map(|(at, lane)| {
+                async move {
+                    let mut outcomes = Vec::with_capacity(lane.len());
+                    for run in lane {
+                        outcomes.push(self.run_or_reuse(run, deadline).await);
+                    }
+                    (at, outcomes)
+                }
+                .boxed()
+            })
+            .collect();
+        let mut done: Vec<(usize, Vec<Outcome>)> = futures::stream::iter(lanes)
+            .buffer_unordered(self.pool.max_connections())
+            .collect()
+            .await;
+        done.sort_by_key(|(at, _)| *at);
+        let results: Vec<Outcome> = done.into_iter().flat_map(|(_, o)| o).collect();
         self.pool.close_other_databases();
         // Dropped since it was listed: gone, not failed, and nothing of it is
         // served (not even a cached result).
@@ -474,8 +505,7 @@ impl Scraper {
     }
 
     /// Every collector in the DSN's database, then the per-database ones in
-    /// each other database: sessions are handed out in this order, so each
-    /// database's collectors mostly share its sessions.
+    /// each other database, database by database.
     fn plan(&self, server: &ServerInfo, others: &[String], options: &Arc<Options>) -> Vec<Run> {
         let mut runs: Vec<Run> = (0..self.collectors.len())
             .map(|collector| Run {

@@ -277,6 +277,11 @@ pg_festival_rows:
 "#,
     )
     .unwrap();
+    // This exporter also probes the server with a pool of its own: room for both.
+    admin
+        .batch_execute("ALTER ROLE watcher CONNECTION LIMIT 4")
+        .await
+        .unwrap();
     let config = dir.path().join("config.yml");
     std::fs::write(&config, format!("targets:\n  same:\n    dsn: {dsn}\n")).unwrap();
     let picky = Exporter::start(
@@ -478,5 +483,62 @@ async fn a_database_dropped_during_a_scrape_is_gone_not_failed() {
         !exporter.stderr().contains("leaving"),
         "nothing to say about a dropped database: {}",
         exporter.stderr()
+    );
+}
+
+#[tokio::test]
+async fn a_session_just_closed_is_waited_for_under_a_role_connection_limit() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    admin
+        .batch_execute("CREATE ROLE limited LOGIN CONNECTION LIMIT 1")
+        .await
+        .unwrap();
+    let dsn = cluster.dsn().replace("postgres@", "limited@");
+    let pool = Pool::new(
+        dsn.parse().unwrap(),
+        None,
+        2,
+        Duration::from_secs(5),
+        Duration::from_millis(500),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    // The pool closes a session (not marked reusable: cancelled and closed) ...
+    drop(pool.acquire(deadline).await.unwrap());
+    // ... and the role's only slot is taken again at once, released 300 ms later,
+    // as a session the server still counts would be.
+    let holder = eventually(WAIT, "the role's slot", || async {
+        tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            .await
+            .ok()
+    })
+    .await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(holder);
+    });
+    let started = tokio::time::Instant::now();
+    let mut conn = pool
+        .acquire(deadline)
+        .await
+        .expect("the new session waits for the slot instead of failing");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    let rows = conn.query("SELECT current_user::text", &[]).await.unwrap();
+    assert_eq!(rows[0].get::<_, String>(0), "limited");
+    conn.reusable();
+    release.await.unwrap();
+
+    // Long after the last close, a full role is the server's answer, at once.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = tokio::time::timeout(
+        Duration::from_secs(3),
+        pool.acquire_in(deadline, Some("postgres")),
+    )
+    .await
+    .expect("no waiting when the pool closed nothing recently");
+    assert!(
+        second.is_err(),
+        "the role's one slot is the pool's idle session"
     );
 }
