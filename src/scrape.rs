@@ -428,22 +428,11 @@ impl Scraper {
         deadline: Instant,
     ) -> (Vec<Vec<(Option<String>, Outcome)>>, Family) {
         self.forget_other_databases(&server.datname, others, options);
-        let runs = self.plan(server, others, options);
-        // The DSN's database's collectors run side by side; another database's
-        // run one after another, on one session, beside the other databases.
-        let mut lanes: Vec<Vec<&Run>> = Vec::new();
-        for run in &runs {
-            match lanes.last_mut() {
-                Some(lane) if run.database.is_some() && lane[0].database == run.database => {
-                    lane.push(run)
-                }
-                _ => lanes.push(vec![run]),
-            }
-        }
+        let lanes = self.plan(server, others, options);
         // As many lanes at once as there are sessions, so that a lane gets its
         // session back for its next collector rather than queueing behind others.
-        let lanes: Vec<BoxFuture<'_, (usize, Vec<Outcome>)>> = lanes
-            .into_iter()
+        let running: Vec<BoxFuture<'_, (usize, Vec<Outcome>)>> = lanes
+            .iter()
             .enumerate()
             .map(|(at, lane)| {
                 async move {
@@ -456,18 +445,21 @@ impl Scraper {
                 .boxed()
             })
             .collect();
-        let mut done: Vec<(usize, Vec<Outcome>)> = futures::stream::iter(lanes)
+        let mut done: Vec<(usize, Vec<Outcome>)> = futures::stream::iter(running)
             .buffer_unordered(self.pool.max_connections())
             .collect()
             .await;
-        done.sort_by_key(|(at, _)| *at);
-        let results: Vec<Outcome> = done.into_iter().flat_map(|(_, o)| o).collect();
         self.pool.close_other_databases();
+        done.sort_by_key(|(at, _)| *at);
+        let results: Vec<(Run, Outcome)> = lanes
+            .into_iter()
+            .flatten()
+            .zip(done.into_iter().flat_map(|(_, outcomes)| outcomes))
+            .collect();
         // Dropped since it was listed: gone, not failed, and nothing of it is
         // served (not even a cached result).
-        let gone: std::collections::HashSet<String> = runs
+        let gone: std::collections::HashSet<String> = results
             .iter()
-            .zip(&results)
             .filter(|(_, outcome)| matches!(&outcome.result, Err(Failure::Connect(e)) if e.database_missing()))
             .filter_map(|(run, _)| run.database.clone())
             .collect();
@@ -481,7 +473,7 @@ impl Scraper {
         let mut per_database: Vec<(String, bool)> = Vec::new();
         let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
             self.collectors.iter().map(|_| Vec::new()).collect();
-        for (run, outcome) in runs.into_iter().zip(results) {
+        for (run, outcome) in results {
             if run.database.as_ref().is_some_and(|d| gone.contains(d)) {
                 continue;
             }
@@ -504,34 +496,48 @@ impl Scraper {
         (by_collector, database_success)
     }
 
-    /// Every collector in the DSN's database, then the per-database ones in
-    /// each other database, database by database.
-    fn plan(&self, server: &ServerInfo, others: &[String], options: &Arc<Options>) -> Vec<Run> {
-        let mut runs: Vec<Run> = (0..self.collectors.len())
-            .map(|collector| Run {
-                collector,
-                database: None,
-                ctx: Context::new(server.clone(), Arc::clone(options)),
+    /// The runs in lanes: each collector in the DSN's database alone (they run
+    /// side by side), then per other database its per-database collectors
+    /// together (they run one after another, on one session).
+    fn plan(
+        &self,
+        server: &ServerInfo,
+        others: &[String],
+        options: &Arc<Options>,
+    ) -> Vec<Vec<Run>> {
+        let mut lanes: Vec<Vec<Run>> = (0..self.collectors.len())
+            .map(|collector| {
+                vec![Run {
+                    collector,
+                    database: None,
+                    ctx: Context::new(server.clone(), Arc::clone(options)),
+                }]
             })
             .collect();
-        for datname in others {
-            for (collector, c) in self.collectors.iter().enumerate() {
-                if c.scope() == Scope::Server {
-                    continue;
-                }
-                runs.push(Run {
-                    collector,
-                    database: Some(datname.clone()),
-                    ctx: Context {
-                        server: server.clone(),
-                        options: Arc::clone(options),
-                        datname: datname.clone(),
-                        server_wide: false,
-                    },
-                });
-            }
+        let per_database: Vec<usize> = (0..self.collectors.len())
+            .filter(|&collector| self.collectors[collector].scope() != Scope::Server)
+            .collect();
+        if per_database.is_empty() {
+            return lanes;
         }
-        runs
+        for datname in others {
+            lanes.push(
+                per_database
+                    .iter()
+                    .map(|&collector| Run {
+                        collector,
+                        database: Some(datname.clone()),
+                        ctx: Context {
+                            server: server.clone(),
+                            options: Arc::clone(options),
+                            datname: datname.clone(),
+                            server_wide: false,
+                        },
+                    })
+                    .collect(),
+            );
+        }
+        lanes
     }
 
     /// Drops what is kept for databases no longer scraped (dropped, or no

@@ -14,11 +14,12 @@ use std::time::Duration;
 use common::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
 use festival_pg_exporter::db::Pool;
 
-/// The exporter's sessions per database, as the server sees them.
+/// The exporter's sessions per database, as the server sees them (a session
+/// still starting has no database yet: '').
 async fn exporter_sessions(client: &tokio_postgres::Client) -> Vec<String> {
     client
         .query(
-            "SELECT datname::text FROM pg_stat_activity
+            "SELECT COALESCE(datname::text, '') FROM pg_stat_activity
              WHERE application_name = 'festival-pg-exporter' ORDER BY 1",
             &[],
         )
