@@ -213,9 +213,14 @@ struct Outcome {
 /// One collector to run in one database.
 struct Run {
     collector: usize,
-    /// `None`: the DSN's database.
-    database: Option<String>,
     ctx: Context,
+}
+
+impl Run {
+    /// The database to open a session to: `None` for the DSN's.
+    fn database(&self) -> Option<&str> {
+        (!self.ctx.server_wide).then_some(self.ctx.datname.as_str())
+    }
 }
 
 enum Failure {
@@ -341,6 +346,12 @@ impl Scraper {
         }
 
         let mut families = vec![up_family(probe.is_some())];
+        if let Some((server, _)) = &probe {
+            let mut info = STATIC.family();
+            info.push(vec![server.version.clone(), server.short_version()], 1.0);
+            families.push(info);
+            families.push(START_TIME.single(server.start_time_seconds));
+        }
         let (outcomes, database_success) = match &probe {
             Some((server, others)) => self.run_all(server, others, &options, deadline).await,
             None => (
@@ -348,13 +359,6 @@ impl Scraper {
                 DATABASE_SUCCESS.family(),
             ),
         };
-
-        if let Some((server, _)) = &probe {
-            let mut info = STATIC.family();
-            info.push(vec![server.version.clone(), server.short_version()], 1.0);
-            families.push(info);
-            families.push(START_TIME.single(server.start_time_seconds));
-        }
 
         let mut durations = COLLECTOR_DURATION.family();
         let mut successes = COLLECTOR_SUCCESS.family();
@@ -461,7 +465,7 @@ impl Scraper {
         let gone: std::collections::HashSet<String> = results
             .iter()
             .filter(|(_, outcome)| matches!(&outcome.result, Err(Failure::Connect(e)) if e.database_missing()))
-            .filter_map(|(run, _)| run.database.clone())
+            .filter_map(|(run, _)| run.database().map(str::to_string))
             .collect();
         if !gone.is_empty() {
             self.cache
@@ -474,7 +478,7 @@ impl Scraper {
         let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
             self.collectors.iter().map(|_| Vec::new()).collect();
         for (run, outcome) in results {
-            if run.database.as_ref().is_some_and(|d| gone.contains(d)) {
+            if run.database().is_some_and(|d| gone.contains(d)) {
                 continue;
             }
             if self.collectors[run.collector].scope() != Scope::Server {
@@ -487,7 +491,7 @@ impl Scraper {
                     None => per_database.push((run.ctx.datname.clone(), ok)),
                 }
             }
-            by_collector[run.collector].push((run.database, outcome));
+            by_collector[run.collector].push((run.database().map(str::to_string), outcome));
         }
         let mut database_success = DATABASE_SUCCESS.family();
         for (datname, ok) in per_database {
@@ -509,7 +513,6 @@ impl Scraper {
             .map(|collector| {
                 vec![Run {
                     collector,
-                    database: None,
                     ctx: Context::new(server.clone(), Arc::clone(options)),
                 }]
             })
@@ -526,7 +529,6 @@ impl Scraper {
                     .iter()
                     .map(|&collector| Run {
                         collector,
-                        database: Some(datname.clone()),
                         ctx: Context {
                             server: server.clone(),
                             options: Arc::clone(options),
@@ -708,7 +710,7 @@ impl Scraper {
     async fn run_or_reuse(&self, run: &Run, deadline: Instant) -> Outcome {
         let collector = self.collectors[run.collector];
         let ctx = &run.ctx;
-        let database = run.database.as_deref();
+        let database = run.database();
         let name = collector.name();
         let interval = ctx
             .options

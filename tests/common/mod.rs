@@ -687,122 +687,61 @@ pub fn openssl(dir: &Path, args: &[&str]) {
 /// A CA, a server certificate for `localhost` only, a client certificate for
 /// `certuser`, and an unrelated CA; all in `dir`.
 pub fn make_certificates(dir: &Path) {
-    let days = ["-days", "2"];
-    openssl(
-        dir,
-        &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-                "-subj",
-                "/CN=festival test CA",
-            ][..],
-            &days,
-        ]
-        .concat(),
+    self_signed_ca(dir, "ca", "festival test CA");
+    signed_by_ca(dir, "server", "localhost", "subjectAltName=DNS:localhost");
+    signed_by_ca(dir, "client", "certuser", "basicConstraints=CA:FALSE");
+    self_signed_ca(dir, "other", "someone else's CA");
+}
+
+/// `<name>.key` and a self-signed `<name>.crt` for common name `cn`, valid 2 days.
+fn self_signed_ca(dir: &Path, name: &str, cn: &str) {
+    let (key, crt, subject) = (
+        format!("{name}.key"),
+        format!("{name}.crt"),
+        format!("/CN={cn}"),
     );
     openssl(
         dir,
         &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &crt,
+            "-subj", &subject, "-days", "2",
         ],
     );
-    std::fs::write(dir.join("server.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+}
+
+/// `<name>.key` and `<name>.crt` for common name `cn`, signed by `ca.crt`
+/// with the X.509 extension `extension`, valid 2 days.
+fn signed_by_ca(dir: &Path, name: &str, cn: &str, extension: &str) {
+    let [key, csr, crt, ext] =
+        ["key", "csr", "crt", "ext"].map(|suffix| format!("{name}.{suffix}"));
+    let subject = format!("/CN={cn}");
     openssl(
         dir,
         &[
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.crt",
-                "-extfile",
-                "server.ext",
-            ][..],
-            &days,
-        ]
-        .concat(),
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.csr",
-            "-subj",
-            "/CN=certuser",
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
+            &subject,
         ],
     );
-    std::fs::write(dir.join("client.ext"), "basicConstraints=CA:FALSE\n").unwrap();
+    std::fs::write(dir.join(&ext), format!("{extension}\n")).unwrap();
     openssl(
         dir,
         &[
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "client.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "client.crt",
-                "-extfile",
-                "client.ext",
-            ][..],
-            &days,
-        ]
-        .concat(),
-    );
-    openssl(
-        dir,
-        &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "other.key",
-                "-out",
-                "other.crt",
-                "-subj",
-                "/CN=someone else's CA",
-            ][..],
-            &days,
-        ]
-        .concat(),
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &crt,
+            "-extfile",
+            &ext,
+            "-days",
+            "2",
+        ],
     );
 }
 
