@@ -4,27 +4,33 @@
 
 use std::process::ExitCode;
 
-use festival_pg_exporter::{baseline, cli, health, logging, server};
+use festival_pg_exporter::cmd::{health_check, sql_baseline};
+use festival_pg_exporter::config::{self, Parsed};
+use festival_pg_exporter::{http, logging, scrape};
 
 fn main() -> ExitCode {
-    let config = match cli::parse(std::env::args_os()) {
-        Ok(cli::Parsed::Run(config)) => config,
-        Ok(cli::Parsed::Health(config, output)) => {
+    let config = match config::parse(std::env::args_os()) {
+        Ok(Parsed::Run(config)) => config,
+        Ok(Parsed::Health(config, output)) => {
             // The table is the output; log lines only for trouble.
             logging::init(
                 config.log_level.min(tracing::Level::WARN),
                 config.log_format,
             );
-            return run_once(health::run(config, output));
+            return run_once(health_check::run(config, output));
         }
-        Ok(cli::Parsed::Baseline(config, rounds)) => {
+        Ok(Parsed::Baseline(config, rounds)) => {
             logging::init(
                 config.log_level.min(tracing::Level::WARN),
                 config.log_format,
             );
-            return run_once(baseline::run(config, rounds));
+            return run_once(sql_baseline::run(config, rounds));
         }
-        Ok(cli::Parsed::Print(text)) => {
+        Ok(Parsed::Catalogue) => {
+            print!("{}", scrape::catalogue_text());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Print(text)) => {
             print!("{text}");
             return ExitCode::SUCCESS;
         }
@@ -46,7 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server::run(config)) {
+    match runtime.block_on(http::server::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "exporter stopped");

@@ -73,6 +73,29 @@ impl Family {
     }
 }
 
+/// Label names known only at run time (a custom query's LABEL columns) as
+/// the `'static` slice a [`Family`] borrows. Each distinct list is kept once
+/// for the process's lifetime, so reloading the same queries adds nothing.
+pub fn label_names(names: &[&str]) -> &'static [&'static str] {
+    type Interned = std::collections::HashMap<Vec<String>, &'static [&'static str]>;
+    static INTERNED: std::sync::OnceLock<std::sync::Mutex<Interned>> = std::sync::OnceLock::new();
+    let key: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut interned = INTERNED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("label names lock");
+    if let Some(found) = interned.get(&key) {
+        return found;
+    }
+    let leaked: Vec<&'static str> = key
+        .iter()
+        .map(|n| &*Box::leak(n.clone().into_boxed_str()))
+        .collect();
+    let slice: &'static [&'static str] = Box::leak(leaked.into_boxed_slice());
+    interned.insert(key, slice);
+    slice
+}
+
 /// The fixed description of a family: what docs/metrics.md lists and the
 /// `metrics` catalogue prints. Collectors declare theirs as constants and make
 /// each scrape's [`Family`] from them, so code and catalogue cannot drift.
@@ -250,6 +273,18 @@ mod tests {
             Format::OpenMetrics,
         );
         assert!(open.ends_with("# EOF\n"), "{open}");
+    }
+
+    #[test]
+    fn runtime_label_names_are_interned_once() {
+        let first = label_names(&["datname", "status"]);
+        let again = label_names(&["datname".to_string().as_str(), "status"]);
+        assert_eq!(first, ["datname", "status"]);
+        assert!(
+            std::ptr::eq(first, again),
+            "the same list is not kept twice"
+        );
+        assert_ne!(label_names(&["status"]), first);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
-use festival_pg_exporter::db::Pool;
+use festival_pg_exporter::db::{Pool, SessionLimits};
 
 /// The exporter's sessions per database, as the server sees them. Sessions
 /// still starting (listed from PostgreSQL 18 on, before the server has
@@ -39,8 +39,10 @@ fn pool(dsn: &str) -> Pool {
         dsn.parse().unwrap(),
         None,
         2,
-        Duration::from_secs(5),
-        Duration::from_millis(500),
+        SessionLimits {
+            statement_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_millis(500),
+        },
     )
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{
     eventually, exporter_command, free_port, http_get, Exporter, Metrics, PgCluster, WAIT,
 };
-use festival_pg_exporter::db::Pool;
+use festival_pg_exporter::db::{Pool, SessionLimits};
 
 #[tokio::test]
 async fn unreachable_database_at_startup_is_served_as_pg_up_0() {
@@ -201,8 +201,10 @@ async fn sessions_are_read_only_bounded_and_named() {
         target,
         None,
         2,
-        Duration::from_millis(900),
-        Duration::from_millis(100),
+        SessionLimits {
+            statement_timeout: Duration::from_millis(900),
+            lock_timeout: Duration::from_millis(100),
+        },
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut conn = pool.acquire(deadline).await.unwrap();

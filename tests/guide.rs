@@ -581,7 +581,7 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
     let epoch = |date: &str| {
         let (y, rest) = date.split_once('-').unwrap();
         let (mo, d) = rest.split_once('-').unwrap();
-        festival_pg_exporter::custom_queries::days_from_civil(
+        festival_pg_exporter::text::days_from_civil(
             y.parse().unwrap(),
             mo.parse().unwrap(),
             d.parse().unwrap(),

@@ -1,19 +1,64 @@
 //! `custom_queries`: the team's own SQL from `--extend.query-path` files (see
-//! [`crate::custom_queries`] for the format), each row turned into series named
+//! [`crate::config::queries`] for the format), each row turned into series named
 //! after the query and column. A query runs only where it applies (server
 //! version, database) and at most every `cache_seconds`;
 //! it runs through the simple query protocol, so every column type arrives as
 //! text and is read as a number, boolean, timestamp or interval. Without
 //! files it does nothing.
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 
 use super::{CollectError, Collector, Context, Scope};
-use crate::custom_queries::{value, CustomQuery, Usage};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family, Kind};
+use crate::scrape::cache::Key;
+
+/// How a result column is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    Label,
+    Gauge,
+    Counter,
+    Discard,
+    MappedMetric,
+    Duration,
+}
+
+/// One column of a custom query.
+#[derive(Debug, Clone)]
+pub struct QueryColumn {
+    pub name: String,
+    pub usage: Usage,
+    pub description: String,
+    /// MAPPEDMETRIC: text value → number.
+    pub mapping: BTreeMap<String, f64>,
+}
+
+/// One custom query, validated.
+#[derive(Debug, Clone)]
+pub struct CustomQuery {
+    pub name: String,
+    pub sql: String,
+    /// Only in the DSN's database, not in the databases that
+    /// `--auto-discover-databases` finds (postgres_exporter's `master`).
+    pub master: bool,
+    /// Run at most this often (postgres_exporter's `cache_seconds`).
+    pub cache: Duration,
+    /// Inclusive bounds on `server_version_num`.
+    pub min_version: Option<i32>,
+    pub max_version: Option<i32>,
+    pub timeout: Option<Duration>,
+    /// Run only in these databases (empty: any).
+    pub databases: Vec<String>,
+    pub columns: Vec<QueryColumn>,
+    /// The LABEL columns' names, in order (interned for the process's
+    /// lifetime by [`crate::metrics::label_names`], since families borrow
+    /// label names statically: a reload of the same file adds nothing).
+    pub labels: &'static [&'static str],
+}
 
 static CUSTOM: Desc = Desc::gauge(
     "<query>_<column>",
@@ -54,24 +99,13 @@ impl Collector for CustomQueries {
                 .iter()
                 .filter(|q| applies(q, ctx))
             {
-                let key = (ctx.datname.clone(), query.name.clone());
-                let cached = {
-                    let cache = ctx.options.custom_cache.lock().expect("cache lock");
-                    cache
-                        .get(&key)
-                        .filter(|(at, _)| at.elapsed() < query.cache)
-                        .map(|(_, f)| f.clone())
-                };
-                let result = match cached {
-                    Some(result) => result,
+                let key = Key::query(self.name(), &ctx.datname, &query.name);
+                let result = match ctx.caches.fresh(&key, query.cache) {
+                    Some((_, result)) => result,
                     None => {
                         let result = run(conn, query).await?;
                         if !query.cache.is_zero() {
-                            ctx.options
-                                .custom_cache
-                                .lock()
-                                .expect("cache lock")
-                                .insert(key, (Instant::now(), result.clone()));
+                            ctx.caches.store(key, result.clone());
                         }
                         result
                     }
@@ -156,4 +190,108 @@ async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, Collec
         }
     }
     Ok(families)
+}
+
+/// A text value from PostgreSQL as a number: numbers, booleans (`t`/`f`),
+/// timestamps (`2026-11-25 12:00:00+00`, as Unix seconds) and, for DURATION,
+/// intervals in milliseconds. `None` when it is none of these.
+pub fn value(text: &str, usage: Usage) -> Option<f64> {
+    if usage == Usage::Duration {
+        return interval_millis(text);
+    }
+    match text {
+        "t" | "true" => return Some(1.0),
+        "f" | "false" => return Some(0.0),
+        _ => {}
+    }
+    text.parse::<f64>().ok().or_else(|| timestamp_seconds(text))
+}
+
+/// `1 day 02:03:04.5`, `02:03:04`, `-00:00:01` → milliseconds.
+fn interval_millis(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut words = text.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        if word.contains(':') {
+            let negative = word.starts_with('-');
+            let parts: Vec<f64> = word
+                .trim_start_matches(['-', '+'])
+                .split(':')
+                .map(|p| p.parse().ok())
+                .collect::<Option<_>>()?;
+            let seconds = match parts[..] {
+                [h, m, s] => h * 3600.0 + m * 60.0 + s,
+                [h, m] => h * 3600.0 + m * 60.0,
+                _ => return None,
+            };
+            total += if negative { -seconds } else { seconds };
+            continue;
+        }
+        let amount: f64 = word.parse().ok()?;
+        let unit = words.next()?;
+        let factor = match unit.trim_end_matches('s') {
+            "year" => 365.25 * 86400.0,
+            "mon" => 30.0 * 86400.0,
+            "day" => 86400.0,
+            _ => return None,
+        };
+        total += amount * factor;
+    }
+    Some(total * 1000.0)
+}
+
+/// `2026-11-25 12:34:56.789+00` (or with `T`, `Z`, `+01:30`) → Unix seconds.
+fn timestamp_seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (date, rest) = text.split_at_checked(10)?;
+    let mut ymd = date.split('-');
+    let (y, m, d): (i64, i64, i64) = (
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+        ymd.next()?.parse().ok()?,
+    );
+    let rest = rest.trim_start_matches([' ', 'T']);
+    let zone_at = rest.find(['+', '-', 'Z']).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(zone_at);
+    let mut hms = time.split(':');
+    let h: f64 = hms
+        .next()
+        .filter(|s| !s.is_empty())
+        .map_or(Some(0.0), |s| s.parse().ok())?;
+    let mi: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
+    let s: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
+    let offset = match zone {
+        "" | "Z" => 0.0,
+        z => {
+            let sign = if z.starts_with('-') { -1.0 } else { 1.0 };
+            let mut parts = z[1..].split(':');
+            let hours: f64 = parts.next()?.parse().ok()?;
+            let minutes: f64 = parts.next().map_or(Some(0.0), |p| p.parse().ok())?;
+            sign * (hours * 3600.0 + minutes * 60.0)
+        }
+    };
+    let days = crate::text::days_from_civil(y, m, d);
+    Some(days as f64 * 86400.0 + h * 3600.0 + mi * 60.0 + s - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_from_text() {
+        assert_eq!(value("42", Usage::Gauge), Some(42.0));
+        assert_eq!(value("-1.5e3", Usage::Gauge), Some(-1500.0));
+        assert_eq!(value("t", Usage::Gauge), Some(1.0));
+        assert_eq!(value("1970-01-02 00:00:00+00", Usage::Gauge), Some(86400.0));
+        assert_eq!(
+            value("2026-11-25 12:00:00.5+01", Usage::Gauge),
+            Some(1_795_604_400.5)
+        );
+        assert_eq!(value("1970-01-01T00:00:10Z", Usage::Gauge), Some(10.0));
+        assert_eq!(value("nonsense", Usage::Gauge), None);
+        assert_eq!(value("00:00:01.5", Usage::Duration), Some(1500.0));
+        assert_eq!(value("1 day 01:00:00", Usage::Duration), Some(90_000_000.0));
+        assert_eq!(value("-00:00:02", Usage::Duration), Some(-2000.0));
+    }
 }

@@ -10,6 +10,7 @@ use tokio_postgres::Row;
 
 use crate::db::{Conn, ServerInfo};
 use crate::metrics::{Desc, Family};
+use crate::scrape::cache::Caches;
 
 pub mod autovacuum;
 pub mod backup;
@@ -132,21 +133,10 @@ pub struct Options {
     /// Least time between two runs of a collector (absent or zero: every
     /// scrape); the last result is served in between.
     pub min_intervals: std::collections::BTreeMap<&'static str, std::time::Duration>,
-    /// custom_queries: the queries of the `--extend.query-path` files.
-    pub custom_queries: std::sync::Arc<Vec<crate::custom_queries::CustomQuery>>,
-    /// custom_queries: last result and time of queries with `cache_seconds`.
-    pub custom_cache: std::sync::Arc<std::sync::Mutex<CustomCache>>,
-    /// `--auto-discover-databases`: which other databases the per-database
-    /// collectors visit (`None`: only the DSN's).
-    pub discovery: Option<crate::databases::Discovery>,
-    /// stat_statements: the texts of the statements last reported, by queryid.
-    pub statement_texts:
-        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    /// custom_queries: the queries of the `--extend.query-path` files, then
+    /// the configuration file's.
+    pub custom_queries: std::sync::Arc<Vec<custom_queries::CustomQuery>>,
 }
-
-/// Results of custom queries by database and query name, with when they were collected.
-pub type CustomCache =
-    std::collections::HashMap<(String, String), (std::time::Instant, Vec<Family>)>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -165,9 +155,6 @@ impl Default for Options {
                 .filter(|(_, interval)| !interval.is_zero())
                 .collect(),
             custom_queries: Default::default(),
-            custom_cache: Default::default(),
-            discovery: None,
-            statement_texts: Default::default(),
         }
     }
 }
@@ -177,6 +164,9 @@ impl Default for Options {
 pub struct Context {
     pub server: ServerInfo,
     pub options: std::sync::Arc<Options>,
+    /// The engine's memory between collections (cached query results,
+    /// statement texts): it belongs to the engine, not to the configuration.
+    pub caches: std::sync::Arc<Caches>,
     /// The database the session is connected to.
     pub datname: String,
     /// Whether this is the session to the DSN's database, where server-wide
@@ -187,11 +177,16 @@ pub struct Context {
 
 impl Context {
     /// The context of the session to the DSN's database.
-    pub fn new(server: ServerInfo, options: std::sync::Arc<Options>) -> Context {
+    pub fn new(
+        server: ServerInfo,
+        options: std::sync::Arc<Options>,
+        caches: std::sync::Arc<Caches>,
+    ) -> Context {
         Context {
             datname: server.datname.clone(),
             server,
             options,
+            caches,
             server_wide: true,
         }
     }

@@ -143,7 +143,7 @@ impl Collector for StatStatements {
                 .filter_map(|r| r.try_get::<_, String>("queryid").ok())
                 .collect();
             let missing: Vec<i64> = {
-                let known = options.statement_texts.lock().expect("texts lock");
+                let known = ctx.caches.statement_texts();
                 ids.iter()
                     .filter(|id| !known.contains_key(*id))
                     .filter_map(|id| id.parse().ok())
@@ -164,7 +164,7 @@ impl Collector for StatStatements {
                     .collect::<Result<_, tokio_postgres::Error>>()?
             };
             let texts: HashMap<String, String> = {
-                let mut known = options.statement_texts.lock().expect("texts lock");
+                let mut known = ctx.caches.statement_texts();
                 known.extend(fetched);
                 let current: std::collections::HashSet<&String> = ids.iter().collect();
                 known.retain(|id, _| current.contains(id));

@@ -8,13 +8,18 @@ use std::time::{Duration, Instant};
 
 use crate::collectors::Context;
 use crate::config::Config;
-use crate::db::{error_chain, Pool};
+use crate::db::{error_chain, Pool, SessionLimits};
 
 /// Runs `rounds` rounds and prints one line per round plus a summary; returns
 /// the process exit code (1 when the server cannot be reached).
 pub async fn run(config: Config, rounds: usize) -> i32 {
     let timeout = config.collection_timeout;
-    let pool = Pool::new(config.target, config.tls, 1, timeout, timeout / 10);
+    let pool = Pool::new(
+        config.target,
+        config.tls,
+        1,
+        SessionLimits::for_collection(timeout),
+    );
     let deadline = tokio::time::Instant::now() + timeout;
     let mut conn = match pool.acquire(deadline).await {
         Ok(conn) => conn,
@@ -30,10 +35,14 @@ pub async fn run(config: Config, rounds: usize) -> i32 {
             return 1;
         }
     };
-    let ctx = Context::new(server, std::sync::Arc::new(config.options));
+    let ctx = Context::new(
+        server,
+        std::sync::Arc::new(config.options),
+        std::sync::Arc::default(),
+    );
     let mut walls = Vec::with_capacity(rounds);
     for round in 1..=rounds {
-        let cpu_before = crate::process::cpu_seconds().unwrap_or(0.0);
+        let cpu_before = crate::scrape::process::cpu_seconds().unwrap_or(0.0);
         let started = Instant::now();
         let mut rows = 0usize;
         let mut failed = 0usize;
@@ -44,7 +53,7 @@ pub async fn run(config: Config, rounds: usize) -> i32 {
             }
         }
         let wall = started.elapsed();
-        let cpu = crate::process::cpu_seconds().unwrap_or(0.0) - cpu_before;
+        let cpu = crate::scrape::process::cpu_seconds().unwrap_or(0.0) - cpu_before;
         println!(
             "round={round} wall_seconds={:.6} cpu_seconds={cpu:.6} samples={rows} failed_collectors={failed}",
             wall.as_secs_f64()

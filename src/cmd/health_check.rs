@@ -10,22 +10,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::db::{error_chain, Pool, APPLICATION_NAME};
+use crate::config::{Config, HealthOutput as Output};
+use crate::db::{error_chain, Pool, SessionLimits, APPLICATION_NAME};
 
-const SQL: &str = include_str!("../queries/health_check.sql");
+const SQL: &str = include_str!("../../queries/health_check.sql");
 
 /// Connection use above which the check fails.
 const CONNECTIONS_LIMIT: f64 = 0.8;
 /// The guide's emergency procedures act on queries older than 5 minutes.
 const OLDEST_TRANSACTION_LIMIT_SECONDS: f64 = 300.0;
-
-/// How the table is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 /// One line of the health table.
 #[derive(Debug, Serialize)]
@@ -57,7 +50,12 @@ pub async fn run(config: Config, output: Output) -> i32 {
 
 async fn checks(config: Config) -> Result<Vec<Check>, String> {
     let timeout = config.collection_timeout;
-    let pool = Pool::new(config.target, config.tls, 1, timeout, timeout / 10);
+    let pool = Pool::new(
+        config.target,
+        config.tls,
+        1,
+        SessionLimits::for_collection(timeout),
+    );
     let deadline = tokio::time::Instant::now() + timeout;
     let mut conn = pool.acquire(deadline).await.map_err(|e| error_chain(&e))?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =

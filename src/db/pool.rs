@@ -1,4 +1,4 @@
-//! Connections to PostgreSQL: the only code that opens them.
+//! The bounded set of sessions to one server.
 //!
 //! A [`Pool`] keeps at most `max_connections` sessions open across scrapes and
 //! hands them out one collector at a time. The bound covers every database of
@@ -9,8 +9,9 @@
 //! `DROP DATABASE`. Every session is made harmless at
 //! startup, in the connection's own startup packet (no extra round trip):
 //! `application_name = festival-pg-exporter`, `statement_timeout` and
-//! `lock_timeout` below the scrape deadline, `default_transaction_read_only`,
-//! and `TimeZone = UTC` (so dates in partition bounds mean the same everywhere).
+//! `lock_timeout` below the scrape deadline ([`SessionLimits`]),
+//! `default_transaction_read_only`, and `TimeZone = UTC` (so dates in
+//! partition bounds mean the same everywhere).
 //! A session whose query was cut off by the deadline is cancelled on the server
 //! and closed rather than reused, so a slow query never queues the next one.
 //! Statements are prepared once per session and reused across scrapes.
@@ -22,40 +23,11 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::NoTls;
 
-use crate::config::redacted_target;
-use crate::tls::TlsConnector;
-
-/// The `application_name` of every session the exporter opens.
-pub const APPLICATION_NAME: &str = "festival-pg-exporter";
-
-const SERVER_SQL: &str = include_str!("../queries/server.sql");
-
-/// What went wrong while getting a usable session.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error("no connection to {target} before the scrape deadline")]
-    Timeout { target: String },
-    #[error("cannot connect to {target}")]
-    Connect {
-        target: String,
-        #[source]
-        source: tokio_postgres::Error,
-    },
-    #[error("not connecting to {target} for another {wait:?} after failed attempts")]
-    Backoff { target: String, wait: Duration },
-}
-
-impl ConnectError {
-    /// True when the server says the database does not exist (dropped since
-    /// it was listed).
-    pub fn database_missing(&self) -> bool {
-        matches!(self, ConnectError::Connect { source, .. }
-            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME))
-    }
-}
+use super::target::redacted_target;
+use super::tls::TlsConnector;
+use super::{error_chain, Conn, ConnectError, SessionLimits, APPLICATION_NAME};
 
 /// The first wait after a failed connection attempt; it doubles with each
 /// further failure up to [`MAX_BACKOFF`], so a refusing server (max_connections
@@ -72,100 +44,10 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// attempts within [`EXIT_GRACE`]).
 const EXIT_POLL: Duration = Duration::from_millis(5);
 
-/// Facts about the server, read at the start of each scrape.
-#[derive(Debug, Clone)]
-pub struct ServerInfo {
-    /// `server_version_num`, e.g. 150004.
-    pub version_num: i32,
-    /// The `version()` string.
-    pub version: String,
-    /// Postmaster start time, Unix seconds.
-    pub start_time_seconds: f64,
-    /// The database the exporter is connected to.
-    pub datname: String,
-}
-
-impl ServerInfo {
-    /// `major.minor.0`, as postgres_exporter's `short_version` label writes it.
-    pub fn short_version(&self) -> String {
-        format!(
-            "{}.{}.0",
-            self.version_num / 10000,
-            self.version_num % 10000
-        )
-    }
-}
-
-/// Opens every statement the exporter sends, so that its statements are easy
-/// to tell apart in pg_stat_statements, pg_stat_activity and server logs (and
-/// the `stat_statements` collector can leave them out).
-pub const STATEMENT_MARKER: &str = "/* festival-pg-exporter */ ";
-
-/// One open session with its prepared statements.
-pub struct Conn {
-    client: Client,
-    /// Prepared statements by SQL text.
-    statements: HashMap<String, Statement>,
-}
-
-impl Conn {
-    /// Runs one of the exporter's SQL texts, preparing it (with
-    /// [`STATEMENT_MARKER`] in front) on first use in this session.
-    pub async fn query(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = match self.statements.get(sql) {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self
-                    .client
-                    .prepare(&format!("{STATEMENT_MARKER}{sql}"))
-                    .await?;
-                self.statements.insert(sql.to_string(), statement.clone());
-                statement
-            }
-        };
-        self.client.query(&statement, params).await
-    }
-
-    /// Runs SQL text through the simple query protocol (every value as text),
-    /// for SQL from configuration files rather than the exporter's own.
-    pub async fn simple_query(
-        &mut self,
-        sql: &str,
-    ) -> Result<Vec<tokio_postgres::SimpleQueryRow>, tokio_postgres::Error> {
-        let messages = self
-            .client
-            .simple_query(&format!("{STATEMENT_MARKER}{sql}"))
-            .await?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// Reads [`ServerInfo`].
-    pub async fn server_info(&mut self) -> Result<ServerInfo, tokio_postgres::Error> {
-        let rows = self.query(SERVER_SQL, &[]).await?;
-        let row = rows.first().expect("server query returns one row");
-        Ok(ServerInfo {
-            version_num: row.try_get("version_num")?,
-            version: row.try_get("version")?,
-            start_time_seconds: row.try_get("start_time_seconds")?,
-            datname: row.try_get("datname")?,
-        })
-    }
-}
-
 /// Whether the last connection attempt worked, for `/readyz` and for logging
 /// once per change rather than once per scrape.
 #[derive(Debug, Clone, Default)]
-struct Health {
+struct Reachability {
     /// `None` until the first attempt.
     last_ok: Option<bool>,
     /// No new connection attempt before this, after failures.
@@ -203,27 +85,26 @@ pub struct Pool {
     /// One permit per session lent out.
     permits: Semaphore,
     sessions: Mutex<Sessions>,
-    /// Connection health per database.
-    health: Mutex<HashMap<Database, Health>>,
+    /// Whether each database could be reached, and when to try again.
+    reachability: Mutex<HashMap<Database, Reachability>>,
     /// When the pool last closed a session.
     last_close: Mutex<Option<Instant>>,
 }
 
 impl Pool {
     /// A pool of at most `max_connections` sessions whose statements and lock
-    /// waits are cut off at `statement_timeout` and `lock_timeout`. No
-    /// connection is opened until the first scrape asks for one.
+    /// waits are cut off at `limits`. No connection is opened until the first
+    /// scrape asks for one.
     pub fn new(
         mut target: tokio_postgres::Config,
         tls: Option<TlsConnector>,
         max_connections: usize,
-        statement_timeout: Duration,
-        lock_timeout: Duration,
+        limits: SessionLimits,
     ) -> Pool {
         let session_options = format!(
             "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC",
-            statement_timeout.as_millis().max(1),
-            lock_timeout.as_millis().max(1)
+            limits.statement_timeout.as_millis().max(1),
+            limits.lock_timeout.as_millis().max(1)
         );
         let options = match target.get_options() {
             Some(existing) if !existing.is_empty() => format!("{existing} {session_options}"),
@@ -242,7 +123,7 @@ impl Pool {
                 idle: Vec::new(),
                 open: 0,
             }),
-            health: Mutex::new(HashMap::new()),
+            reachability: Mutex::new(HashMap::new()),
             last_close: Mutex::new(None),
         }
     }
@@ -260,9 +141,9 @@ impl Pool {
     /// True when the last connection attempt to the DSN's database (or the
     /// last use of a session) worked.
     pub fn is_ready(&self) -> bool {
-        self.health
+        self.reachability
             .lock()
-            .expect("health lock")
+            .expect("reachability lock")
             .get(&None)
             .is_some_and(|h| h.last_ok == Some(true))
     }
@@ -357,9 +238,9 @@ impl Pool {
 
     /// Forgets the connection history of databases no longer scraped.
     pub fn retain_databases(&self, keep: impl Fn(&str) -> bool) {
-        self.health
+        self.reachability
             .lock()
-            .expect("health lock")
+            .expect("reachability lock")
             .retain(|database, _| database.as_deref().is_none_or(&keep));
     }
 
@@ -373,9 +254,9 @@ impl Pool {
             None => self.shown.clone(),
         };
         let not_before = self
-            .health
+            .reachability
             .lock()
-            .expect("health lock")
+            .expect("reachability lock")
             .get(database)
             .and_then(|h| h.next_attempt);
         if let Some(not_before) = not_before.filter(|t| *t > Instant::now()) {
@@ -419,10 +300,7 @@ impl Pool {
         match tokio::time::timeout_at(deadline, connecting).await {
             Ok(Ok(client)) => {
                 self.record(database, &shown, true, None);
-                Ok(Conn {
-                    client,
-                    statements: HashMap::new(),
-                })
+                Ok(Conn::new(client))
             }
             Ok(Err(source)) => {
                 // A database dropped since it was listed is gone, not failing:
@@ -452,17 +330,17 @@ impl Pool {
         error: Option<&tokio_postgres::Error>,
     ) {
         let previous = {
-            let mut all = self.health.lock().expect("health lock");
-            let health = all.entry(database.clone()).or_default();
+            let mut all = self.reachability.lock().expect("reachability lock");
+            let state = all.entry(database.clone()).or_default();
             if ok {
-                health.next_attempt = None;
-                health.backoff = MIN_BACKOFF;
+                state.next_attempt = None;
+                state.backoff = MIN_BACKOFF;
             } else {
-                let wait = health.backoff.clamp(MIN_BACKOFF, MAX_BACKOFF);
-                health.next_attempt = Some(Instant::now() + wait);
-                health.backoff = (wait * 2).min(MAX_BACKOFF);
+                let wait = state.backoff.clamp(MIN_BACKOFF, MAX_BACKOFF);
+                state.next_attempt = Some(Instant::now() + wait);
+                state.backoff = (wait * 2).min(MAX_BACKOFF);
             }
-            health.last_ok.replace(ok)
+            state.last_ok.replace(ok)
         };
         if previous == Some(ok) {
             return;
@@ -489,9 +367,10 @@ impl Pool {
         }
     }
 
-    /// Notes a session that broke in use (server restarted, backend
-    /// terminated): it is dropped, and the next acquire connects afresh
-    /// without waiting for a backoff, since the server may well be up.
+    /// Logs a session that broke in use (server restarted, backend
+    /// terminated). The caller drops it without marking it reusable, which
+    /// closes it; no backoff is set, so the next acquire connects afresh at
+    /// once, since the server may well be up.
     pub fn mark_broken(&self, error: &tokio_postgres::Error) {
         tracing::debug!(target_dsn = %self.shown, error = %error_chain(error), "session broke; reconnecting");
     }
@@ -574,30 +453,4 @@ where
     if let Err(err) = connection.await {
         tracing::debug!(error = %error_chain(&err), "session ended");
     }
-}
-
-/// True when the error means the session is gone (as opposed to an SQL error
-/// that leaves the session usable).
-pub fn is_connection_error(error: &tokio_postgres::Error) -> bool {
-    error.is_closed() || error.as_db_error().is_none()
-}
-
-/// An error with all its sources, since tokio-postgres' own `Display` often
-/// says no more than "db error".
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    if let Some(db) = error
-        .downcast_ref::<tokio_postgres::Error>()
-        .and_then(tokio_postgres::Error::as_db_error)
-    {
-        text = format!("{} (SQLSTATE {}): {}", text, db.code().code(), db.message());
-        return text;
-    }
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }

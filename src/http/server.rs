@@ -3,21 +3,13 @@
 //! flight, a scrape included, are answered first).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::probe::{EngineSettings, Targets};
+use super::{app, AppState};
 use crate::config::Config;
-use crate::db::Pool;
-use crate::http::{app, AppState};
-use crate::scrape::Scraper;
-use crate::targets::{Settings, Targets};
-
-/// Share of the scrape deadline given to `statement_timeout`: a statement is
-/// cut off by the server before the scrape's own deadline.
-const STATEMENT_TIMEOUT_SHARE: f64 = 0.9;
-/// Share of the scrape deadline the exporter will wait for any lock.
-const LOCK_TIMEOUT_SHARE: f64 = 0.1;
+use crate::db::{Pool, SessionLimits};
 
 /// Runs the exporter until a shutdown signal arrives.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -75,36 +67,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// The handlers' state for `config`: nothing connects until the first scrape,
 /// so an unreachable database at startup is not an error.
 pub fn build_state(config: Config) -> AppState {
-    let timeout = config.collection_timeout;
-    let statement_timeout = timeout
-        .mul_f64(STATEMENT_TIMEOUT_SHARE)
-        .max(Duration::from_millis(1));
-    let lock_timeout = timeout
-        .mul_f64(LOCK_TIMEOUT_SHARE)
-        .max(Duration::from_millis(1));
-    let pool = Pool::new(
-        config.target,
-        config.tls,
-        config.max_connections,
-        statement_timeout,
-        lock_timeout,
-    );
-    let scraper = Arc::new(Scraper::new(
-        Arc::new(pool),
-        config.collectors.clone(),
-        config.options.clone(),
-        timeout,
-    ));
-    let settings = Settings {
+    let settings = EngineSettings {
         collectors: config.collectors,
         options: config.options,
-        timeout,
+        discovery: config.discovery,
+        timeout: config.collection_timeout,
         max_connections: config.max_connections,
-        statement_timeout,
-        lock_timeout,
+        limits: SessionLimits::for_collection(config.collection_timeout),
         config_file: config.config_file,
         query_paths: config.query_paths,
     };
+    let pool = Pool::new(
+        config.target,
+        config.tls,
+        settings.max_connections,
+        settings.limits,
+    );
+    let scraper = Arc::new(settings.engine(pool, settings.collectors.clone()));
     AppState {
         targets: Arc::new(Targets::new(settings, config.file, Arc::clone(&scraper))),
         scraper,

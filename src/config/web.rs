@@ -16,19 +16,15 @@
 //!     X-Frame-Options: deny
 //! ```
 //!
-//! Basic auth, when configured, guards every path. The file is read and checked
-//! once at startup: an unknown key, a wrong type, an empty file or an unreadable
+//! Basic auth, when configured, guards every path ([`crate::http::auth`]).
+//! The file is read and checked once at startup: an unknown key, a wrong type, an empty file or an unreadable
 //! certificate is a usage error naming the field.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
+use axum::http::{HeaderName, HeaderValue};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -92,7 +88,7 @@ impl std::fmt::Debug for WebConfig {
 
 /// Reads and checks the web configuration file; an error is one line.
 pub fn load(path: &Path) -> Result<WebConfig, String> {
-    read(path).map_err(|e| crate::config::one_line(&e))
+    read(path).map_err(|e| crate::text::one_line(&e))
 }
 
 fn read(path: &Path) -> Result<WebConfig, String> {
@@ -204,59 +200,6 @@ fn server_config(tls: &TlsServerConfig) -> Result<rustls::ServerConfig, String> 
         .map_err(|e| format!("cert_file/key_file: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Middleware: basic authentication (when users are configured) and the
-/// configured response headers.
-pub async fn guard(State(web): State<WebConfig>, request: Request, next: Next) -> Response {
-    let credentials = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if !web.users.is_empty() && !authorized(&web, credentials).await {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Basic realm=\"festival-pg-exporter\"",
-            )],
-            "Unauthorized\n",
-        )
-            .into_response();
-    }
-    let mut response = next.run(request).await;
-    for (name, value) in web.headers.iter() {
-        response.headers_mut().insert(name.clone(), value.clone());
-    }
-    response
-}
-
-/// Whether an `Authorization` header names a configured user with the right password.
-async fn authorized(web: &WebConfig, authorization: Option<String>) -> bool {
-    let Some((user, password)) = authorization
-        .as_deref()
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-        })
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| {
-            pair.split_once(':')
-                .map(|(u, p)| (u.to_string(), p.to_string()))
-        })
-    else {
-        return false;
-    };
-    let Some(hash) = web.users.get(&user).cloned() else {
-        return false;
-    };
-    // bcrypt is slow on purpose: keep it off the async workers.
-    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-        .await
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

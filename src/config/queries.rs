@@ -31,50 +31,8 @@ use std::time::Duration;
 
 use serde_yaml::Value;
 
-use crate::config::parse_duration;
-
-/// How a result column is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Usage {
-    Label,
-    Gauge,
-    Counter,
-    Discard,
-    MappedMetric,
-    Duration,
-}
-
-/// One column of a custom query.
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: String,
-    pub usage: Usage,
-    pub description: String,
-    /// MAPPEDMETRIC: text value → number.
-    pub mapping: BTreeMap<String, f64>,
-}
-
-/// One custom query, validated.
-#[derive(Debug, Clone)]
-pub struct CustomQuery {
-    pub name: String,
-    pub sql: String,
-    /// Only in the DSN's database, not in the databases that
-    /// `--auto-discover-databases` finds (postgres_exporter's `master`).
-    pub master: bool,
-    /// Run at most this often (postgres_exporter's `cache_seconds`).
-    pub cache: Duration,
-    /// Inclusive bounds on `server_version_num`.
-    pub min_version: Option<i32>,
-    pub max_version: Option<i32>,
-    pub timeout: Option<Duration>,
-    /// Run only in these databases (empty: any).
-    pub databases: Vec<String>,
-    pub columns: Vec<Column>,
-    /// The LABEL columns' names, in order (kept for the process's lifetime,
-    /// since families borrow label names statically).
-    pub labels: &'static [&'static str],
-}
+use crate::collectors::custom_queries::{CustomQuery, QueryColumn, Usage};
+use crate::text::parse_duration;
 
 const QUERY_KEYS: &[&str] = &[
     "query",
@@ -97,7 +55,7 @@ pub fn load(path: &std::path::Path) -> Result<Vec<CustomQuery>, String> {
 
 /// Parses a queries file; `origin` names it in errors, which are one line.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<CustomQuery>, String> {
-    parse_all(text, origin).map_err(|e| crate::config::one_line(&e))
+    parse_all(text, origin).map_err(|e| crate::text::one_line(&e))
 }
 
 fn parse_all(text: &str, origin: &str) -> Result<Vec<CustomQuery>, String> {
@@ -235,11 +193,14 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
             "metrics: no column is a metric (GAUGE, COUNTER, MAPPEDMETRIC or DURATION)".into(),
         );
     }
-    let labels: Vec<&'static str> = columns
-        .iter()
-        .filter(|c| c.usage == Usage::Label)
-        .map(|c| &*Box::leak(c.name.clone().into_boxed_str()))
-        .collect();
+    let labels = {
+        let names: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.usage == Usage::Label)
+            .map(|c| c.name.as_str())
+            .collect();
+        crate::metrics::label_names(&names)
+    };
     Ok(CustomQuery {
         name: name.to_string(),
         sql,
@@ -250,11 +211,11 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
         timeout,
         databases,
         columns,
-        labels: Box::leak(labels.into_boxed_slice()),
+        labels,
     })
 }
 
-fn parse_column(name: &str, spec: &Value) -> Result<Column, String> {
+fn parse_column(name: &str, spec: &Value) -> Result<QueryColumn, String> {
     let Value::Mapping(spec) = spec else {
         return Err("usage: expected a map with usage and description".into());
     };
@@ -305,7 +266,7 @@ fn parse_column(name: &str, spec: &Value) -> Result<Column, String> {
         (_, Some(_)) => return Err("metric_mapping: only for MAPPEDMETRIC".into()),
         (_, None) => {}
     }
-    Ok(Column {
+    Ok(QueryColumn {
         name: name.to_string(),
         usage,
         description,
@@ -359,98 +320,6 @@ fn semver_range(text: &str) -> Option<(Option<i32>, Option<i32>)> {
     Some((low, high))
 }
 
-/// A text value from PostgreSQL as a number: numbers, booleans (`t`/`f`),
-/// timestamps (`2026-11-25 12:00:00+00`, as Unix seconds) and, for DURATION,
-/// intervals in milliseconds. `None` when it is none of these.
-pub fn value(text: &str, usage: Usage) -> Option<f64> {
-    if usage == Usage::Duration {
-        return interval_millis(text);
-    }
-    match text {
-        "t" | "true" => return Some(1.0),
-        "f" | "false" => return Some(0.0),
-        _ => {}
-    }
-    text.parse::<f64>().ok().or_else(|| timestamp_seconds(text))
-}
-
-/// `1 day 02:03:04.5`, `02:03:04`, `-00:00:01` → milliseconds.
-fn interval_millis(text: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut words = text.split_whitespace().peekable();
-    while let Some(word) = words.next() {
-        if word.contains(':') {
-            let negative = word.starts_with('-');
-            let parts: Vec<f64> = word
-                .trim_start_matches(['-', '+'])
-                .split(':')
-                .map(|p| p.parse().ok())
-                .collect::<Option<_>>()?;
-            let seconds = match parts[..] {
-                [h, m, s] => h * 3600.0 + m * 60.0 + s,
-                [h, m] => h * 3600.0 + m * 60.0,
-                _ => return None,
-            };
-            total += if negative { -seconds } else { seconds };
-            continue;
-        }
-        let amount: f64 = word.parse().ok()?;
-        let unit = words.next()?;
-        let factor = match unit.trim_end_matches('s') {
-            "year" => 365.25 * 86400.0,
-            "mon" => 30.0 * 86400.0,
-            "day" => 86400.0,
-            _ => return None,
-        };
-        total += amount * factor;
-    }
-    Some(total * 1000.0)
-}
-
-/// `2026-11-25 12:34:56.789+00` (or with `T`, `Z`, `+01:30`) → Unix seconds.
-fn timestamp_seconds(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let (date, rest) = text.split_at_checked(10)?;
-    let mut ymd = date.split('-');
-    let (y, m, d): (i64, i64, i64) = (
-        ymd.next()?.parse().ok()?,
-        ymd.next()?.parse().ok()?,
-        ymd.next()?.parse().ok()?,
-    );
-    let rest = rest.trim_start_matches([' ', 'T']);
-    let zone_at = rest.find(['+', '-', 'Z']).unwrap_or(rest.len());
-    let (time, zone) = rest.split_at(zone_at);
-    let mut hms = time.split(':');
-    let h: f64 = hms
-        .next()
-        .filter(|s| !s.is_empty())
-        .map_or(Some(0.0), |s| s.parse().ok())?;
-    let mi: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
-    let s: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
-    let offset = match zone {
-        "" | "Z" => 0.0,
-        z => {
-            let sign = if z.starts_with('-') { -1.0 } else { 1.0 };
-            let mut parts = z[1..].split(':');
-            let hours: f64 = parts.next()?.parse().ok()?;
-            let minutes: f64 = parts.next().map_or(Some(0.0), |p| p.parse().ok())?;
-            sign * (hours * 3600.0 + minutes * 60.0)
-        }
-    };
-    let days = days_from_civil(y, m, d);
-    Some(days as f64 * 86400.0 + h * 3600.0 + mi * 60.0 + s - offset)
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,6 +359,15 @@ pg_database:
     }
 
     #[test]
+    fn versions_and_ranges() {
+        assert_eq!(version_num("14"), Some(140000));
+        assert_eq!(version_num("9.6"), Some(90600));
+        assert_eq!(version_num("14.2"), Some(140002));
+        assert_eq!(version_num("140002"), Some(140002));
+        assert_eq!(semver_range(">=14.0.0"), Some((Some(140000), None)));
+    }
+
+    #[test]
     fn mistakes_name_the_query_and_field() {
         for (text, expected) in [
             ("", "empty"),
@@ -506,28 +384,6 @@ pg_database:
             let err = parse(text, "f.yaml").unwrap_err();
             assert!(err.starts_with("f.yaml: ") && err.contains(expected) && !err.contains('\n'), "{text:?}: {err}");
         }
-    }
-
-    #[test]
-    fn values_from_text() {
-        assert_eq!(value("42", Usage::Gauge), Some(42.0));
-        assert_eq!(value("-1.5e3", Usage::Gauge), Some(-1500.0));
-        assert_eq!(value("t", Usage::Gauge), Some(1.0));
-        assert_eq!(value("1970-01-02 00:00:00+00", Usage::Gauge), Some(86400.0));
-        assert_eq!(
-            value("2026-11-25 12:00:00.5+01", Usage::Gauge),
-            Some(1_795_604_400.5)
-        );
-        assert_eq!(value("1970-01-01T00:00:10Z", Usage::Gauge), Some(10.0));
-        assert_eq!(value("nonsense", Usage::Gauge), None);
-        assert_eq!(value("00:00:01.5", Usage::Duration), Some(1500.0));
-        assert_eq!(value("1 day 01:00:00", Usage::Duration), Some(90_000_000.0));
-        assert_eq!(value("-00:00:02", Usage::Duration), Some(-2000.0));
-        assert_eq!(version_num("14"), Some(140000));
-        assert_eq!(version_num("9.6"), Some(90600));
-        assert_eq!(version_num("14.2"), Some(140002));
-        assert_eq!(version_num("140002"), Some(140002));
-        assert_eq!(semver_range(">=14.0.0"), Some((Some(140000), None)));
     }
 }
 

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::{build_target, build_tls, LibpqEnv};
-use crate::custom_queries::CustomQuery;
-use crate::tls::TlsConnector;
+use crate::collectors::custom_queries::CustomQuery;
+use crate::db::target::{build_target, build_tls, LibpqEnv};
+use crate::db::tls::TlsConnector;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,7 +128,7 @@ pub struct FileConfig {
 /// Reads and checks the configuration file and the query files it names;
 /// an error is one line naming the file, the entry and the field.
 pub fn load(path: &Path) -> Result<FileConfig, String> {
-    read(path).map_err(|e| crate::config::one_line(&e))
+    read(path).map_err(|e| crate::text::one_line(&e))
 }
 
 fn read(path: &Path) -> Result<FileConfig, String> {
@@ -182,7 +182,7 @@ fn read(path: &Path) -> Result<FileConfig, String> {
             query_path
         };
         config.queries.extend(
-            crate::custom_queries::load(&resolved)
+            super::queries::load(&resolved)
                 .map_err(|e| format!("{origin}: extend.query_path: {e}"))?,
         );
     }

@@ -1,7 +1,8 @@
 //! `--auto-discover-databases`: which databases, besides the DSN's, the
 //! per-database collectors visit.
 //!
-//! On every scrape the session to the DSN's database lists the databases that
+//! On every scrape the session to the DSN's database lists (see
+//! [`crate::scrape`]) the databases that
 //! accept connections (not templates, `datallowconn`, CONNECT granted to the
 //! exporter's role); `--include-databases` and `--exclude-databases` narrow the
 //! list. The DSN's database itself is always scraped whole, as postgres_exporter
@@ -9,9 +10,6 @@
 //! a plain name matches only itself (up to `.` and other metacharacters).
 
 use regex::Regex;
-
-/// Lists the databases a session may be opened to.
-pub const SQL: &str = include_str!("../queries/databases.sql");
 
 /// The databases to visit besides the DSN's, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +45,7 @@ fn patterns(flag: &str, items: &[String]) -> Result<Vec<Regex>, String> {
             Regex::new(&format!("^(?:{item})$")).map_err(|err| {
                 let reason = err.to_string();
                 let reason = reason.lines().last().unwrap_or("invalid").trim();
-                crate::config::one_line(&format!(
+                crate::text::one_line(&format!(
                     "{flag}: '{item}' is not a valid regular expression ({reason})"
                 ))
             })

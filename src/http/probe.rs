@@ -16,9 +16,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Collector, Options, COLLECTORS};
-use crate::config_file::{FileConfig, Target};
-use crate::db::Pool;
+use crate::config::file::Target;
+use crate::config::{Discovery, FileConfig};
+use crate::db::{Pool, SessionLimits};
 use crate::scrape::Scraper;
 
 /// A probe's engine (and its connections) is dropped after this long unused.
@@ -26,40 +28,47 @@ pub const IDLE_EVICTION: Duration = Duration::from_secs(600);
 
 /// What every engine is made from, besides its target.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct EngineSettings {
+    /// The collectors of `/metrics` and of a probe that names none.
     pub collectors: Vec<&'static dyn Collector>,
-    /// Options without the configuration file's queries.
+    /// As validated at startup; a reload replaces only the custom queries.
     pub options: Options,
+    pub discovery: Option<Discovery>,
     pub timeout: Duration,
     pub max_connections: usize,
-    pub statement_timeout: Duration,
-    pub lock_timeout: Duration,
+    pub limits: SessionLimits,
     /// The files to read again on reload.
     pub config_file: Option<PathBuf>,
     pub query_paths: Vec<PathBuf>,
 }
 
+impl EngineSettings {
+    /// A scrape engine for `pool` running `collectors`.
+    pub fn engine(&self, pool: Pool, collectors: Vec<&'static dyn Collector>) -> Scraper {
+        Scraper::new(
+            Arc::new(pool),
+            collectors,
+            self.options.clone(),
+            self.discovery.clone(),
+            self.timeout,
+        )
+    }
+}
+
 /// The probe engines and the reloadable configuration.
 pub struct Targets {
-    settings: Settings,
+    settings: EngineSettings,
     state: RwLock<Arc<State>>,
     engines: Mutex<HashMap<String, (Arc<Scraper>, Instant)>>,
     /// The `/metrics` engine, whose custom queries a reload replaces.
     main: Arc<Scraper>,
 }
 
-/// What a reload replaces.
+/// What a reload replaces, as one value.
 struct State {
     file: FileConfig,
     /// The flags' custom queries followed by the configuration file's.
-    queries: Arc<Vec<crate::custom_queries::CustomQuery>>,
-}
-
-impl State {
-    fn new(flag_queries: &[crate::custom_queries::CustomQuery], file: FileConfig) -> State {
-        let queries = Arc::new(flag_queries.iter().chain(&file.queries).cloned().collect());
-        State { file, queries }
-    }
+    queries: Arc<Vec<CustomQuery>>,
 }
 
 /// Why a probe cannot be served.
@@ -70,13 +79,13 @@ pub enum ProbeError {
 }
 
 impl Targets {
-    /// `settings.options` carries the flags' custom queries; the main engine
-    /// gets those and the file's.
-    pub fn new(settings: Settings, file: FileConfig, main: Arc<Scraper>) -> Targets {
-        let state = State::new(&settings.options.custom_queries, file);
-        let mut options = main.options().as_ref().clone();
-        options.custom_queries = Arc::clone(&state.queries);
-        main.set_options(options);
+    /// `settings.options` carries every custom query (the flags' and the
+    /// file's), as `main` runs them.
+    pub fn new(settings: EngineSettings, file: FileConfig, main: Arc<Scraper>) -> Targets {
+        let state = State {
+            file,
+            queries: Arc::clone(&settings.options.custom_queries),
+        };
         Targets {
             settings,
             state: RwLock::new(Arc::new(state)),
@@ -141,19 +150,12 @@ impl Targets {
                 .map_err(ProbeError::BadRequest)?,
         };
         let s = &self.settings;
-        let pool = Pool::new(
-            config,
-            tls,
-            s.max_connections,
-            s.statement_timeout,
-            s.lock_timeout,
-        );
+        let pool = Pool::new(config, tls, s.max_connections, s.limits);
+        let engine = Arc::new(s.engine(pool, picked));
+        // The probe's queries are those of the last reload.
         let mut options = s.options.clone();
         options.custom_queries = Arc::clone(&state.queries);
-        // Caches belong to one server.
-        options.custom_cache = Default::default();
-        options.statement_texts = Default::default();
-        let engine = Arc::new(Scraper::new(Arc::new(pool), picked, options, s.timeout));
+        engine.reload(options);
         engines.insert(key, (Arc::clone(&engine), Instant::now()));
         Ok(engine)
     }
@@ -163,18 +165,21 @@ impl Targets {
     pub fn reload(&self) -> Result<(), String> {
         let s = &self.settings;
         let file = match &s.config_file {
-            Some(path) => crate::config_file::load(path)?,
+            Some(path) => crate::config::file::load(path)?,
             None => FileConfig::default(),
         };
-        let mut flag_queries = Vec::new();
+        let mut queries = Vec::new();
         for path in &s.query_paths {
-            flag_queries.extend(crate::custom_queries::load(path)?);
+            queries.extend(crate::config::queries::load(path)?);
         }
-        let state = State::new(&flag_queries, file);
-        let mut main_options = self.main.options().as_ref().clone();
+        queries.extend(file.queries.iter().cloned());
+        let state = State {
+            file,
+            queries: Arc::new(queries),
+        };
+        let mut main_options = s.options.clone();
         main_options.custom_queries = Arc::clone(&state.queries);
-        main_options.custom_cache = Default::default();
-        self.main.set_options(main_options);
+        self.main.reload(main_options);
         tracing::info!(
             targets = state.file.targets.len(),
             queries = state.queries.len(),

@@ -260,7 +260,7 @@ pub fn split_tls_keys(dsn: &str) -> (String, Vec<(String, String)>) {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             if TLS_KEYS.contains(&key) {
-                found.push((key.to_string(), percent_decode(value)));
+                found.push((key.to_string(), crate::text::percent_decode(value)));
             } else {
                 kept.push(pair);
             }
@@ -332,29 +332,6 @@ fn key_values(text: &str) -> Vec<(String, String, String)> {
         }
     }
     pairs
-}
-
-/// `%2F` escapes decoded (invalid ones kept as they are).
-pub(crate) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

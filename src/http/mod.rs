@@ -5,7 +5,11 @@
 //! - `/healthz`: 200 while the process runs;
 //! - `/readyz`: 200 when the last connection attempt to PostgreSQL worked;
 //! - `/`: a small HTML page with the target (no password) and each
-//!   collector's last duration and status.
+//!   collector's last duration and status;
+//! - `/probe` and `/-/reload`, served by the engines of [`probe`].
+//!
+//! [`auth`] guards every path; [`server`] wires a configuration into a running
+//! server and stops it cleanly.
 
 use std::sync::Arc;
 
@@ -17,18 +21,23 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+use crate::config::WebConfig;
 use crate::metrics::Format;
 use crate::scrape::Scraper;
+
+pub mod auth;
+pub mod probe;
+pub mod server;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub scraper: Arc<Scraper>,
     /// `/probe` engines and configuration reloads.
-    pub targets: Arc<crate::targets::Targets>,
+    pub targets: Arc<probe::Targets>,
     pub telemetry_path: String,
     /// TLS is the server's business; this is for basic auth and headers.
-    pub web: crate::web::WebConfig,
+    pub web: WebConfig,
 }
 
 /// The exporter's router.
@@ -42,7 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(landing))
         .layer(axum::middleware::from_fn_with_state(
             state.web.clone(),
-            crate::web::guard,
+            auth::guard,
         ))
         // 503 from /readyz is an answer, not a failure of the exporter: keep it out of error logs.
         .layer(
@@ -117,7 +126,7 @@ async fn reload(State(state): State<AppState>) -> (StatusCode, String) {
 
 /// `a=1&b=x%20y` → pairs, `+` and percent escapes decoded.
 fn form_pairs(query: &str) -> Vec<(String, String)> {
-    let decode = |text: &str| crate::tls::percent_decode(&text.replace('+', " "));
+    let decode = |text: &str| crate::text::percent_decode(&text.replace('+', " "));
     query
         .split('&')
         .filter(|pair| !pair.is_empty())

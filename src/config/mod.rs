@@ -1,0 +1,173 @@
+//! Flags, environment variables and configuration files, turned into one
+//! validated, immutable [`Config`] — parsing and validation only.
+//!
+//! [`flags`] declares the command line (names follow postgres_exporter: every
+//! flag can also come from the environment, `PG_EXPORTER_<FLAG>`, and the
+//! established `DATA_SOURCE_NAME`, `DATA_SOURCE_PASS_FILE`; the
+//! `--collector.<name>` flags are made from the collector registry);
+//! [`validate`] checks every value and builds the [`Config`] once, so every
+//! mistake is reported at startup as one line naming its flag. The files a
+//! flag names are parsed by their own modules: [`file`] (`--config.file`),
+//! [`queries`] (custom query files), [`web`] (`--web.config.file`);
+//! [`databases`] holds the `--auto-discover-databases` filter. Nothing here
+//! connects, serves or collects.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::FromArgMatches;
+
+use crate::collectors::{Collector, Options};
+use crate::db::target::LibpqEnv;
+use crate::db::tls::TlsConnector;
+use crate::text::first_line;
+
+pub mod databases;
+pub mod file;
+mod flags;
+pub mod queries;
+mod validate;
+pub mod web;
+
+pub use databases::Discovery;
+pub use file::FileConfig;
+pub use web::WebConfig;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `key=value` pairs, one event per line (the Prometheus exporters' default).
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the exporter needs to run, already validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where PostgreSQL is: a parsed libpq DSN, password included (never printed).
+    pub target: tokio_postgres::Config,
+    /// TLS to PostgreSQL (`None`: `sslmode=disable`).
+    pub tls: Option<TlsConnector>,
+    /// Address the HTTP server binds to.
+    pub listen_address: SocketAddr,
+    /// TLS and basic auth of the HTTP endpoint (`--web.config.file`).
+    pub web: WebConfig,
+    /// Path that serves the metrics (`/metrics` unless changed).
+    pub telemetry_path: String,
+    /// Upper bound for one scrape; a shorter Prometheus scrape timeout wins.
+    pub collection_timeout: Duration,
+    /// At most this many connections to the server, shared by all collectors.
+    pub max_connections: usize,
+    /// The collectors that run on every scrape, in registry order.
+    pub collectors: Vec<&'static dyn Collector>,
+    /// The configuration file (`--config.file`), read again on reload.
+    pub config_file: Option<std::path::PathBuf>,
+    /// What it held at startup: probe targets, auth modules, custom queries.
+    pub file: FileConfig,
+    /// The `--extend.query-path` files, read again on reload.
+    pub query_paths: Vec<std::path::PathBuf>,
+    /// Per-collector settings (thresholds, limits, and the custom queries of
+    /// the `--extend.query-path` files followed by the configuration file's).
+    pub options: Options,
+    /// `--auto-discover-databases`: which other databases the per-database
+    /// collectors visit (`None`: only the DSN's).
+    pub discovery: Option<Discovery>,
+    /// Minimum level of log events.
+    pub log_level: tracing::Level,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+/// How the `health` subcommand prints its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthOutput {
+    /// An aligned table.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run the exporter.
+    Run(Config),
+    /// Run the SQL baseline this many rounds with this configuration.
+    Baseline(Config, usize),
+    /// Run the health check once with this configuration.
+    Health(Config, HealthOutput),
+    /// Print the catalogue of metric families and exit successfully.
+    Catalogue,
+    /// Print this (help or version) and exit successfully.
+    Print(String),
+}
+
+/// A usage error: one line naming the flag or variable and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// Parses the process arguments (the first is the program name).
+pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = match flags::command().try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            return match err.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Ok(Parsed::Print(err.render().to_string()))
+                }
+                _ => Err(UsageError(first_line(&err.render().to_string()))),
+            };
+        }
+    };
+    let mut flags = flags::Flags::from_arg_matches(&matches)
+        .map_err(|err| UsageError(first_line(&err.to_string())))?;
+    let subcommand = flags.subcommand.take();
+    // A configuration file is checked on its own, whatever the other flags say.
+    if let Some(flags::Subcommand::CheckConfig { file }) = &subcommand {
+        return check_config(file);
+    }
+    let config =
+        validate::validate(flags, &matches, &LibpqEnv::from_process_env()).map_err(UsageError)?;
+    match subcommand {
+        None => Ok(Parsed::Run(config)),
+        Some(flags::Subcommand::Metrics) => Ok(Parsed::Catalogue),
+        Some(flags::Subcommand::CheckConfig { file }) => check_config(&file),
+        Some(flags::Subcommand::SqlBaseline { rounds }) => {
+            let rounds = crate::text::number_in("sql-baseline --rounds", &rounds, 1..=100_000)
+                .map_err(UsageError)?;
+            Ok(Parsed::Baseline(config, rounds))
+        }
+        Some(flags::Subcommand::Health { output }) => match output.as_str() {
+            "text" => Ok(Parsed::Health(config, HealthOutput::Text)),
+            "json" => Ok(Parsed::Health(config, HealthOutput::Json)),
+            other => Err(UsageError(format!(
+                "health --output: '{other}' is not one of text, json"
+            ))),
+        },
+    }
+}
+
+/// `check-config FILE`: the file's summary, or its first mistake.
+fn check_config(file: &std::path::Path) -> Result<Parsed, UsageError> {
+    let config = file::load(file).map_err(UsageError)?;
+    Ok(Parsed::Print(format!(
+        "{}: ok ({} targets, {} auth modules, {} custom queries)\n",
+        file.display(),
+        config.targets.len(),
+        config.auth_modules.len(),
+        config.queries.len()
+    )))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! Unit tests of the command line: defaults, switches, and one-line errors
+//! that name their flag.
+
+use clap::FromArgMatches;
+
+use super::flags::{command, Flags};
+use super::validate::validate;
+use super::Config;
+use crate::collectors::COLLECTORS;
+use crate::db::target::LibpqEnv;
+use crate::text::{first_line, parse_ratio};
+
+fn run(args: &[&str]) -> Result<Config, String> {
+    let mut full = vec!["festival-pg-exporter"];
+    full.extend_from_slice(args);
+    let matches = command()
+        .try_get_matches_from(full)
+        .map_err(|e| first_line(&e.render().to_string()))?;
+    let flags = Flags::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    validate(flags, &matches, &LibpqEnv::default())
+}
+
+fn names(config: &Config) -> Vec<&'static str> {
+    config.collectors.iter().map(|c| c.name()).collect()
+}
+
+#[test]
+fn defaults() {
+    let config = run(&[]).unwrap();
+    assert_eq!(config.listen_address.port(), 9187);
+    assert_eq!(config.telemetry_path, "/metrics");
+    assert_eq!(config.collection_timeout.as_secs(), 10);
+    assert_eq!(config.max_connections, 2);
+    assert_eq!(
+        config.options.long_running_thresholds,
+        vec![5.0, 60.0, 300.0]
+    );
+    assert_eq!(config.options.stat_statements_limit, 100);
+    assert_eq!(config.options.stat_statements_query_length, 100);
+    assert_eq!(config.options.dead_ratio, 0.2);
+    assert!(config.options.backup_paths.is_empty());
+    assert_eq!(config.options.bloat_min_size, 10_485_760.0);
+    assert_eq!(
+        config.options.bloat_method,
+        crate::collectors::bloat::Method::Estimate
+    );
+    assert_eq!(
+        config
+            .options
+            .min_intervals
+            .clone()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![("bloat", std::time::Duration::from_secs(300))]
+    );
+    let config = run(&[
+        "--collector.bloat.min-interval=0s",
+        "--collector.sizes.min-interval=1m",
+    ])
+    .unwrap();
+    assert_eq!(
+        config
+            .options
+            .min_intervals
+            .clone()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![("sizes", std::time::Duration::from_secs(60))]
+    );
+    let defaults: Vec<_> = COLLECTORS
+        .iter()
+        .filter(|c| c.enabled_by_default())
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(names(&config), defaults);
+    assert!(!defaults.contains(&"backup"), "backup is off by default");
+}
+
+#[test]
+fn collector_switches() {
+    let config = run(&["--no-collector.locks"]).unwrap();
+    assert!(!names(&config).contains(&"locks"));
+    let config = run(&["--collector.locks=false", "--collector.stat_activity"]).unwrap();
+    assert!(!names(&config).contains(&"locks"));
+    assert!(names(&config).contains(&"stat_activity"));
+    assert!(run(&["--collector.nonexistent"])
+        .unwrap_err()
+        .contains("--collector.nonexistent"));
+    let config = run(&[
+        "--collector.backup",
+        "--collector.backup.path",
+        "/backups/*.dump",
+        "--collector.backup.path=/archive/**/*.tar",
+        "--collector.health.dead-ratio=0.35",
+    ])
+    .unwrap();
+    assert!(names(&config).contains(&"backup"));
+    assert_eq!(
+        config.options.backup_paths,
+        ["/backups/*.dump", "/archive/**/*.tar"]
+    );
+    assert_eq!(config.options.dead_ratio, 0.35);
+    assert_eq!(parse_ratio("20%"), Some(0.2));
+    assert_eq!(parse_ratio("-0.1"), None);
+}
+
+#[test]
+fn database_discovery_flags() {
+    assert!(run(&[]).unwrap().discovery.is_none());
+    let config = run(&[
+        "--auto-discover-databases",
+        "--include-databases=festivals,tenant_.*",
+        "--exclude-databases",
+        "tenant_test",
+    ])
+    .unwrap();
+    let discovery = config.discovery.expect("discovery on");
+    assert!(discovery.wants("festivals") && discovery.wants("tenant_7"));
+    assert!(!discovery.wants("tenant_test") && !discovery.wants("postgres"));
+    assert!(run(&["--auto-discover-databases=false"])
+        .unwrap()
+        .discovery
+        .is_none());
+}
+
+#[test]
+fn bad_values_name_their_flag() {
+    for (args, flag) in [
+        (
+            &["--collection-timeout", "soon"][..],
+            "--collection-timeout",
+        ),
+        (
+            &["--collection-timeout", "10ms"][..],
+            "--collection-timeout",
+        ),
+        (
+            &["--web.listen-address", "nowhere"][..],
+            "--web.listen-address",
+        ),
+        (
+            &["--web.telemetry-path", "metrics"][..],
+            "--web.telemetry-path",
+        ),
+        (&["--max-connections", "0"][..], "--max-connections"),
+        (&["--log.level", "loud"][..], "--log.level"),
+        (&["--log.format", "xml"][..], "--log.format"),
+        (
+            &["--collector.stat_statements.limit", "0"][..],
+            "--collector.stat_statements.limit",
+        ),
+        (
+            &["--collector.stat_statements.query-length", "x"][..],
+            "query-length",
+        ),
+        (
+            &["--collector.health.dead-ratio", "120%"][..],
+            "--collector.health.dead-ratio",
+        ),
+        (
+            &["--collector.bloat.method", "guess"][..],
+            "--collector.bloat.method",
+        ),
+        (
+            &["--collector.bloat.min-interval", "often"][..],
+            "--collector.bloat.min-interval",
+        ),
+        (
+            &["--collector.bloat.min-size=-1"][..],
+            "--collector.bloat.min-size",
+        ),
+        (
+            &["--collector.backup.path", "/backups/[x"][..],
+            "--collector.backup.path",
+        ),
+        (
+            &["--collector.stat_activity.long-running-thresholds", "5s,x"][..],
+            "long-running-thresholds",
+        ),
+        (
+            &["--data-source-name", "postgresql://u@h:port/d"][..],
+            "DATA_SOURCE_NAME",
+        ),
+        (
+            &["--auto-discover-databases", "--include-databases=a("][..],
+            "--include-databases: 'a('",
+        ),
+        (
+            &["--exclude-databases=template1"][..],
+            "--exclude-databases: has no effect without --auto-discover-databases",
+        ),
+        (
+            &["--auto-discover-databases=maybe"][..],
+            "--auto-discover-databases",
+        ),
+    ] {
+        let err = run(args).unwrap_err();
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(!err.contains('\n'), "{args:?}: more than one line: {err}");
+    }
+}
+
+#[test]
+fn every_flag_is_one_line_in_help_and_has_an_env_var_or_is_a_switch() {
+    let help = command().render_long_help().to_string();
+    for collector in COLLECTORS {
+        assert!(help.contains(&format!("--collector.{}", collector.name())));
+        assert!(help.contains(&format!("--no-collector.{}", collector.name())));
+    }
+    for arg in command().get_arguments() {
+        let id = arg.get_id().as_str();
+        if id == "help" || id == "version" || id.starts_with("no-collector.") {
+            continue;
+        }
+        assert!(
+            arg.get_env().is_some(),
+            "flag {id} has no environment variable"
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Flags checked one by one and turned into the [`Config`]: every error is
+//! one line naming the flag (or variable, or file field) that carried it.
+
+use clap::ArgMatches;
+
+use super::flags::Flags;
+use super::{databases, file, queries, web, Config, LogFormat};
+use crate::collectors::{Options, COLLECTORS};
+use crate::db::target::{build_target, build_tls, LibpqEnv};
+use crate::text::{number_in, parse_duration, parse_listen_address, parse_ratio};
+
+pub(super) fn validate(
+    flags: Flags,
+    matches: &ArgMatches,
+    env: &LibpqEnv,
+) -> Result<Config, String> {
+    let mut target = build_target(
+        flags.data_source_name.as_deref(),
+        env,
+        flags.data_source_pass_file.as_deref(),
+    )?;
+    let tls_options = build_tls(flags.data_source_name.as_deref(), env)?;
+    target.ssl_mode(tls_options.negotiation());
+    let tls = tls_options.connector()?;
+    let web = match &flags.web_config_file {
+        Some(path) => web::load(path)?,
+        None => web::WebConfig::default(),
+    };
+    let listen_address = parse_listen_address(&flags.listen_address)
+        .map_err(|e| format!("--web.listen-address: {e}"))?;
+    if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
+        return Err(format!(
+            "--web.telemetry-path: '{}' must start with '/' and name a path other than '/'",
+            flags.telemetry_path
+        ));
+    }
+    if ["/healthz", "/readyz"].contains(&flags.telemetry_path.as_str()) {
+        return Err(format!(
+            "--web.telemetry-path: '{}' is taken by a built-in endpoint",
+            flags.telemetry_path
+        ));
+    }
+    let collection_timeout = parse_duration(&flags.collection_timeout)
+        .map_err(|e| format!("--collection-timeout: {e}"))?;
+    if collection_timeout.as_millis() < 100 {
+        return Err(format!(
+            "--collection-timeout: '{}' is shorter than 100ms",
+            flags.collection_timeout
+        ));
+    }
+    let max_connections = number_in("--max-connections", &flags.max_connections, 1..=100)?;
+    let stat_statements_limit = number_in(
+        "--collector.stat_statements.limit",
+        &flags.stat_statements_limit,
+        1..=10_000,
+    )?;
+    let stat_statements_query_length = number_in(
+        "--collector.stat_statements.query-length",
+        &flags.stat_statements_query_length,
+        0..=10_000,
+    )?;
+    let dead_ratio = parse_ratio(&flags.dead_ratio).ok_or_else(|| {
+        format!(
+            "--collector.health.dead-ratio: '{}' is not a ratio from 0 to 1 (or 0% to 100%)",
+            flags.dead_ratio
+        )
+    })?;
+    let bloat_method = flags
+        .bloat_method
+        .parse()
+        .map_err(|e| format!("--collector.bloat.method: {e}"))?;
+    let bloat_min_size: u64 = number_in(
+        "--collector.bloat.min-size",
+        &flags.bloat_min_size,
+        0..=u64::MAX,
+    )?;
+    let bloat_pgstattuple_limit = number_in(
+        "--collector.bloat.pgstattuple-limit",
+        &flags.bloat_pgstattuple_limit,
+        1..=10_000,
+    )?;
+    let mut min_intervals = std::collections::BTreeMap::new();
+    for collector in COLLECTORS {
+        let flag = format!("collector.{}.min-interval", collector.name());
+        let text = matches
+            .get_one::<String>(&flag)
+            .map(String::as_str)
+            .unwrap_or("0s");
+        let interval = parse_duration(text).map_err(|e| format!("--{flag}: {e}"))?;
+        if !interval.is_zero() {
+            min_intervals.insert(collector.name(), interval);
+        }
+    }
+    let file = match &flags.config_file {
+        Some(path) => file::load(path)?,
+        None => file::FileConfig::default(),
+    };
+    let mut custom_queries = Vec::new();
+    for path in &flags.query_paths {
+        custom_queries.extend(queries::load(path)?);
+    }
+    // The configuration file's queries run after the flags' ones.
+    custom_queries.extend(file.queries.iter().cloned());
+    for pattern in &flags.backup_paths {
+        glob::Pattern::new(pattern).map_err(|e| {
+            format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
+        })?;
+    }
+    let discovery = databases::Discovery::new(&flags.include_databases, &flags.exclude_databases)?;
+    if !flags.auto_discover_databases {
+        for (flag, given) in [
+            ("--include-databases", &flags.include_databases),
+            ("--exclude-databases", &flags.exclude_databases),
+        ] {
+            if given.iter().any(|p| !p.trim().is_empty()) {
+                return Err(format!(
+                    "{flag}: has no effect without --auto-discover-databases"
+                ));
+            }
+        }
+    }
+    let mut long_running_thresholds = Vec::new();
+    for part in flags.long_running_thresholds.split(',') {
+        let duration = parse_duration(part)
+            .map_err(|e| format!("--collector.stat_activity.long-running-thresholds: {e}"))?;
+        long_running_thresholds.push(duration.as_secs_f64());
+    }
+    long_running_thresholds.sort_by(f64::total_cmp);
+    long_running_thresholds.dedup();
+    let log_level = match flags.log_level.as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        other => {
+            return Err(format!(
+                "--log.level: '{other}' is not one of error, warn, info, debug"
+            ))
+        }
+    };
+    let log_format = match flags.log_format.as_str() {
+        "logfmt" => LogFormat::Logfmt,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(format!(
+                "--log.format: '{other}' is not one of logfmt, json"
+            ))
+        }
+    };
+    let collectors = COLLECTORS
+        .iter()
+        .copied()
+        .filter(|c| {
+            let name = c.name();
+            if matches.get_flag(&format!("no-collector.{name}")) {
+                return false;
+            }
+            matches
+                .get_one::<bool>(&format!("collector.{name}"))
+                .copied()
+                .unwrap_or(c.enabled_by_default())
+        })
+        .collect();
+    Ok(Config {
+        target,
+        tls,
+        web,
+        listen_address,
+        telemetry_path: flags.telemetry_path,
+        collection_timeout,
+        max_connections,
+        collectors,
+        config_file: flags.config_file,
+        file,
+        query_paths: flags.query_paths,
+        options: Options {
+            long_running_thresholds,
+            stat_statements_limit,
+            stat_statements_query_length,
+            dead_ratio,
+            backup_paths: flags.backup_paths,
+            bloat_method,
+            bloat_min_size: bloat_min_size as f64,
+            bloat_pgstattuple_limit,
+            min_intervals,
+            custom_queries: std::sync::Arc::new(custom_queries),
+        },
+        discovery: flags.auto_discover_databases.then_some(discovery),
+        log_level,
+        log_format,
+    })
+}

@@ -1,0 +1,230 @@
+//! Connections to PostgreSQL: the only code that opens them.
+//!
+//! [`pool`] keeps a bounded set of sessions per server and makes each one
+//! harmless at startup; [`target`] turns a DSN and the libpq variables into a
+//! target; [`tls`] speaks TLS to the server. This file holds what every
+//! session user needs: [`Conn`] (a session with its prepared statements),
+//! [`ServerInfo`], the one timeout policy ([`SessionLimits`]) and the error
+//! helpers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Row, Statement};
+
+pub mod pool;
+pub mod target;
+pub mod tls;
+
+pub use pool::{Pool, PooledConn};
+
+/// The `application_name` of every session the exporter opens.
+pub const APPLICATION_NAME: &str = "festival-pg-exporter";
+
+const SERVER_SQL: &str = include_str!("../../queries/server.sql");
+
+/// Share of the collection timeout given to `statement_timeout`: a statement
+/// is cut off by the server before the scrape's own deadline.
+const STATEMENT_TIMEOUT_SHARE: f64 = 0.9;
+/// Share of the collection timeout the exporter will wait for any lock.
+const LOCK_TIMEOUT_SHARE: f64 = 0.1;
+
+/// The server-side limits of every session, derived from the collection
+/// timeout in one place for every pool the process builds (the `/metrics`
+/// engine, `/probe` engines and the one-shot subcommands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`: 90 % of the collection timeout.
+    pub statement_timeout: Duration,
+    /// `lock_timeout`: 10 % of the collection timeout.
+    pub lock_timeout: Duration,
+}
+
+impl SessionLimits {
+    /// The limits for collections of at most `collection_timeout`.
+    pub fn for_collection(collection_timeout: Duration) -> SessionLimits {
+        let share = |part: f64| {
+            collection_timeout
+                .mul_f64(part)
+                .max(Duration::from_millis(1))
+        };
+        SessionLimits {
+            statement_timeout: share(STATEMENT_TIMEOUT_SHARE),
+            lock_timeout: share(LOCK_TIMEOUT_SHARE),
+        }
+    }
+}
+
+/// What went wrong while getting a usable session.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no connection to {target} before the scrape deadline")]
+    Timeout { target: String },
+    #[error("cannot connect to {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("not connecting to {target} for another {wait:?} after failed attempts")]
+    Backoff { target: String, wait: Duration },
+}
+
+impl ConnectError {
+    /// True when the server says the database does not exist (dropped since
+    /// it was listed).
+    pub fn database_missing(&self) -> bool {
+        matches!(self, ConnectError::Connect { source, .. }
+            if source.code() == Some(&SqlState::INVALID_CATALOG_NAME))
+    }
+}
+
+/// Facts about the server, read at the start of each scrape.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `server_version_num`, e.g. 150004.
+    pub version_num: i32,
+    /// The `version()` string.
+    pub version: String,
+    /// Postmaster start time, Unix seconds.
+    pub start_time_seconds: f64,
+    /// The database the exporter is connected to.
+    pub datname: String,
+}
+
+impl ServerInfo {
+    /// `major.minor.0`, as postgres_exporter's `short_version` label writes it.
+    pub fn short_version(&self) -> String {
+        format!(
+            "{}.{}.0",
+            self.version_num / 10000,
+            self.version_num % 10000
+        )
+    }
+}
+
+/// Opens every statement the exporter sends, so that its statements are easy
+/// to tell apart in pg_stat_statements, pg_stat_activity and server logs (and
+/// the `stat_statements` collector can leave them out).
+pub const STATEMENT_MARKER: &str = "/* festival-pg-exporter */ ";
+
+/// One open session with its prepared statements.
+pub struct Conn {
+    pub(super) client: Client,
+    /// Prepared statements by SQL text.
+    statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    pub(super) fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+
+    /// Runs one of the exporter's SQL texts, preparing it (with
+    /// [`STATEMENT_MARKER`] in front) on first use in this session.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self
+                    .client
+                    .prepare(&format!("{STATEMENT_MARKER}{sql}"))
+                    .await?;
+                self.statements.insert(sql.to_string(), statement.clone());
+                statement
+            }
+        };
+        self.client.query(&statement, params).await
+    }
+
+    /// Runs SQL text through the simple query protocol (every value as text),
+    /// for SQL from configuration files rather than the exporter's own.
+    pub async fn simple_query(
+        &mut self,
+        sql: &str,
+    ) -> Result<Vec<tokio_postgres::SimpleQueryRow>, tokio_postgres::Error> {
+        let messages = self
+            .client
+            .simple_query(&format!("{STATEMENT_MARKER}{sql}"))
+            .await?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Reads [`ServerInfo`].
+    pub async fn server_info(&mut self) -> Result<ServerInfo, tokio_postgres::Error> {
+        let rows = self.query(SERVER_SQL, &[]).await?;
+        let row = rows.first().expect("server query returns one row");
+        Ok(ServerInfo {
+            version_num: row.try_get("version_num")?,
+            version: row.try_get("version")?,
+            start_time_seconds: row.try_get("start_time_seconds")?,
+            datname: row.try_get("datname")?,
+        })
+    }
+}
+
+/// True when the error means the session is gone (as opposed to an SQL error
+/// that leaves the session usable).
+pub fn is_connection_error(error: &tokio_postgres::Error) -> bool {
+    error.is_closed() || error.as_db_error().is_none()
+}
+
+/// An error with all its sources, since tokio-postgres' own `Display` often
+/// says no more than "db error".
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    if let Some(db) = error
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::as_db_error)
+    {
+        text = format!("{} (SQLSTATE {}): {}", text, db.code().code(), db.message());
+        return text;
+    }
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_shares_of_the_collection_timeout() {
+        let limits = SessionLimits::for_collection(Duration::from_secs(10));
+        assert_eq!(limits.statement_timeout, Duration::from_secs(9));
+        assert_eq!(limits.lock_timeout, Duration::from_secs(1));
+        let tiny = SessionLimits::for_collection(Duration::from_micros(5));
+        assert_eq!(tiny.lock_timeout, Duration::from_millis(1));
+    }
+
+    #[test]
+    fn short_version_is_major_minor_zero() {
+        let server = ServerInfo {
+            version_num: 150004,
+            version: "PostgreSQL 15.4".into(),
+            start_time_seconds: 0.0,
+            datname: "festivals".into(),
+        };
+        assert_eq!(server.short_version(), "15.4.0");
+    }
+}

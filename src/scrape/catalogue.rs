@@ -1,0 +1,161 @@
+//! The engine's own families (`pg_up`, `pg_scrape_collector_*`,
+//! `pg_exporter_*`) and the catalogue of every family the exporter can
+//! produce, which the `metrics` subcommand prints and docs/metrics.md must
+//! match.
+
+use crate::metrics::Desc;
+
+pub(super) static UP: Desc = Desc::gauge(
+    "pg_up",
+    &[],
+    "Whether the last scrape could query PostgreSQL (1) or not (0).",
+);
+pub(super) static STATIC: Desc = Desc::gauge(
+    "pg_static",
+    &["version", "short_version"],
+    "Version string as reported by PostgreSQL; the value is always 1.",
+);
+pub(super) static START_TIME: Desc = Desc::gauge(
+    "pg_postmaster_start_time_seconds",
+    &[],
+    "Time at which the PostgreSQL server started, Unix seconds.",
+);
+pub(super) static COLLECTOR_DURATION: Desc = Desc::gauge(
+    "pg_scrape_collector_duration_seconds",
+    &["collector"],
+    "How long the collector took in this scrape, in seconds.",
+);
+pub(super) static COLLECTOR_SUCCESS: Desc = Desc::gauge(
+    "pg_scrape_collector_success",
+    &["collector"],
+    "Whether the collector succeeded in this scrape (1) or failed or ran out of time (0).",
+);
+pub(super) static DATABASE_SUCCESS: Desc = Desc::gauge(
+    "pg_scrape_database_success",
+    &["datname"],
+    "Whether every per-database collector succeeded in this database in this scrape (1) or not (0).",
+);
+pub(super) static CACHE_AGE: Desc = Desc::gauge(
+    "pg_scrape_collector_cache_age_seconds",
+    &["collector"],
+    "For a collector with a minimum interval, the age of the result served, in seconds (0 when collected in this scrape).",
+);
+pub(super) static SCRAPE_DURATION: Desc = Desc::gauge(
+    "pg_exporter_last_scrape_duration_seconds",
+    &[],
+    "Duration of this scrape's collection, in seconds.",
+);
+pub(super) static SCRAPES: Desc = Desc::counter(
+    "pg_exporter_scrapes",
+    &[],
+    "Collections run since the exporter started (concurrent requests share one).",
+);
+pub(super) static SCRAPE_ERROR: Desc = Desc::gauge(
+    "pg_exporter_last_scrape_error",
+    &[],
+    "Whether this scrape had an error: PostgreSQL unreachable or a collector failed (1), or not (0).",
+);
+
+/// Every family the exporter can produce, with the collector that makes it
+/// (`exporter` for the engine's own), in output order.
+pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
+    let server = [&UP, &STATIC, &START_TIME];
+    let scrape = [
+        &COLLECTOR_DURATION,
+        &COLLECTOR_SUCCESS,
+        &DATABASE_SUCCESS,
+        &CACHE_AGE,
+        &SCRAPE_DURATION,
+        &SCRAPES,
+        &SCRAPE_ERROR,
+    ];
+    let mut all: Vec<(&'static str, &'static Desc)> =
+        server.into_iter().map(|desc| ("exporter", desc)).collect();
+    for collector in crate::collectors::COLLECTORS {
+        all.extend(
+            collector
+                .metrics()
+                .into_iter()
+                .map(|desc| (collector.name(), desc)),
+        );
+    }
+    all.extend(
+        scrape
+            .into_iter()
+            .chain(super::process::metrics())
+            .map(|desc| ("exporter", desc)),
+    );
+    all
+}
+
+/// The catalogue as text, one family a line: exposed name, type, labels
+/// (comma-separated, `-` for none), collector, help.
+pub fn catalogue_text() -> String {
+    let mut text = String::new();
+    for (collector, desc) in catalogue() {
+        let kind = match desc.kind {
+            crate::metrics::Kind::Gauge => "gauge",
+            crate::metrics::Kind::Counter => "counter",
+        };
+        let labels = if desc.labels.is_empty() {
+            "-".to_string()
+        } else {
+            desc.labels.join(",")
+        };
+        text.push_str(&format!(
+            "{}\t{kind}\t{labels}\t{collector}\t{}\n",
+            desc.exposed_name(),
+            desc.help
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_names_are_unique_and_all_documented_in_docs_metrics_md() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let mut expected_rows = std::collections::HashSet::new();
+        for line in catalogue_text().lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (name, kind, labels) = (fields[0], fields[1], fields[2]);
+            assert!(
+                seen.insert(name.to_string()),
+                "{name} twice in the catalogue"
+            );
+            // `<query>_<column>`: the custom queries' families, named by their files.
+            assert!(
+                name.starts_with("pg_")
+                    || name.starts_with("process_")
+                    || name == "<query>_<column>",
+                "{name}"
+            );
+            let labels = if labels == "-" {
+                "-".to_string()
+            } else {
+                format!("`{labels}`")
+            };
+            expected_rows.insert(format!("| `{name}` | {kind} | {labels} |"));
+        }
+        let documented: std::collections::HashSet<String> = docs
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.splitn(5, " |").take(3).collect::<Vec<_>>().join(" |") + " |")
+            .collect();
+        let missing: Vec<_> = expected_rows.difference(&documented).collect();
+        let stale: Vec<_> = documented.difference(&expected_rows).collect();
+        assert!(
+            missing.is_empty(),
+            "not in docs/metrics.md (or with other type/labels): {missing:#?}"
+        );
+        assert!(
+            stale.is_empty(),
+            "in docs/metrics.md but not produced: {stale:#?}"
+        );
+    }
+}

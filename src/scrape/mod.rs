@@ -1,0 +1,378 @@
+//! The scrape engine: the only code that runs a collection.
+//!
+//! Every `/metrics` request gets fresh data, but requests that arrive while a
+//! collection is in flight share it (single-flight): two Prometheus replicas,
+//! or ten, cost the database one collection. A collection reads the server's
+//! identity (that answer is `pg_up`), then runs every enabled collector
+//! concurrently over the bounded [`Pool`], each under the scrape deadline. A
+//! collector that fails or runs out of time loses only its own series; its
+//! `pg_scrape_collector_success` says so and its duration is always reported.
+//! With `--auto-discover-databases` the per-database collectors run again in
+//! every other database the server lists (see [`crate::config::databases`]), their
+//! series told apart by `datname`, and each database's outcome is reported.
+//! The collection itself runs in its own task, so a scraper that hangs up does
+//! not cut a query off half-way.
+//!
+//! This file holds the engine and single-flight; [`discover`] reads the
+//! server's identity and databases, [`plan`] runs the collectors, [`merge`]
+//! puts their families together, [`cache`] is the engine's memory between
+//! collections, [`catalogue`] its own families and the catalogue of all, and
+//! [`process`] the `process_*` families.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use tokio::time::Instant;
+
+use crate::collectors::{Collector, Options};
+use crate::config::Discovery;
+use crate::db::{Pool, ServerInfo};
+use crate::metrics::{encode, Family, Format};
+
+pub mod cache;
+pub mod catalogue;
+mod discover;
+mod merge;
+mod plan;
+pub mod process;
+
+pub use catalogue::{catalogue, catalogue_text};
+
+use cache::Caches;
+use catalogue::*;
+
+/// Subtracted from Prometheus' scrape timeout so that the answer still
+/// arrives in time after encoding and transfer.
+const SCRAPE_TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
+/// The shortest deadline a scrape is given, whatever the header says.
+const MIN_DEADLINE: Duration = Duration::from_millis(100);
+
+/// The outcome of one collector in the last collection, for the landing page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectorStatus {
+    pub name: &'static str,
+    /// Seconds the collector took (0 when it could not run).
+    pub duration_seconds: f64,
+    /// `None` before the first collection.
+    pub success: Option<bool>,
+    /// Why it failed, with the whole error chain.
+    pub error: Option<String>,
+}
+
+/// The result of one collection, shared by every request that waited for it.
+#[derive(Debug)]
+pub struct Collection {
+    pub families: Arc<Vec<Family>>,
+    /// The exposition in each format, encoded once, on the first request
+    /// that asks for it: a hundred scrapers sharing a collection share the text.
+    encoded: [OnceLock<Bytes>; 2],
+}
+
+impl Collection {
+    fn new(families: Vec<Family>) -> Collection {
+        Collection {
+            families: Arc::new(families),
+            encoded: Default::default(),
+        }
+    }
+
+    /// The collection as exposition text in `format`.
+    pub fn text(&self, format: Format) -> Bytes {
+        let slot = match format {
+            Format::PrometheusText => &self.encoded[0],
+            Format::OpenMetrics => &self.encoded[1],
+        };
+        slot.get_or_init(|| Bytes::from(encode(Arc::clone(&self.families), format)))
+            .clone()
+    }
+}
+
+type InFlight = Shared<BoxFuture<'static, Arc<Collection>>>;
+
+/// Runs collections; one per process.
+pub struct Scraper {
+    pool: Arc<Pool>,
+    collectors: Vec<&'static dyn Collector>,
+    /// Replaced whole on a configuration reload; a collection keeps the one it started with.
+    options: std::sync::RwLock<Arc<Options>>,
+    timeout: Duration,
+    in_flight: Mutex<Option<InFlight>>,
+    scrapes: AtomicU64,
+    status: Mutex<Vec<CollectorStatus>>,
+    /// `--auto-discover-databases`: the other databases to visit.
+    discovery: Option<Discovery>,
+    /// What the engine remembers between collections.
+    caches: Arc<Caches>,
+    /// Family names already reported as produced twice.
+    warned_duplicates: Mutex<std::collections::HashSet<String>>,
+    /// Family names already reported as repeating a series across databases.
+    warned_repeats: Mutex<std::collections::HashSet<String>>,
+    /// Whether listing the databases failed last time (to log changes only).
+    discovery_failed: std::sync::atomic::AtomicBool,
+}
+
+impl Scraper {
+    pub fn new(
+        pool: Arc<Pool>,
+        collectors: Vec<&'static dyn Collector>,
+        options: Options,
+        discovery: Option<Discovery>,
+        timeout: Duration,
+    ) -> Scraper {
+        let status = collectors
+            .iter()
+            .map(|c| CollectorStatus {
+                name: c.name(),
+                duration_seconds: 0.0,
+                success: None,
+                error: None,
+            })
+            .collect();
+        Scraper {
+            pool,
+            collectors,
+            options: std::sync::RwLock::new(Arc::new(options)),
+            timeout,
+            in_flight: Mutex::new(None),
+            scrapes: AtomicU64::new(0),
+            status: Mutex::new(status),
+            discovery,
+            caches: Arc::default(),
+            warned_duplicates: Mutex::new(std::collections::HashSet::new()),
+            warned_repeats: Mutex::new(std::collections::HashSet::new()),
+            discovery_failed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The collectors' settings now.
+    pub fn options(&self) -> Arc<Options> {
+        Arc::clone(&self.options.read().expect("options lock"))
+    }
+
+    /// Replaces the collectors' settings (a configuration reload) and forgets
+    /// the results of the old custom queries; collections in flight finish
+    /// with the settings they started with.
+    pub fn reload(&self, options: Options) {
+        *self.options.write().expect("options lock") = Arc::new(options);
+        self.caches.forget_queries();
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The collectors' outcomes in the last collection.
+    pub fn status(&self) -> Vec<CollectorStatus> {
+        self.status.lock().expect("status lock").clone()
+    }
+
+    /// The deadline of a scrape: `--collection-timeout`, or Prometheus' own
+    /// scrape timeout (the `X-Prometheus-Scrape-Timeout-Seconds` header) less a
+    /// margin when that is shorter.
+    pub fn timeout_for(&self, prometheus_timeout: Option<&str>) -> Duration {
+        let from_header = prometheus_timeout
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(|v| Duration::from_secs_f64(v.min(1e6)).saturating_sub(SCRAPE_TIMEOUT_MARGIN));
+        match from_header {
+            Some(header) => self.timeout.min(header).max(MIN_DEADLINE),
+            None => self.timeout,
+        }
+    }
+
+    /// Returns a fresh collection: the one in flight if there is one, else a new one.
+    pub async fn scrape(self: &Arc<Self>, timeout: Duration) -> Arc<Collection> {
+        let shared = {
+            let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+            match in_flight.as_ref() {
+                Some(shared) => shared.clone(),
+                None => {
+                    let this = Arc::clone(self);
+                    let task = tokio::spawn(async move {
+                        let collection = this.collect(timeout).await;
+                        *this.in_flight.lock().expect("in-flight lock") = None;
+                        Arc::new(collection)
+                    });
+                    let this = Arc::clone(self);
+                    let shared = async move {
+                        task.await.unwrap_or_else(|err| {
+                            tracing::error!(error = %err, "collection task failed");
+                            *this.in_flight.lock().expect("in-flight lock") = None;
+                            Arc::new(Collection::new(vec![up_family(false)]))
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    *in_flight = Some(shared.clone());
+                    shared
+                }
+            }
+        };
+        shared.await
+    }
+
+    async fn collect(&self, timeout: Duration) -> Collection {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let scrapes = self.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
+        let options = self.options();
+        let probe = self.server_info(deadline).await;
+        if let Some((server, _)) = &probe {
+            warn_if_unsupported(server);
+        }
+
+        let mut families = vec![up_family(probe.is_some())];
+        if let Some((server, _)) = &probe {
+            let mut info = STATIC.family();
+            info.push(vec![server.version.clone(), server.short_version()], 1.0);
+            families.push(info);
+            families.push(START_TIME.single(server.start_time_seconds));
+        }
+        let (outcomes, database_success) = match &probe {
+            Some((server, others)) => self.run_all(server, others, &options, deadline).await,
+            None => (
+                self.collectors.iter().map(|_| Vec::new()).collect(),
+                DATABASE_SUCCESS.family(),
+            ),
+        };
+
+        let mut durations = COLLECTOR_DURATION.family();
+        let mut successes = COLLECTOR_SUCCESS.family();
+        let mut cache_ages = CACHE_AGE.family();
+        let mut any_failed = probe.is_none();
+        let mut status = Vec::with_capacity(self.collectors.len());
+        for (collector, runs) in self.collectors.iter().zip(outcomes) {
+            let name = collector.name();
+            let seconds: f64 = runs.iter().map(|(_, o)| o.seconds).sum();
+            durations.push(vec![name.to_string()], seconds);
+            if let Some(age) = runs
+                .iter()
+                .filter_map(|(_, o)| o.cache_age)
+                .max_by(f64::total_cmp)
+            {
+                cache_ages.push(vec![name.to_string()], age);
+            }
+            let mut error = probe.is_none().then(|| UNREACHABLE.to_string());
+            let mut collected = Vec::with_capacity(runs.len());
+            for (database, outcome) in runs {
+                match outcome.result {
+                    Ok(part) => collected.push(part),
+                    Err(failure) if error.is_none() => {
+                        error = Some(match database {
+                            Some(datname) => format!("database {datname}: {failure}"),
+                            None => failure.to_string(),
+                        })
+                    }
+                    Err(_) => {}
+                }
+            }
+            families.extend(self.merge_databases(collected));
+            any_failed |= error.is_some();
+            successes.push(
+                vec![name.to_string()],
+                if error.is_none() { 1.0 } else { 0.0 },
+            );
+            status.push(CollectorStatus {
+                name,
+                duration_seconds: seconds,
+                success: Some(error.is_none()),
+                error,
+            });
+        }
+        // When the server is unreachable the pool has said so, once.
+        if probe.is_some() {
+            self.log_changes(&status);
+        }
+        *self.status.lock().expect("status lock") = status;
+
+        families.push(durations);
+        families.push(successes);
+        families.push(database_success);
+        families.push(cache_ages);
+        families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
+        families.push(SCRAPES.single(scrapes as f64));
+        families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
+        families.extend(process::families());
+        self.drop_duplicates(&mut families);
+        Collection::new(families)
+    }
+
+    /// Logs a collector's failure when it starts or its reason changes, and its
+    /// recovery, rather than the same line on every scrape.
+    fn log_changes(&self, now: &[CollectorStatus]) {
+        let before = self.status.lock().expect("status lock");
+        for (old, new) in before.iter().zip(now) {
+            // Coming back from an unreachable server is the pool's news, not the collector's.
+            if old.error == new.error || old.error.as_deref() == Some(UNREACHABLE) {
+                continue;
+            }
+            match &new.error {
+                Some(error) => {
+                    tracing::warn!(collector = new.name, error = %error, "collector failed")
+                }
+                None if old.success == Some(false) => {
+                    tracing::info!(collector = new.name, "collector recovered")
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// A collector's status while the server does not answer.
+const UNREACHABLE: &str = "PostgreSQL is not reachable";
+
+/// The oldest PostgreSQL major the collectors are written and tested for.
+const OLDEST_SUPPORTED_VERSION_NUM: i32 = 130000;
+
+/// Says once that the server is older than supported: the collectors that
+/// work still report, the others fail on their own without failing the scrape.
+fn warn_if_unsupported(server: &ServerInfo) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if server.version_num < OLDEST_SUPPORTED_VERSION_NUM && !WARNED.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            version = %server.short_version(),
+            "PostgreSQL is older than 13, the oldest supported major: collectors that do not work on it report pg_scrape_collector_success 0"
+        );
+    }
+}
+
+fn up_family(up: bool) -> Family {
+    UP.single(if up { 1.0 } else { 0.0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_timeout_header_shortens_the_deadline() {
+        let pool = Pool::new(
+            "host=localhost".parse().unwrap(),
+            None,
+            1,
+            crate::db::SessionLimits::for_collection(Duration::from_secs(1)),
+        );
+        let scraper = Scraper::new(
+            Arc::new(pool),
+            Vec::new(),
+            Options::default(),
+            None,
+            Duration::from_secs(10),
+        );
+        assert_eq!(scraper.timeout_for(None), Duration::from_secs(10));
+        assert_eq!(scraper.timeout_for(Some("4")), Duration::from_millis(3500));
+        assert_eq!(scraper.timeout_for(Some("30")), Duration::from_secs(10));
+        assert_eq!(scraper.timeout_for(Some("0.2")), MIN_DEADLINE);
+        for junk in ["", "abc", "-1", "NaN", "inf"] {
+            assert_eq!(
+                scraper.timeout_for(Some(junk)),
+                Duration::from_secs(10),
+                "{junk}"
+            );
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! How a collection runs: the plan (which collector in which database, in
+//! lanes), each run under the scrape deadline with a session from the pool,
+//! results served from the engine's cache while a minimum interval has not
+//! passed, and the per-database outcome (`pg_scrape_database_success`).
+
+use std::sync::Arc;
+
+use futures::future::{BoxFuture, FutureExt};
+use futures::StreamExt;
+use tokio::time::Instant;
+
+use super::cache::Key;
+use super::catalogue::DATABASE_SUCCESS;
+use super::Scraper;
+use crate::collectors::{CollectError, Collector, Context, Options, Scope};
+use crate::db::{error_chain, is_connection_error, ServerInfo};
+use crate::metrics::Family;
+
+/// What one collector contributed to a scrape in one database.
+pub(super) struct Outcome {
+    pub(super) seconds: f64,
+    pub(super) result: Result<Vec<Family>, Failure>,
+    /// Age of a cached result, for collectors with a minimum interval.
+    pub(super) cache_age: Option<f64>,
+}
+
+/// One collector to run in one database.
+pub(super) struct Run {
+    collector: usize,
+    ctx: Context,
+}
+
+impl Run {
+    /// The database to open a session to: `None` for the DSN's.
+    fn database(&self) -> Option<&str> {
+        (!self.ctx.server_wide).then_some(self.ctx.datname.as_str())
+    }
+}
+
+pub(super) enum Failure {
+    Connect(crate::db::ConnectError),
+    Collect(CollectError),
+    Timeout,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Connect(err) => f.write_str(&error_chain(err)),
+            Failure::Collect(err) => f.write_str(&error_chain(err)),
+            Failure::Timeout => f.write_str("scrape deadline reached"),
+        }
+    }
+}
+
+impl Scraper {
+    /// Runs every collector where it belongs; returns each collector's
+    /// outcomes with their database (`None`: the DSN's), and
+    /// `pg_scrape_database_success`.
+    pub(super) async fn run_all(
+        &self,
+        server: &ServerInfo,
+        others: &[String],
+        options: &Arc<Options>,
+        deadline: Instant,
+    ) -> (Vec<Vec<(Option<String>, Outcome)>>, Family) {
+        self.forget_other_databases(&server.datname, others);
+        let lanes = self.plan(server, others, options);
+        // As many lanes at once as there are sessions, so that a lane gets its
+        // session back for its next collector rather than queueing behind others.
+        let running: Vec<BoxFuture<'_, (usize, Vec<Outcome>)>> = lanes
+            .iter()
+            .enumerate()
+            .map(|(at, lane)| {
+                async move {
+                    let mut outcomes = Vec::with_capacity(lane.len());
+                    for run in lane {
+                        outcomes.push(self.run_or_reuse(run, deadline).await);
+                    }
+                    (at, outcomes)
+                }
+                .boxed()
+            })
+            .collect();
+        let mut done: Vec<(usize, Vec<Outcome>)> = futures::stream::iter(running)
+            .buffer_unordered(self.pool.max_connections())
+            .collect()
+            .await;
+        self.pool.close_other_databases();
+        done.sort_by_key(|(at, _)| *at);
+        let results: Vec<(Run, Outcome)> = lanes
+            .into_iter()
+            .flatten()
+            .zip(done.into_iter().flat_map(|(_, outcomes)| outcomes))
+            .collect();
+        // Dropped since it was listed: gone, not failed, and nothing of it is
+        // served (not even a cached result).
+        let gone: std::collections::HashSet<String> = results
+            .iter()
+            .filter(|(_, outcome)| matches!(&outcome.result, Err(Failure::Connect(e)) if e.database_missing()))
+            .filter_map(|(run, _)| run.database().map(str::to_string))
+            .collect();
+        if !gone.is_empty() {
+            self.caches
+                .retain_databases(|datname| !gone.contains(datname));
+        }
+        // Per database, in the order scraped: did its per-database collectors succeed?
+        let mut per_database: Vec<(String, bool)> = Vec::new();
+        let mut by_collector: Vec<Vec<(Option<String>, Outcome)>> =
+            self.collectors.iter().map(|_| Vec::new()).collect();
+        for (run, outcome) in results {
+            if run.database().is_some_and(|d| gone.contains(d)) {
+                continue;
+            }
+            if self.collectors[run.collector].scope() != Scope::Server {
+                let ok = outcome.result.is_ok();
+                match per_database
+                    .iter_mut()
+                    .find(|(name, _)| *name == run.ctx.datname)
+                {
+                    Some((_, all_ok)) => *all_ok &= ok,
+                    None => per_database.push((run.ctx.datname.clone(), ok)),
+                }
+            }
+            by_collector[run.collector].push((run.database().map(str::to_string), outcome));
+        }
+        let mut database_success = DATABASE_SUCCESS.family();
+        for (datname, ok) in per_database {
+            database_success.push(vec![datname], if ok { 1.0 } else { 0.0 });
+        }
+        (by_collector, database_success)
+    }
+
+    /// The runs in lanes: each collector in the DSN's database alone (they run
+    /// side by side), then per other database its per-database collectors
+    /// together (they run one after another, on one session).
+    fn plan(
+        &self,
+        server: &ServerInfo,
+        others: &[String],
+        options: &Arc<Options>,
+    ) -> Vec<Vec<Run>> {
+        let mut lanes: Vec<Vec<Run>> = (0..self.collectors.len())
+            .map(|collector| {
+                vec![Run {
+                    collector,
+                    ctx: Context::new(
+                        server.clone(),
+                        Arc::clone(options),
+                        Arc::clone(&self.caches),
+                    ),
+                }]
+            })
+            .collect();
+        let per_database: Vec<usize> = (0..self.collectors.len())
+            .filter(|&collector| self.collectors[collector].scope() != Scope::Server)
+            .collect();
+        if per_database.is_empty() {
+            return lanes;
+        }
+        for datname in others {
+            lanes.push(
+                per_database
+                    .iter()
+                    .map(|&collector| Run {
+                        collector,
+                        ctx: Context {
+                            server: server.clone(),
+                            options: Arc::clone(options),
+                            caches: Arc::clone(&self.caches),
+                            datname: datname.clone(),
+                            server_wide: false,
+                        },
+                    })
+                    .collect(),
+            );
+        }
+        lanes
+    }
+
+    /// Drops what is kept for databases no longer scraped (dropped, or no
+    /// longer wanted): cached results and connection history.
+    fn forget_other_databases(&self, own: &str, others: &[String]) {
+        self.caches
+            .retain_databases(|datname| datname == own || others.iter().any(|d| d == datname));
+        self.pool
+            .retain_databases(|datname| others.iter().any(|d| d == datname));
+    }
+
+    /// Runs the collector, or serves its last result while its minimum
+    /// interval has not passed.
+    async fn run_or_reuse(&self, run: &Run, deadline: Instant) -> Outcome {
+        let collector = self.collectors[run.collector];
+        let ctx = &run.ctx;
+        let database = run.database();
+        let name = collector.name();
+        let interval = ctx
+            .options
+            .min_intervals
+            .get(name)
+            .copied()
+            .unwrap_or_default();
+        if interval.is_zero() {
+            let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
+            return Outcome {
+                seconds,
+                result,
+                cache_age: None,
+            };
+        }
+        let key = Key::collector(name, &ctx.datname);
+        if let Some((age, families)) = self.caches.fresh(&key, interval) {
+            return Outcome {
+                seconds: 0.0,
+                result: Ok(families),
+                cache_age: Some(age.as_secs_f64()),
+            };
+        }
+        let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
+        if let Ok(families) = &result {
+            self.caches.store(key, families.clone());
+        }
+        Outcome {
+            seconds,
+            result,
+            cache_age: Some(0.0),
+        }
+    }
+
+    async fn run_collector(
+        &self,
+        collector: &dyn Collector,
+        ctx: &Context,
+        database: Option<&str>,
+        deadline: Instant,
+    ) -> (f64, Result<Vec<Family>, Failure>) {
+        // The duration is the collector's own: it starts once a session is
+        // free, so waiting for another collector's session is not counted.
+        let started = std::sync::Mutex::new(Instant::now());
+        let run = async {
+            let mut conn = self
+                .pool
+                .acquire_in(deadline, database)
+                .await
+                .map_err(Failure::Connect)?;
+            *started.lock().expect("timer lock") = Instant::now();
+            match collector.collect(&mut conn, ctx).await {
+                Ok(families) => {
+                    conn.reusable();
+                    Ok(families)
+                }
+                Err(err) => {
+                    match &err {
+                        CollectError::Query(query) if is_connection_error(query) => {
+                            self.pool.mark_broken(query)
+                        }
+                        // Its query may still run: the session is cancelled and closed.
+                        CollectError::Timeout(_) => {}
+                        _ => conn.reusable(),
+                    }
+                    Err(Failure::Collect(err))
+                }
+            }
+        };
+        let outcome = match tokio::time::timeout_at(deadline, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::Timeout),
+        };
+        let started = *started.lock().expect("timer lock");
+        (started.elapsed().as_secs_f64(), outcome)
+    }
+}
