@@ -3,8 +3,10 @@
 # whole festival-ops stack on one machine without Docker: a throwaway
 # PostgreSQL with schema/festival.sql, festival-pg-exporter, Prometheus with a
 # temp copy of alerts/*.yml, Alertmanager and a small webhook receiver. Sourced
-# (never run) by scripts/demo; the same steps as scripts/e2e, which could
-# source it too (see the function list below).
+# (never run) by scripts/demo and scripts/e2e, which start that whole stack,
+# and by scripts/bench and scripts/load, which use only the PostgreSQL part
+# (tools, temp dir, free ports, the cluster, psql) and their own exporter
+# runs (see the function list below).
 #
 # The caller sets FS_TMP to a temp dir of its own (fs_tmpdir makes one),
 # starts things with the fs_start_* functions, and calls fs_stop_all from its
@@ -14,19 +16,26 @@
 # everything listens on 127.0.0.1 only. Functions print their complaints on
 # stderr and return non-zero; what to do then is the caller's business.
 #
-#   fs_find_tools [--pgbench]   PostgreSQL bin dir, psql (and pgbench),
-#                               Prometheus, Alertmanager -> FS_BINDIR, FS_PSQL,
+#   fs_find_tools [--pgbench] [--no-prometheus]
+#                               PostgreSQL bin dir, psql (and pgbench),
+#                               Prometheus, Alertmanager (not with
+#                               --no-prometheus) -> FS_BINDIR, FS_PSQL,
 #                               FS_PGBENCH, PROMETHEUS_BIN, ALERTMANAGER_BIN
+#   fs_find_prometheus          Prometheus and Alertmanager only
 #   fs_tmpdir PREFIX            mktemp -d readable by the postgres OS user -> FS_TMP
 #   fs_free_port                an unused TCP port on 127.0.0.1 (stdout)
 #   fs_as_pg CMD...             runs a server program as the cluster owner
 #   fs_pg_init                  initdb in FS_TMP/pg/data with the test settings
 #   fs_pg_start PORT            pg_ctl start (FS_PG_PORT on success)
 #   fs_pg_start_any [PORT]      PORT, or up to 5 free ports until one works
-#   fs_pg_stop [MODE]           pg_ctl stop (fast by default)
+#   fs_pg_stop [MODE] [SECONDS] pg_ctl stop (fast, 20 s by default; then immediate)
 #   fs_psql DB ARGS...          psql -X -q -At, ON_ERROR_STOP, 60 s statement timeout
+#                               (FS_PGOPTIONS, FS_APPNAME, FS_PSQL_TIMEOUT change it)
 #   fs_load_schema [DB]         CREATE DATABASE festivals, schema/festival.sql, VACUUM ANALYZE
 #   fs_start_exporter ADDR ARGS...   festival-pg-exporter on ADDR -> FS_EXPORTER_PID
+#                               (database FS_EXPORTER_DB, default festivals;
+#                               FS_EXPORTER_CLEAN_ENV=1: with PATH as its only
+#                               environment variable)
 #   fs_rules_copy DIR FOR [NAME=VALUE]...   alerts/*.yml into DIR, every `for:`
 #                               set to FOR, festival_pg:threshold:NAME set to VALUE
 #   fs_start_webhook LOG [PORT] webhook receiver, one JSON line per notification
@@ -34,6 +43,8 @@
 #   fs_start_alertmanager PORT WEBHOOK_URL [GROUP_WAIT] [GROUP_INTERVAL]
 #                               (receiver name: FS_AM_RECEIVER, default webhook)
 #   fs_start_prometheus PORT TARGET AM_ADDR RULES_DIR INTERVAL [JOB] [ARGS...]
+#                               (scrape timeout FS_SCRAPE_TIMEOUT, default 80 %
+#                               of INTERVAL)
 #   fs_wait_http URL SECONDS [PID]  until URL answers 2xx (or PID has exited)
 #   fs_stop_all                 stop everything recorded, bounded
 #
@@ -53,9 +64,15 @@ FS_PIDS=()   # every background process started through these functions
 
 fs_err() { printf '%s\n' "$*" >&2; }
 
-fs_find_tools() { # [--pgbench]
-  local want_pgbench=0
-  [[ ${1:-} == --pgbench ]] && want_pgbench=1
+fs_find_tools() { # [--pgbench] [--no-prometheus]
+  local want_pgbench=0 want_prometheus=1 arg
+  for arg in "$@"; do
+    case $arg in
+      --pgbench) want_pgbench=1 ;;
+      --no-prometheus) want_prometheus=0 ;;
+      *) fs_err "fs_find_tools: unknown option $arg"; return 1 ;;
+    esac
+  done
   command -v python3 >/dev/null || { fs_err "python3 not found"; return 1; }
   FS_BINDIR=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || true)}
   if [[ -z $FS_BINDIR || ! -x $FS_BINDIR/initdb ]]; then
@@ -80,6 +97,16 @@ fs_find_tools() { # [--pgbench]
     [[ -n $FS_PGBENCH && -x $FS_PGBENCH ]] ||
       { fs_err "pgbench not found (Debian: package postgresql-contrib/postgresql, in $FS_BINDIR): set PGBENCH"; return 1; }
   fi
+  if ((want_prometheus)); then
+    fs_find_prometheus || return 1
+  fi
+  if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
+    fs_err "running as root needs a postgres OS user to run PostgreSQL as"
+    return 1
+  fi
+}
+
+fs_find_prometheus() { # -> PROMETHEUS_BIN, ALERTMANAGER_BIN
   PROMETHEUS_BIN=${PROMETHEUS_BIN:-}
   if [[ -z $PROMETHEUS_BIN ]]; then
     if [[ -x /usr/bin/prometheus ]]; then PROMETHEUS_BIN=/usr/bin/prometheus
@@ -94,10 +121,6 @@ fs_find_tools() { # [--pgbench]
   fi
   [[ -n $ALERTMANAGER_BIN && -x $ALERTMANAGER_BIN ]] ||
     { fs_err "Alertmanager not found: install the Debian package prometheus-alertmanager or set ALERTMANAGER_BIN"; return 1; }
-  if ((EUID == 0)) && ! id postgres >/dev/null 2>&1; then
-    fs_err "running as root needs a postgres OS user to run PostgreSQL as"
-    return 1
-  fi
 }
 
 fs_tmpdir() { # PREFIX
@@ -162,17 +185,21 @@ fs_pg_start_any() { # [PORT]: that port, or the first of up to 5 free ones that 
   return 1
 }
 
-fs_pg_stop() { # [MODE]
+fs_pg_stop() { # [MODE] [SECONDS]: then immediate (20 s) if that did not stop it
   [[ -n $FS_PGDATA && -f $FS_PGDATA/postmaster.pid ]] || return 0
-  fs_as_pg "$FS_BINDIR/pg_ctl" -D "$FS_PGDATA" -m "${1:-fast}" -w -t 20 stop >/dev/null 2>&1 ||
+  fs_as_pg "$FS_BINDIR/pg_ctl" -D "$FS_PGDATA" -m "${1:-fast}" -w -t "${2:-20}" stop >/dev/null 2>&1 ||
     fs_as_pg "$FS_BINDIR/pg_ctl" -D "$FS_PGDATA" -m immediate -w -t 20 stop >/dev/null 2>&1
 }
 
+# FS_PGOPTIONS replaces the statement timeout (PGOPTIONS), FS_APPNAME names
+# the session (application_name), FS_PSQL_TIMEOUT (seconds) bounds the whole
+# psql run with timeout(1).
 fs_psql() { # DB ARGS...: quiet, unaligned, stops on the first error
-  local db=$1
+  local db=$1 bound=()
   shift
+  [[ -n ${FS_PSQL_TIMEOUT:-} ]] && bound=(timeout -k 5 "$FS_PSQL_TIMEOUT")
   PGOPTIONS=${FS_PGOPTIONS:-'-c statement_timeout=60s'} PGCONNECT_TIMEOUT=5 PGAPPNAME=${FS_APPNAME:-festival-stack} \
-    "$FS_PSQL" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$FS_PG_PORT" -U postgres -d "$db" "$@"
+    ${bound[@]+"${bound[@]}"} "$FS_PSQL" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$FS_PG_PORT" -U postgres -d "$db" "$@"
 }
 
 fs_load_schema() { # [DB]: creates DB (festivals) and loads schema/festival.sql into it
@@ -186,9 +213,11 @@ fs_load_schema() { # [DB]: creates DB (festivals) and loads schema/festival.sql 
 }
 
 fs_start_exporter() { # ADDR [ARGS...]: against FS_PG_PORT's festivals, log in FS_TMP/exporter.log
-  local addr=$1
+  local addr=$1 clean=()
   shift
-  "$EXPORTER_BIN" --data-source-name "postgresql://postgres@127.0.0.1:$FS_PG_PORT/festivals?sslmode=disable" \
+  [[ ${FS_EXPORTER_CLEAN_ENV:-0} == 1 ]] && clean=(env -i PATH="$PATH")
+  ${clean[@]+"${clean[@]}"} "$EXPORTER_BIN" \
+    --data-source-name "postgresql://postgres@127.0.0.1:$FS_PG_PORT/${FS_EXPORTER_DB:-festivals}?sslmode=disable" \
     --web.listen-address "$addr" "$@" >>"$FS_TMP/exporter.log" 2>&1 &
   FS_EXPORTER_PID=$!
   FS_PIDS+=("$FS_EXPORTER_PID")
@@ -269,8 +298,10 @@ EOF
 fs_start_prometheus() { # PORT TARGET AM_ADDR RULES_DIR INTERVAL [JOB] [ARGS...]
   local port=$1 target=$2 am=$3 rules=$4 interval=$5 job=${6:-festival-pg} timeout
   shift 6 2>/dev/null || shift $#
-  # The scrape timeout may not exceed the interval: 80 % of it, in ms.
-  timeout=$(python3 -c '
+  # The scrape timeout may not exceed the interval: 80 % of it, in ms, unless
+  # FS_SCRAPE_TIMEOUT says otherwise.
+  timeout=${FS_SCRAPE_TIMEOUT:-}
+  [[ -n $timeout ]] || timeout=$(python3 -c '
 import re, sys
 n, u = re.fullmatch(r"(\d+)(ms|s|m)", sys.argv[1]).groups()
 print(str(int(int(n) * {"ms": 1, "s": 1000, "m": 60000}[u] * 0.8)) + "ms")' "$interval") || return 1
