@@ -10,7 +10,7 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Context, Scope, TABLE_LABELS,
+    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope, TABLE_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -22,7 +22,7 @@ const TABLES_SQL: &str = include_str!("../../queries/autovacuum_tables.sql");
 
 const PHASE_LABELS: &[&str] = &["datname", "schemaname", "relname", "phase"];
 
-const PROGRESS_COLUMNS: &[Column] = &[
+const PROGRESS_COLUMNS: Columns = Columns::new(&[
     Column::new("heap_blks", Desc::gauge("pg_stat_progress_vacuum_heap_blks", TABLE_LABELS, "Total heap blocks of the table being vacuumed.")),
     Column::new("heap_blks_scanned", Desc::gauge("pg_stat_progress_vacuum_heap_blks_scanned", TABLE_LABELS, "Heap blocks scanned so far.")),
     Column::new("heap_blks_vacuumed", Desc::gauge("pg_stat_progress_vacuum_heap_blks_vacuumed", TABLE_LABELS, "Heap blocks vacuumed so far.")),
@@ -52,7 +52,7 @@ const PROGRESS_COLUMNS: &[Column] = &[
         "is_autovacuum",
         Desc::gauge("pg_stat_progress_vacuum_is_autovacuum", TABLE_LABELS, "Whether this VACUUM was started by autovacuum (1) or by a user (0)."),
     ),
-];
+]);
 
 static PHASE: Desc = Desc::gauge(
     "pg_stat_progress_vacuum_phase",
@@ -60,16 +60,16 @@ static PHASE: Desc = Desc::gauge(
     "The current phase of a running VACUUM; the value is always 1.",
 );
 
-const DATABASE_COLUMNS: &[Column] = &[Column::new(
+const DATABASE_COLUMNS: Columns = Columns::new(&[Column::new(
     "frozen_xid_age",
     Desc::gauge(
         "pg_database_frozen_xid_age",
         &["datname"],
         "Transaction ID age of the database's oldest unfrozen row (wraparound at about 2 billion).",
     ),
-)];
+)]);
 
-const TABLE_COLUMNS: &[Column] = &[
+const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new("enabled", Desc::gauge("pg_table_autovacuum_enabled", TABLE_LABELS, "Whether autovacuum may vacuum and analyze this table (server setting and reloption).")),
     Column::new("vacuum_threshold", Desc::gauge("pg_table_autovacuum_vacuum_threshold", TABLE_LABELS, "Effective autovacuum_vacuum_threshold of the table.")),
     Column::new("vacuum_scale_factor", Desc::gauge("pg_table_autovacuum_vacuum_scale_factor", TABLE_LABELS, "Effective autovacuum_vacuum_scale_factor of the table.")),
@@ -84,7 +84,7 @@ const TABLE_COLUMNS: &[Column] = &[
         Desc::gauge("pg_table_autovacuum_analyze_trigger_tuples", TABLE_LABELS, "Changed tuples at which autovacuum analyzes the table: threshold + scale_factor * reltuples."),
     ),
     Column::new("frozen_xid_age", Desc::gauge("pg_stat_user_tables_frozen_xid_age", TABLE_LABELS, "Transaction ID age of the table's oldest unfrozen row.")),
-];
+]);
 
 #[derive(Debug)]
 pub struct Autovacuum;

@@ -24,7 +24,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Context, Extension, Scope,
+    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Extension, Scope,
     TABLE_LABELS,
 };
 use crate::db::Conn;
@@ -37,15 +37,15 @@ const INDEXES_PGSTATTUPLE_SQL: &str = include_str!("../../queries/bloat_indexes.
 
 const INDEX: &[&str] = &["datname", "schemaname", "relname", "indexrelname"];
 
-const TABLE_COLUMNS: &[Column] = &[
+const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new("bloat_bytes", Desc::gauge("pg_table_bloat_bytes", TABLE_LABELS, "Estimated space the table wastes beyond what its rows need at its fillfactor, in bytes.")),
     Column::new("bloat_ratio", Desc::gauge("pg_table_bloat_ratio", TABLE_LABELS, "Estimated wasted share of the table's size, from 0 to 1.")),
-];
+]);
 
-const INDEX_COLUMNS: &[Column] = &[
+const INDEX_COLUMNS: Columns = Columns::new(&[
     Column::new("bloat_bytes", Desc::gauge("pg_index_bloat_bytes", INDEX, "Estimated space the B-tree index wastes beyond what its entries need at its fillfactor, in bytes.")),
     Column::new("bloat_ratio", Desc::gauge("pg_index_bloat_ratio", INDEX, "Estimated wasted share of the index's size, from 0 to 1.")),
-];
+]);
 
 /// How bloat is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,20 +6,20 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context, Scope};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
 const SQL: &str = include_str!("../../queries/health.sql");
 
-const COLUMNS: &[Column] = &[Column::new(
+const COLUMNS: Columns = Columns::new(&[Column::new(
     "tables_needing_vacuum",
     Desc::gauge(
         "pg_tables_needing_vacuum",
         &["datname"],
         "Tables whose dead-tuple ratio n_dead_tup / (n_live_tup + n_dead_tup) is above --collector.health.dead-ratio.",
     ),
-)];
+)]);
 
 #[derive(Debug)]
 pub struct Health;

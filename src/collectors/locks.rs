@@ -7,7 +7,7 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, CollectError, Collector, Column, Context, Scope,
+    descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context, Scope,
     SESSION_LABELS,
 };
 use crate::db::Conn;
@@ -18,25 +18,25 @@ const RELATIONS_SQL: &str = include_str!("../../queries/locks_relations.sql");
 const BLOCKED_SQL: &str = include_str!("../../queries/locks_blocked.sql");
 const BLOCKERS_SQL: &str = include_str!("../../queries/locks_blockers.sql");
 
-const LOCK_COLUMNS: &[Column] = &[Column::new(
+const LOCK_COLUMNS: Columns = Columns::new(&[Column::new(
     "count",
     Desc::gauge(
         "pg_locks_count",
         &["datname", "mode"],
         "Number of locks held or awaited, by database and mode.",
     ),
-)];
+)]);
 
-const RELATION_COLUMNS: &[Column] = &[Column::new(
+const RELATION_COLUMNS: Columns = Columns::new(&[Column::new(
     "count",
     Desc::gauge(
         "pg_locks_relation_count",
         &["datname", "schemaname", "relname", "mode", "granted"],
         "Number of locks held (granted=true) or awaited (granted=false) on a relation of the current database.",
     ),
-)];
+)]);
 
-const BLOCKED_COLUMNS: &[Column] = &[
+const BLOCKED_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "blocked_sessions",
         Desc::gauge("pg_blocked_sessions", &["datname"], "Sessions waiting for a lock held by another session."),
@@ -49,7 +49,7 @@ const BLOCKED_COLUMNS: &[Column] = &[
             "How long the longest-waiting blocked session has been in its current statement, in seconds; 0 when none waits.",
         ),
     ),
-];
+]);
 
 static BLOCKERS: Desc = Desc::gauge(
     "pg_blocking_session_blocked_count",

@@ -6,11 +6,21 @@
 //! the explicit registry: it also makes the `--collector.<name>` flags.
 
 use futures::future::BoxFuture;
-use tokio_postgres::Row;
 
 use crate::db::{Conn, ServerInfo};
 use crate::metrics::{Desc, Family};
 use crate::scrape::cache::Caches;
+
+pub mod extension;
+pub mod query;
+pub mod rows;
+
+pub use extension::{quote_ident, Extension};
+pub use query::{Query, QueryCollector};
+pub use rows::{
+    collapse_query, descs, families_from_rows, session_family, Column, Columns,
+    QUERY_LABEL_CHARS, SESSION_LABELS, TABLE_LABELS,
+};
 
 pub mod autovacuum;
 pub mod backup;
@@ -53,6 +63,11 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
     }
     /// Every family the collector can produce, for the catalogue and docs.
     fn metrics(&self) -> Vec<&'static Desc>;
+    /// A [`QueryCollector`]'s queries (none for a collector with code of its
+    /// own): the unit tests check them against their SQL files.
+    fn queries(&self) -> &'static [Query] {
+        &[]
+    }
     /// Runs the collector's queries on `conn` and returns its families.
     fn collect<'a>(
         &'a self,
@@ -192,168 +207,6 @@ impl Context {
     }
 }
 
-/// Maps one numeric result column to a metric family.
-#[derive(Debug, Clone, Copy)]
-pub struct Column {
-    /// Column name in the query (aliased and cast to `float8` in the SQL).
-    pub column: &'static str,
-    pub desc: Desc,
-}
-
-impl Column {
-    pub const fn new(column: &'static str, desc: Desc) -> Column {
-        Column { column, desc }
-    }
-}
-
-/// The descriptions of `columns`, for [`Collector::metrics`].
-pub fn descs(columns: &'static [Column]) -> impl Iterator<Item = &'static Desc> {
-    columns.iter().map(|c| &c.desc)
-}
-
-/// Turns rows into one family per [`Column`]: the label columns (`text`,
-/// named as the columns' labels, which all columns share) give the labels,
-/// each numeric column (`float8`) a family. A NULL value means "no sample", a
-/// column missing from the query (a version variant without it) means no
-/// samples at all, and a NULL label value becomes the empty string.
-pub fn families_from_rows(rows: &[Row], columns: &[Column]) -> Result<Vec<Family>, CollectError> {
-    let labels = columns.first().map(|c| c.desc.labels).unwrap_or(&[]);
-    debug_assert!(columns.iter().all(|c| c.desc.labels == labels));
-    let mut families: Vec<Family> = columns.iter().map(|c| c.desc.family()).collect();
-    for row in rows {
-        let mut label_values = Vec::with_capacity(labels.len());
-        for label in labels {
-            label_values.push(
-                row.try_get::<_, Option<String>>(*label)?
-                    .unwrap_or_default(),
-            );
-        }
-        let values: std::sync::Arc<[String]> = label_values.into();
-        for (family, column) in families.iter_mut().zip(columns) {
-            // A column that this server's query variant lacks gives no sample.
-            if !row.columns().iter().any(|c| c.name() == column.column) {
-                continue;
-            }
-            if let Some(value) = row.try_get::<_, Option<f64>>(column.column)? {
-                family.push(std::sync::Arc::clone(&values), value);
-            }
-        }
-    }
-    Ok(families)
-}
-
-const EXTENSION_SQL: &str = include_str!("../../queries/extension.sql");
-
-/// An extension installed in the exporter's database.
-#[derive(Debug, Clone)]
-pub struct Extension {
-    /// `extversion`, e.g. `1.10`.
-    pub version: String,
-    /// The schema of its objects, quoted for SQL.
-    pub schema: String,
-}
-
-impl Extension {
-    /// The installed extension `name`, if any.
-    pub async fn find(
-        conn: &mut Conn,
-        name: &str,
-    ) -> Result<Option<Extension>, tokio_postgres::Error> {
-        let rows = conn.query(EXTENSION_SQL, &[&name]).await?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
-        };
-        Ok(Some(Extension {
-            version: row.try_get("version")?,
-            schema: quote_ident(&row.try_get::<_, String>("schemaname")?),
-        }))
-    }
-
-    /// `"1.10"` → `(1, 10)`.
-    pub fn version(&self) -> Option<(u32, u32)> {
-        let (major, minor) = self.version.split_once('.')?;
-        Some((major.parse().ok()?, minor.parse().ok()?))
-    }
-
-    /// An SQL text with `{schema}` replaced by the extension's schema.
-    pub fn sql(&self, template: &str) -> String {
-        template.replace("{schema}", &self.schema)
-    }
-}
-
-/// The identifier quoted for SQL.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// Longest statement text kept in a `query` label.
-pub const QUERY_LABEL_CHARS: usize = 100;
-
-/// Labels of families that name one session, so that the on-call engineer
-/// sees which pid to pass to `pg_cancel_backend()`.
-pub const SESSION_LABELS: &[&str] = &["pid", "datname", "usename", "state", "query"];
-
-/// Labels that name a table.
-pub const TABLE_LABELS: &[&str] = &["datname", "schemaname", "relname"];
-
-/// A family of `desc` (labelled with [`SESSION_LABELS`]) with one series per
-/// session row: the row's `pid`, `datname`, `usename`, `state` and `query`
-/// (shortened) columns as labels and its `value_column` as value.
-pub fn session_family(
-    desc: &Desc,
-    rows: &[Row],
-    value_column: &str,
-) -> Result<Family, CollectError> {
-    debug_assert_eq!(desc.labels, SESSION_LABELS);
-    let mut family = desc.family();
-    for row in rows {
-        let query: String = row.try_get("query")?;
-        family.push(
-            vec![
-                row.try_get("pid")?,
-                row.try_get("datname")?,
-                row.try_get("usename")?,
-                row.try_get("state")?,
-                collapse_query(&query, QUERY_LABEL_CHARS),
-            ],
-            row.try_get(value_column)?,
-        );
-    }
-    Ok(family)
-}
-
-/// A statement text fit for a label: runs of whitespace (newlines included)
-/// collapsed to one space, control characters dropped, cut at `max_chars`
-/// characters.
-pub fn collapse_query(text: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(max_chars.min(text.len()));
-    let mut chars = 0;
-    let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if c.is_control() {
-            continue;
-        }
-        if pending_space {
-            if chars + 1 >= max_chars {
-                break;
-            }
-            out.push(' ');
-            chars += 1;
-            pending_space = false;
-        }
-        if chars >= max_chars {
-            break;
-        }
-        out.push(c);
-        chars += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,33 +230,4 @@ mod tests {
         }
     }
 
-    #[test]
-    fn identifiers_and_extension_versions() {
-        assert_eq!(quote_ident("public"), "\"public\"");
-        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
-        let ext = |version: &str| Extension {
-            version: version.into(),
-            schema: quote_ident("x"),
-        };
-        assert_eq!(ext("1.10").version(), Some((1, 10)));
-        assert!(ext("1.10").version() > ext("1.9").version());
-        assert_eq!(ext("x").version(), None);
-        assert_eq!(ext("1.8").sql("{schema}.f()"), "\"x\".f()");
-    }
-
-    #[test]
-    fn query_text_is_collapsed_and_cut() {
-        assert_eq!(
-            collapse_query("  SELECT\n\t1,\r\n  2  ", 100),
-            "SELECT 1, 2"
-        );
-        assert_eq!(collapse_query("SELECT \u{1}x", 100), "SELECT x");
-        assert_eq!(collapse_query("abcdef", 3), "abc");
-        assert_eq!(collapse_query("ab cdef", 3), "ab");
-        assert_eq!(collapse_query("ünïcödé", 4), "ünïc");
-        assert_eq!(
-            collapse_query(&"x ".repeat(1_000_000), 100).chars().count(),
-            99
-        );
-    }
 }

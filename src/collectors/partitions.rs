@@ -9,7 +9,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context, Scope};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -18,7 +18,7 @@ const SIZES_SQL: &str = include_str!("../../queries/partitions_sizes.sql");
 
 const PARENT: &[&str] = &["datname", "schemaname", "parent"];
 
-const PARENT_COLUMNS: &[Column] = &[
+const PARENT_COLUMNS: Columns = Columns::new(&[
     Column::new("partitions", Desc::gauge("pg_partition_count", PARENT, "Number of direct partitions (or inheritance children) of the parent.")),
     Column::new(
         "newest_bound",
@@ -36,16 +36,16 @@ const PARENT_COLUMNS: &[Column] = &[
         "default_rows",
         Desc::gauge("pg_partition_default_rows", PARENT, "Estimated live rows in the parent's DEFAULT partition: rows that missed every range."),
     ),
-];
+]);
 
-const SIZE_COLUMNS: &[Column] = &[Column::new(
+const SIZE_COLUMNS: Columns = Columns::new(&[Column::new(
     "size_bytes",
     Desc::gauge(
         "pg_partition_size_bytes",
         &["datname", "schemaname", "parent", "partition"],
         "Total size of the partition with indexes and TOAST, in bytes.",
     ),
-)];
+)]);
 
 #[derive(Debug)]
 pub struct Partitions;

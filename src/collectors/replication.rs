@@ -8,7 +8,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -19,7 +19,7 @@ const SLOTS_SQL: &str = include_str!("../../queries/replication_slots.sql");
 const STANDBY: &[&str] = &["application_name", "client_addr", "state"];
 const SLOT: &[&str] = &["slot_name", "slot_type", "datname"];
 
-const SERVER_COLUMNS: &[Column] = &[
+const SERVER_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "is_replica",
         Desc::gauge(
@@ -36,9 +36,9 @@ const SERVER_COLUMNS: &[Column] = &[
             "On a standby, seconds since the last replayed transaction committed on the primary.",
         ),
     ),
-];
+]);
 
-const STANDBY_COLUMNS: &[Column] = &[
+const STANDBY_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "write_lag_seconds",
         Desc::gauge(
@@ -95,9 +95,9 @@ const STANDBY_COLUMNS: &[Column] = &[
             "WAL bytes not yet replayed by the standby.",
         ),
     ),
-];
+]);
 
-const SLOT_COLUMNS: &[Column] = &[
+const SLOT_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "active",
         Desc::gauge(
@@ -114,7 +114,7 @@ const SLOT_COLUMNS: &[Column] = &[
             "WAL the slot keeps from being removed, in bytes (current position minus restart_lsn).",
         ),
     ),
-];
+]);
 
 #[derive(Debug)]
 pub struct Replication;

@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Context, Scope, TABLE_LABELS,
+    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope, TABLE_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -17,16 +17,16 @@ const DATABASES_SQL: &str = include_str!("../../queries/sizes_databases.sql");
 const TABLES_SQL: &str = include_str!("../../queries/sizes_tables.sql");
 const INDEXES_SQL: &str = include_str!("../../queries/sizes_indexes.sql");
 
-const DATABASE_COLUMNS: &[Column] = &[Column::new(
+const DATABASE_COLUMNS: Columns = Columns::new(&[Column::new(
     "size_bytes",
     Desc::gauge(
         "pg_database_size_bytes",
         &["datname"],
         "Disk space used by the database, in bytes.",
     ),
-)];
+)]);
 
-const TABLE_COLUMNS: &[Column] = &[
+const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "table_size_bytes",
         Desc::gauge("pg_stat_user_tables_table_size_bytes", TABLE_LABELS, "Size of the table without its indexes (heap, free space and visibility maps, TOAST), in bytes."),
@@ -34,16 +34,16 @@ const TABLE_COLUMNS: &[Column] = &[
     Column::new("index_size_bytes", Desc::gauge("pg_stat_user_tables_index_size_bytes", TABLE_LABELS, "Size of all indexes of the table, in bytes.")),
     Column::new("toast_size_bytes", Desc::gauge("pg_stat_user_tables_toast_size_bytes", TABLE_LABELS, "Size of the table's TOAST table and its index, in bytes.")),
     Column::new("total_size_bytes", Desc::gauge("pg_stat_user_tables_total_size_bytes", TABLE_LABELS, "Total size of the table with indexes and TOAST, in bytes.")),
-];
+]);
 
-const INDEX_COLUMNS: &[Column] = &[Column::new(
+const INDEX_COLUMNS: Columns = Columns::new(&[Column::new(
     "size_bytes",
     Desc::gauge(
         "pg_stat_user_indexes_size_bytes",
         &["datname", "schemaname", "relname", "indexrelname"],
         "Size of the index, in bytes.",
     ),
-)];
+)]);
 
 #[derive(Debug)]
 pub struct Sizes;

@@ -9,7 +9,7 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, CollectError, Collector, Column, Context,
+    descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context,
     SESSION_LABELS,
 };
 use crate::db::{Conn, APPLICATION_NAME};
@@ -22,7 +22,7 @@ const BACKENDS_SQL: &str = include_str!("../../queries/stat_activity_backends.sq
 
 const GROUP: &[&str] = &["datname", "usename", "state"];
 
-const SESSION_COLUMNS: &[Column] = &[
+const SESSION_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "count",
         Desc::gauge("pg_stat_activity_count", GROUP, "Number of client sessions in this state (the exporter's own sessions excluded)."),
@@ -39,16 +39,16 @@ const SESSION_COLUMNS: &[Column] = &[
             "Run time of the oldest current query among these sessions, in seconds; absent for idle sessions.",
         ),
     ),
-];
+]);
 
-const LONG_RUNNING_COLUMNS: &[Column] = &[Column::new(
+const LONG_RUNNING_COLUMNS: Columns = Columns::new(&[Column::new(
     "long_running_queries",
     Desc::gauge(
         "pg_stat_activity_long_running_queries",
         &["datname", "threshold_seconds"],
         "Non-idle client queries running longer than threshold_seconds.",
     ),
-)];
+)]);
 
 static LONGEST: Desc = Desc::gauge(
     "pg_stat_activity_long_running_query_seconds",

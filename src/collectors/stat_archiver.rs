@@ -6,22 +6,22 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
 const ARCHIVER_SQL: &str = include_str!("../../queries/stat_archiver.sql");
 const WAL_SQL: &str = include_str!("../../queries/stat_wal.sql");
 
-const ARCHIVER_COLUMNS: &[Column] = &[
+const ARCHIVER_COLUMNS: Columns = Columns::new(&[
     Column::new("archived_count", Desc::counter("pg_stat_archiver_archived_count", &[], "WAL segments successfully archived.")),
     Column::new("failed_count", Desc::counter("pg_stat_archiver_failed_count", &[], "Failed attempts to archive WAL segments.")),
     Column::new("last_archive_age", Desc::gauge("pg_stat_archiver_last_archive_age", &[], "Seconds since the last WAL segment was archived; absent before the first.")),
     Column::new("last_archived_time", Desc::gauge("pg_stat_archiver_last_archived_time", &[], "When the last WAL segment was archived, Unix seconds.")),
     Column::new("last_failed_time", Desc::gauge("pg_stat_archiver_last_failed_time", &[], "When the last archiving attempt failed, Unix seconds; absent before the first failure.")),
-];
+]);
 
-const WAL_COLUMNS: &[Column] = &[
+const WAL_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "wal_bytes",
         Desc::counter(
@@ -46,7 +46,7 @@ const WAL_COLUMNS: &[Column] = &[
             "WAL full page images generated (pg_stat_wal, PostgreSQL 14+).",
         ),
     ),
-];
+]);
 
 #[derive(Debug)]
 pub struct StatArchiver;

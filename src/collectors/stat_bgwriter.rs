@@ -5,14 +5,14 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
 const SQL: &str = include_str!("../../queries/stat_bgwriter.sql");
 const SQL_17: &str = include_str!("../../queries/stat_bgwriter.v17.sql");
 
-const COLUMNS: &[Column] = &[
+const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "checkpoints_timed",
         Desc::counter(
@@ -97,7 +97,7 @@ const COLUMNS: &[Column] = &[
             "When these statistics were last reset, Unix seconds.",
         ),
     ),
-];
+]);
 
 #[derive(Debug)]
 pub struct StatBgwriter;

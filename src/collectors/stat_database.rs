@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -15,7 +15,7 @@ const SQL_14: &str = include_str!("../../queries/stat_database.v14.sql");
 
 const DB: &[&str] = &["datname"];
 
-const COLUMNS: &[Column] = &[
+const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "numbackends",
         Desc::gauge(
@@ -228,7 +228,7 @@ const COLUMNS: &[Column] = &[
             "Queries cancelled due to deadlocks.",
         ),
     ),
-];
+]);
 
 #[derive(Debug)]
 pub struct StatDatabase;

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::future::BoxFuture;
 
 use super::{
-    collapse_query, descs, families_from_rows, CollectError, Collector, Column, Context, Extension,
+    collapse_query, descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Extension,
 };
 use tokio_postgres::error::SqlState;
 
@@ -35,7 +35,7 @@ const OWN_STATEMENTS_ALLOWANCE: i64 = 50;
 
 const LABELS: &[&str] = &["user", "datname", "queryid"];
 
-const COLUMNS: &[Column] = &[
+const COLUMNS: Columns = Columns::new(&[
     Column::new("calls", Desc::counter("pg_stat_statements_calls", LABELS, "Number of times the statement was executed.")),
     Column::new("seconds", Desc::counter("pg_stat_statements_seconds", LABELS, "Total time spent executing the statement, in seconds.")),
     Column::new("mean_seconds", Desc::gauge("pg_stat_statements_mean_seconds", LABELS, "Mean execution time of the statement, in seconds.")),
@@ -55,7 +55,7 @@ const COLUMNS: &[Column] = &[
         "plan_seconds",
         Desc::counter("pg_stat_statements_plan_seconds", LABELS, "Total time spent planning the statement, in seconds (needs pg_stat_statements.track_planning)."),
     ),
-];
+]);
 
 static ENABLED: Desc = Desc::gauge(
     "pg_stat_statements_enabled",

@@ -7,7 +7,7 @@
 
 use futures::future::BoxFuture;
 
-use super::{descs, families_from_rows, CollectError, Collector, Column, Context, Scope};
+use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -15,7 +15,7 @@ const SQL: &str = include_str!("../../queries/stat_user_indexes.sql");
 
 const INDEX: &[&str] = &["datname", "schemaname", "relname", "indexrelname"];
 
-const COUNTER_COLUMNS: &[Column] = &[
+const COUNTER_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "idx_scan",
         Desc::counter(
@@ -40,9 +40,9 @@ const COUNTER_COLUMNS: &[Column] = &[
             "Number of live table rows fetched by simple index scans using this index.",
         ),
     ),
-];
+]);
 
-const INFO_COLUMNS: &[Column] = &[Column::new(
+const INFO_COLUMNS: Columns = Columns::new(&[Column::new(
     "info",
     Desc::gauge(
         "pg_index_info",
@@ -57,7 +57,7 @@ const INFO_COLUMNS: &[Column] = &[Column::new(
         ],
         "Properties of the index (unique, primary, valid: true or false); the value is always 1.",
     ),
-)];
+)]);
 
 #[derive(Debug)]
 pub struct StatUserIndexes;

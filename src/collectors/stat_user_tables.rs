@@ -7,14 +7,14 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Context, Scope, TABLE_LABELS,
+    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope, TABLE_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
 const SQL: &str = include_str!("../../queries/stat_user_tables.sql");
 
-const COLUMNS: &[Column] = &[
+const COLUMNS: Columns = Columns::new(&[
     Column::new("n_live_tup", Desc::gauge("pg_stat_user_tables_n_live_tup", TABLE_LABELS, "Estimated number of live rows.")),
     Column::new("n_dead_tup", Desc::gauge("pg_stat_user_tables_n_dead_tup", TABLE_LABELS, "Estimated number of dead rows.")),
     Column::new("n_mod_since_analyze", Desc::gauge("pg_stat_user_tables_n_mod_since_analyze", TABLE_LABELS, "Estimated number of rows changed since this table was last analyzed.")),
@@ -34,7 +34,7 @@ const COLUMNS: &[Column] = &[
     Column::new("last_autovacuum", Desc::gauge("pg_stat_user_tables_last_autovacuum", TABLE_LABELS, "Last time this table was vacuumed by the autovacuum daemon, Unix seconds; 0 when never.")),
     Column::new("last_analyze", Desc::gauge("pg_stat_user_tables_last_analyze", TABLE_LABELS, "Last time this table was manually analyzed, Unix seconds; 0 when never.")),
     Column::new("last_autoanalyze", Desc::gauge("pg_stat_user_tables_last_autoanalyze", TABLE_LABELS, "Last time this table was analyzed by the autovacuum daemon, Unix seconds; 0 when never.")),
-];
+]);
 
 #[derive(Debug)]
 pub struct StatUserTables;

@@ -1,0 +1,322 @@
+//! From rows to families: the one mapping most collectors use (numeric
+//! columns to families, label columns to labels), the per-session families
+//! with a shortened statement text, and the test rows that let each
+//! collector's mapping be checked without a server.
+
+
+use tokio_postgres::Row;
+
+use super::CollectError;
+use crate::metrics::{Desc, Family};
+
+/// Maps one numeric result column to a metric family.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Column name in the query (aliased and cast to `float8` in the SQL).
+    pub column: &'static str,
+    pub desc: Desc,
+}
+
+impl Column {
+    pub const fn new(column: &'static str, desc: Desc) -> Column {
+        Column { column, desc }
+    }
+}
+
+/// Numeric columns that share one label set, checked when the constant is
+/// compiled: a table whose columns disagree on labels does not build.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns(&'static [Column]);
+
+impl Columns {
+    /// `columns`, which must all have the same label names.
+    pub const fn new(columns: &'static [Column]) -> Columns {
+        let mut i = 1;
+        while i < columns.len() {
+            assert!(
+                same_names(columns[0].desc.labels, columns[i].desc.labels),
+                "every column of a table must have the same labels"
+            );
+            i += 1;
+        }
+        Columns(columns)
+    }
+
+    /// The columns, in order.
+    pub fn all(self) -> &'static [Column] {
+        self.0
+    }
+
+    /// The label names every column shares.
+    pub fn labels(self) -> &'static [&'static str] {
+        self.0.first().map(|c| c.desc.labels).unwrap_or(&[])
+    }
+}
+
+/// Whether two lists of names are equal, usable in constants.
+pub const fn same_names(a: &[&str], b: &[&str]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        let (x, y) = (a[i].as_bytes(), b[i].as_bytes());
+        if x.len() != y.len() {
+            return false;
+        }
+        let mut j = 0;
+        while j < x.len() {
+            if x[j] != y[j] {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The descriptions of `columns`, for [`super::Collector::metrics`].
+pub fn descs(columns: Columns) -> impl Iterator<Item = &'static Desc> {
+    columns.0.iter().map(|c| &c.desc)
+}
+
+/// One result row as the mapping reads it: a `tokio_postgres::Row`, or a row
+/// made up in a unit test.
+pub trait Cells {
+    /// Whether the row has this column at all.
+    fn has(&self, column: &str) -> bool;
+    /// A text column (`NULL`: `None`).
+    fn text(&self, column: &str) -> Result<Option<String>, CollectError>;
+    /// A `float8` column (`NULL`: `None`).
+    fn number(&self, column: &str) -> Result<Option<f64>, CollectError>;
+}
+
+impl Cells for Row {
+    fn has(&self, column: &str) -> bool {
+        self.columns().iter().any(|c| c.name() == column)
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>, CollectError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn number(&self, column: &str) -> Result<Option<f64>, CollectError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+/// Turns rows into one family per [`Column`]: the label columns (`text`,
+/// named as the columns' labels, which all columns share) give the labels,
+/// each numeric column (`float8`) a family. A NULL value means "no sample", a
+/// column missing from the query (a version variant without it) means no
+/// samples at all, and a NULL label value becomes the empty string.
+pub fn families_from_rows<R: Cells>(
+    rows: &[R],
+    columns: Columns,
+) -> Result<Vec<Family>, CollectError> {
+    let labels = columns.labels();
+    let columns = columns.all();
+    let mut families: Vec<Family> = columns.iter().map(|c| c.desc.family()).collect();
+    for row in rows {
+        let mut label_values = Vec::with_capacity(labels.len());
+        for label in labels {
+            label_values.push(row.text(label)?.unwrap_or_default());
+        }
+        let values: std::sync::Arc<[String]> = label_values.into();
+        for (family, column) in families.iter_mut().zip(columns) {
+            // A column that this server's query variant lacks gives no sample.
+            if !row.has(column.column) {
+                continue;
+            }
+            if let Some(value) = row.number(column.column)? {
+                family.push(std::sync::Arc::clone(&values), value);
+            }
+        }
+    }
+    Ok(families)
+}
+
+/// Longest statement text kept in a `query` label.
+pub const QUERY_LABEL_CHARS: usize = 100;
+
+/// Labels of families that name one session, so that the on-call engineer
+/// sees which pid to pass to `pg_cancel_backend()`.
+pub const SESSION_LABELS: &[&str] = &["pid", "datname", "usename", "state", "query"];
+
+/// Labels that name a table.
+pub const TABLE_LABELS: &[&str] = &["datname", "schemaname", "relname"];
+
+/// A family of `desc` (labelled with [`SESSION_LABELS`]) with one series per
+/// session row: the row's `pid`, `datname`, `usename`, `state` and `query`
+/// (shortened) columns as labels and its `value_column` as value.
+pub fn session_family(
+    desc: &Desc,
+    rows: &[Row],
+    value_column: &str,
+) -> Result<Family, CollectError> {
+    debug_assert!(same_names(desc.labels, SESSION_LABELS));
+    let mut family = desc.family();
+    for row in rows {
+        let query: String = row.try_get("query")?;
+        family.push(
+            vec![
+                row.try_get("pid")?,
+                row.try_get("datname")?,
+                row.try_get("usename")?,
+                row.try_get("state")?,
+                collapse_query(&query, QUERY_LABEL_CHARS),
+            ],
+            row.try_get(value_column)?,
+        );
+    }
+    Ok(family)
+}
+
+/// A statement text fit for a label: runs of whitespace (newlines included)
+/// collapsed to one space, control characters dropped, cut at `max_chars`
+/// characters.
+pub fn collapse_query(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(max_chars.min(text.len()));
+    let mut chars = 0;
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        if pending_space {
+            if chars + 1 >= max_chars {
+                break;
+            }
+            out.push(' ');
+            chars += 1;
+            pending_space = false;
+        }
+        if chars >= max_chars {
+            break;
+        }
+        out.push(c);
+        chars += 1;
+    }
+    out
+}
+
+/// A row made up for unit tests of a collector's mapping.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct TestRow(Vec<(&'static str, TestCell)>);
+
+/// One cell of a [`TestRow`].
+#[cfg(test)]
+#[derive(Debug, Clone)]
+pub enum TestCell {
+    Text(Option<String>),
+    Number(Option<f64>),
+}
+
+#[cfg(test)]
+impl TestRow {
+    /// Adds a text cell.
+    pub fn text(mut self, column: &'static str, value: Option<&str>) -> TestRow {
+        self.0.push((column, TestCell::Text(value.map(str::to_string))));
+        self
+    }
+
+    /// Adds a number cell.
+    pub fn number(mut self, column: &'static str, value: Option<f64>) -> TestRow {
+        self.0.push((column, TestCell::Number(value)));
+        self
+    }
+
+    fn cell(&self, column: &str) -> Result<&TestCell, CollectError> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == column)
+            .map(|(_, cell)| cell)
+            .ok_or_else(|| CollectError::Unsupported(format!("no column {column}")))
+    }
+}
+
+#[cfg(test)]
+impl Cells for TestRow {
+    fn has(&self, column: &str) -> bool {
+        self.cell(column).is_ok()
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>, CollectError> {
+        match self.cell(column)? {
+            TestCell::Text(value) => Ok(value.clone()),
+            TestCell::Number(_) => Err(CollectError::Unsupported(format!("{column} is a number"))),
+        }
+    }
+
+    fn number(&self, column: &str) -> Result<Option<f64>, CollectError> {
+        match self.cell(column)? {
+            TestCell::Number(value) => Ok(*value),
+            TestCell::Text(_) => Err(CollectError::Unsupported(format!("{column} is text"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_text_is_collapsed_and_cut() {
+        assert_eq!(
+            collapse_query("  SELECT\n\t1,\r\n  2  ", 100),
+            "SELECT 1, 2"
+        );
+        assert_eq!(collapse_query("SELECT \u{1}x", 100), "SELECT x");
+        assert_eq!(collapse_query("abcdef", 3), "abc");
+        assert_eq!(collapse_query("ab cdef", 3), "ab");
+        assert_eq!(collapse_query("ünïcödé", 4), "ünïc");
+        assert_eq!(
+            collapse_query(&"x ".repeat(1_000_000), 100).chars().count(),
+            99
+        );
+    }
+
+    static A: Desc = Desc::gauge("pg_a", &["datname", "relname"], "a");
+    static B: Desc = Desc::counter("pg_b", &["datname", "relname"], "b");
+    const COLUMNS: Columns = Columns::new(&[Column::new("a", A), Column::new("b", B)]);
+
+    #[test]
+    fn rows_become_families_nulls_give_no_sample_and_missing_columns_none() {
+        let rows = [
+            TestRow::default()
+                .text("datname", Some("festivals"))
+                .text("relname", Some("orders"))
+                .number("a", Some(1.5))
+                .number("b", None),
+            TestRow::default()
+                .text("datname", None)
+                .text("relname", Some("tickets"))
+                .number("a", Some(2.0)),
+        ];
+        let families = families_from_rows(&rows, COLUMNS).unwrap();
+        assert_eq!(families.len(), 2);
+        let a = &families[0];
+        assert_eq!(a.name, "pg_a");
+        assert_eq!(a.samples.len(), 2);
+        assert_eq!(&*a.samples[0].values, ["festivals", "orders"]);
+        assert_eq!(a.samples[0].value, 1.5);
+        assert_eq!(&*a.samples[1].values, ["", "tickets"], "a NULL label is empty");
+        assert!(families[1].samples.is_empty(), "NULL and missing give no sample");
+        let no_label = [TestRow::default().text("datname", Some("x")).number("a", Some(1.0))];
+        assert!(families_from_rows(&no_label, COLUMNS).is_err(), "a label column is required");
+    }
+
+    #[test]
+    fn label_lists_compare_by_content() {
+        assert!(same_names(&["a", "b"], &["a", "b"]));
+        assert!(!same_names(&["a", "b"], &["a", "c"]));
+        assert!(!same_names(&["a"], &["a", "b"]));
+        assert!(same_names(&[], &[]));
+    }
+}
