@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
 use festival_pg_exporter::db::Pool;
+use support::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
 
 /// The exporter's sessions per database, as the server sees them. Sessions
 /// still starting (listed from PostgreSQL 18 on, before the server has

@@ -9,7 +9,10 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{connect, eventually, exporter_command, now, run_and_disconnect, success, Exporter, Metrics, PgCluster, WAIT};
+use support::{
+    eventually, exporter_command, now, run_and_disconnect, success, Exporter, Metrics, PgCluster,
+    WAIT,
+};
 
 #[tokio::test]
 async fn settings_in_base_units_and_info_without_archive_command_text() {

@@ -9,7 +9,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{eventually, pid, run_and_disconnect, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM, WAIT};
+use support::{
+    eventually, pid, run_and_disconnect, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM, WAIT,
+};
 
 #[tokio::test]
 async fn stat_activity_reports_idle_transactions_and_long_queries_by_pid() {

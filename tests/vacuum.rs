@@ -7,7 +7,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::{eventually, now, run_and_disconnect, success, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM, WAIT};
+use support::{
+    eventually, run_and_disconnect, success, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM, WAIT,
+};
 
 #[tokio::test]
 async fn autovacuum_policy_progress_and_wraparound_ages() {
