@@ -4,15 +4,15 @@
 //! database, sessions bounded in total by `--max-connections` and closed after
 //! each scrape, and databases dropped or created between scrapes.
 
-mod common;
+mod support;
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
 use festival_pg_exporter::db::{Pool, SessionLimits};
+use support::{connect, eventually, Exporter, Metrics, PgCluster, WAIT};
 
 /// The exporter's sessions per database, as the server sees them. Sessions
 /// still starting (listed from PostgreSQL 18 on, before the server has

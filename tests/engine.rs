@@ -2,14 +2,14 @@
 //! the server is unreachable, stopped and started again, single-flight
 //! collections, session settings, command-line errors and shutdown.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{
+use festival_pg_exporter::db::{Pool, SessionLimits};
+use support::{
     eventually, exporter_command, free_port, http_get, Exporter, Metrics, PgCluster, WAIT,
 };
-use festival_pg_exporter::db::{Pool, SessionLimits};
 
 #[tokio::test]
 async fn unreachable_database_at_startup_is_served_as_pg_up_0() {
@@ -152,7 +152,8 @@ async fn concurrent_requests_share_one_collection() {
             .await
             .unwrap();
     }
-    let responses = futures::future::join_all(streams.into_iter().map(common::read_response)).await;
+    let responses =
+        futures::future::join_all(streams.into_iter().map(support::read_response)).await;
     let scrape_counts: Vec<f64> = responses
         .iter()
         .map(|r| {

@@ -4,13 +4,13 @@
 //! and huge values. Checked three ways: our parser (label values round-trip),
 //! `promtool check metrics`, and a real Prometheus scraping the exporter.
 
-mod common;
+mod support;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, free_port, pid, try_http_get, Exporter, Metrics, PgCluster, WAIT};
+use support::{eventually, free_port, pid, try_http_get, Exporter, Metrics, PgCluster, WAIT};
 use tokio::io::AsyncWriteExt;
 
 /// Names ending in `_count` that come from postgres_exporter or from a server
@@ -65,7 +65,7 @@ async fn hostile_names_and_texts_stay_valid_exposition_end_to_end() {
         .unwrap();
     // A long statement text with control characters, running as the odd role.
     let odd = Arc::new(
-        common::connect(&format!(
+        support::connect(&format!(
             "host=127.0.0.1 port={} user='{}' dbname=postgres sslmode=disable",
             cluster.port,
             role.replace('\\', "\\\\").replace('\'', "\\'")
@@ -261,7 +261,7 @@ async fn hostile_names_and_texts_stay_valid_exposition_end_to_end() {
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
-    assert_eq!(common::read_response(stream).await.status, 200);
+    assert_eq!(support::read_response(stream).await.status, 200);
 }
 
 fn urlencode(text: &str) -> String {

@@ -4,11 +4,11 @@
 //! selection; configuration reload by `POST /-/reload` and SIGHUP; and the
 //! `check-config` subcommand.
 
-mod common;
+mod support;
 
 use std::time::Instant;
 
-use common::{eventually, exporter_command, http_get, Exporter, Metrics, PgCluster, WAIT};
+use support::{eventually, exporter_command, http_get, Exporter, Metrics, PgCluster, WAIT};
 
 #[tokio::test]
 async fn probes_five_servers_of_different_majors_and_reloads_its_configuration() {
@@ -194,5 +194,5 @@ async fn post(addr: std::net::SocketAddr, path: &str) -> u16 {
         "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await.unwrap();
-    common::read_response(stream).await.status
+    support::read_response(stream).await.status
 }

@@ -2,11 +2,11 @@
 //! openssl in the test: every sslmode, server verification by CA and by host
 //! name, client certificates, and no silent downgrade when a check fails.
 
-mod common;
+mod support;
 
 use std::process::Command;
 
-use common::{exporter_command, make_certificates, Exporter, PgCluster};
+use support::{exporter_command, make_certificates, Exporter, PgCluster};
 
 async fn pg_up(dsn: &str) -> (f64, String) {
     let exporter = Exporter::start(dsn, &["--collection-timeout", "3s"]);

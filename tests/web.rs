@@ -2,11 +2,11 @@
 //! file: HTTPS with a certificate made by openssl in the test, basic auth with
 //! a bcrypt hash, extra headers; checked with curl as a real client.
 
-mod common;
+mod support;
 
 use std::process::Command;
 
-use common::{exporter_command, make_certificates, Exporter, PgCluster};
+use support::{exporter_command, make_certificates, Exporter, PgCluster};
 
 /// curl's `-w '%{http_code}'` for a request, or `None` when it failed to talk at all.
 fn curl(args: &[&str]) -> Option<String> {

@@ -7,8 +7,8 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context, Scope,
-    SESSION_LABELS,
+    descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context,
+    Scope, SESSION_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};

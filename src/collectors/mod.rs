@@ -18,8 +18,8 @@ pub mod rows;
 pub use extension::{quote_ident, Extension};
 pub use query::{Query, QueryCollector};
 pub use rows::{
-    collapse_query, descs, families_from_rows, session_family, Column, Columns,
-    QUERY_LABEL_CHARS, SESSION_LABELS, TABLE_LABELS,
+    collapse_query, descs, families_from_rows, session_family, Column, Columns, QUERY_LABEL_CHARS,
+    SESSION_LABELS, TABLE_LABELS,
 };
 
 pub mod autovacuum;
@@ -229,5 +229,4 @@ mod tests {
             );
         }
     }
-
 }

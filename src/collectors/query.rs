@@ -151,7 +151,10 @@ mod tests {
             for columns in query.columns {
                 for label in columns.labels() {
                     for (min, sql) in query.sql {
-                        assert!(aliases(sql, label), "{name}: label {label} not in the SQL for {min}");
+                        assert!(
+                            aliases(sql, label),
+                            "{name}: label {label} not in the SQL for {min}"
+                        );
                     }
                 }
                 for column in columns.all() {
@@ -181,8 +184,18 @@ mod tests {
                 for (i, (family, column)) in families.iter().zip(columns.all()).enumerate() {
                     assert_eq!(family.name, column.desc.name, "{name}");
                     assert_eq!(family.samples.len(), 1, "{name}: {}", family.name);
-                    assert_eq!(family.samples[0].value, i as f64 + 0.5, "{name}: {}", family.name);
-                    assert_eq!(&*family.samples[0].values, columns.labels(), "{name}: {}", family.name);
+                    assert_eq!(
+                        family.samples[0].value,
+                        i as f64 + 0.5,
+                        "{name}: {}",
+                        family.name
+                    );
+                    assert_eq!(
+                        &*family.samples[0].values,
+                        columns.labels(),
+                        "{name}: {}",
+                        family.name
+                    );
                 }
             }
         }

@@ -3,7 +3,6 @@
 //! with a shortened statement text, and the test rows that let each
 //! collector's mapping be checked without a server.
 
-
 use tokio_postgres::Row;
 
 use super::CollectError;
@@ -222,7 +221,8 @@ pub enum TestCell {
 impl TestRow {
     /// Adds a text cell.
     pub fn text(mut self, column: &'static str, value: Option<&str>) -> TestRow {
-        self.0.push((column, TestCell::Text(value.map(str::to_string))));
+        self.0
+            .push((column, TestCell::Text(value.map(str::to_string))));
         self
     }
 
@@ -306,10 +306,22 @@ mod tests {
         assert_eq!(a.samples.len(), 2);
         assert_eq!(&*a.samples[0].values, ["festivals", "orders"]);
         assert_eq!(a.samples[0].value, 1.5);
-        assert_eq!(&*a.samples[1].values, ["", "tickets"], "a NULL label is empty");
-        assert!(families[1].samples.is_empty(), "NULL and missing give no sample");
-        let no_label = [TestRow::default().text("datname", Some("x")).number("a", Some(1.0))];
-        assert!(families_from_rows(&no_label, COLUMNS).is_err(), "a label column is required");
+        assert_eq!(
+            &*a.samples[1].values,
+            ["", "tickets"],
+            "a NULL label is empty"
+        );
+        assert!(
+            families[1].samples.is_empty(),
+            "NULL and missing give no sample"
+        );
+        let no_label = [TestRow::default()
+            .text("datname", Some("x"))
+            .number("a", Some(1.0))];
+        assert!(
+            families_from_rows(&no_label, COLUMNS).is_err(),
+            "a label column is required"
+        );
     }
 
     #[test]

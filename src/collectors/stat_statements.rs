@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::future::BoxFuture;
 
 use super::{
-    collapse_query, descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Extension,
+    collapse_query, descs, families_from_rows, CollectError, Collector, Column, Columns, Context,
+    Extension,
 };
 use tokio_postgres::error::SqlState;
 

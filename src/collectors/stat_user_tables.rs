@@ -7,7 +7,8 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope, TABLE_LABELS,
+    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope,
+    TABLE_LABELS,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};

@@ -1,159 +1,17 @@
-//! Each collector against a real PostgreSQL: every family is checked with a
-//! value the test itself caused (dead tuples from an UPDATE with autovacuum
-//! off, a session held idle in transaction, a pg_sleep past 5 s, a table locked
-//! ACCESS EXCLUSIVE with a chain of sessions blocked behind it).
+//! Sessions and locks: stat_activity (a session held idle in transaction, a
+//! pg_sleep past its long-running threshold, autovacuum workers, query texts
+//! with hostile characters kept valid as labels) and locks (modes, relations,
+//! blocked sessions and a chain of sessions blocked behind an ACCESS
+//! EXCLUSIVE lock).
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{
-    eventually, now, pid, run_and_disconnect, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM,
+use support::{
+    eventually, pid, run_and_disconnect, Exporter, Metrics, PgCluster, SLOW_AUTOVACUUM, WAIT,
 };
-
-use common::WAIT;
-
-#[tokio::test]
-async fn stat_user_tables_reports_tuples_scans_and_maintenance() {
-    let cluster = PgCluster::start();
-    let exporter = Exporter::start(&cluster.dsn(), &[]);
-    let before_maintenance = now();
-    run_and_disconnect(
-        &cluster,
-        "CREATE TABLE orders (id int PRIMARY KEY, status text) WITH (autovacuum_enabled = off);
-         INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 1000) g;
-         UPDATE orders SET status = 'paid' WHERE id <= 300;
-         DELETE FROM orders WHERE id > 950;",
-    )
-    .await;
-    let table = [
-        ("datname", "postgres"),
-        ("schemaname", "public"),
-        ("relname", "orders"),
-    ];
-    let metrics = eventually(WAIT, "dead tuples of orders", || async {
-        let m = exporter.scrape().await;
-        (m.get("pg_stat_user_tables_n_dead_tup", &table) == Some(350.0)).then_some(m)
-    })
-    .await;
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_n_live_tup", &table),
-        950.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_n_mod_since_analyze", &table),
-        1350.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_n_tup_ins_total", &table),
-        1000.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_n_tup_upd_total", &table),
-        300.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_n_tup_del_total", &table),
-        50.0
-    );
-    assert!(metrics.value("pg_stat_user_tables_n_tup_hot_upd_total", &table) <= 300.0);
-    for never in [
-        "last_vacuum",
-        "last_autovacuum",
-        "last_analyze",
-        "last_autoanalyze",
-    ] {
-        assert_eq!(
-            metrics.value(&format!("pg_stat_user_tables_{never}"), &table),
-            0.0,
-            "{never}"
-        );
-    }
-    for count in [
-        "vacuum_count",
-        "autovacuum_count",
-        "analyze_count",
-        "autoanalyze_count",
-    ] {
-        assert_eq!(
-            metrics.value(&format!("pg_stat_user_tables_{count}_total"), &table),
-            0.0,
-            "{count}"
-        );
-    }
-    assert_eq!(
-        metrics.types["pg_stat_user_tables_seq_scan_total"],
-        "counter"
-    );
-    assert_eq!(metrics.types["pg_stat_user_tables_n_dead_tup"], "gauge");
-
-    let seq_before = metrics.value("pg_stat_user_tables_seq_scan_total", &table);
-    let seq_read_before = metrics.value("pg_stat_user_tables_seq_tup_read_total", &table);
-    let idx_before = metrics.value("pg_stat_user_tables_idx_scan_total", &table);
-    let fetch_before = metrics.value("pg_stat_user_tables_idx_tup_fetch_total", &table);
-    run_and_disconnect(
-        &cluster,
-        "SELECT count(*) FROM orders;
-         SELECT count(*) FROM orders;
-         SET enable_seqscan = off;
-         SELECT * FROM orders WHERE id = 5;
-         VACUUM orders;
-         ANALYZE orders",
-    )
-    .await;
-    // VACUUM and ANALYZE report at once, the scans when the session ends: wait for both.
-    let metrics = eventually(WAIT, "scans, vacuum and analyze of orders", || async {
-        let m = exporter.scrape().await;
-        let scanned = m.get("pg_stat_user_tables_seq_scan_total", &table) > Some(seq_before);
-        let analyzed = m.get("pg_stat_user_tables_analyze_count_total", &table) == Some(1.0);
-        (scanned && analyzed).then_some(m)
-    })
-    .await;
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_seq_scan_total", &table) - seq_before,
-        2.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_seq_tup_read_total", &table) - seq_read_before,
-        1900.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_idx_scan_total", &table) - idx_before,
-        1.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_idx_tup_fetch_total", &table) - fetch_before,
-        1.0
-    );
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_vacuum_count_total", &table),
-        1.0
-    );
-    assert_eq!(metrics.value("pg_stat_user_tables_n_dead_tup", &table), 0.0);
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_n_mod_since_analyze", &table),
-        0.0
-    );
-    for when in ["last_vacuum", "last_analyze"] {
-        let at = metrics.value(&format!("pg_stat_user_tables_{when}"), &table);
-        assert!(
-            at >= before_maintenance - 1.0 && at <= now() + 1.0,
-            "{when} = {at}"
-        );
-    }
-    assert_eq!(
-        metrics.value("pg_stat_user_tables_last_autovacuum", &table),
-        0.0
-    );
-    assert_eq!(
-        metrics.value(
-            "pg_scrape_collector_success",
-            &[("collector", "stat_user_tables")]
-        ),
-        1.0
-    );
-}
 
 #[tokio::test]
 async fn stat_activity_reports_idle_transactions_and_long_queries_by_pid() {

@@ -1,0 +1,181 @@
+//! Custom queries: the festival query file run against the festival schema,
+//! postgres_exporter's query file format (labels, mapped metrics, durations,
+//! version bounds, database filters, a clash with a built-in family), a query
+//! over its own timeout, and a broken file refused at start.
+
+mod support;
+
+use support::{exporter_command, now, success, Exporter, Metrics, PgCluster};
+
+#[tokio::test]
+async fn custom_queries_from_the_festival_file_and_postgres_exporter_format() {
+    let cluster = PgCluster::start();
+    cluster
+        .client()
+        .await
+        .batch_execute("CREATE DATABASE festivals")
+        .await
+        .unwrap();
+    let dsn = format!(
+        "postgresql://postgres@127.0.0.1:{}/festivals?sslmode=disable",
+        cluster.port
+    );
+    let festivals = support::connect(&dsn).await;
+    let schema =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/festival.sql"))
+            .unwrap();
+    festivals.batch_execute(&schema).await.unwrap();
+    let count = |sql: &'static str| {
+        let client = &festivals;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) as f64 }
+    };
+    // Three payments pending for ten minutes: the rush's stuck checkouts.
+    festivals
+        .batch_execute(
+            "INSERT INTO orders (wallet_id, festival, status, total, created_at)
+             SELECT 1, 'sunset-sound', 'pending', 49, now() - interval '10 minutes' FROM generate_series(1, 3)",
+        )
+        .await
+        .unwrap();
+    let sold = count("SELECT count(*) FROM tickets WHERE status = 'sold'").await;
+    let pending = count("SELECT count(*) FROM orders WHERE status = 'pending'").await;
+    let wallets = count("SELECT count(*) FROM wallets").await;
+    assert!(sold > 0.0);
+    assert_eq!(pending, 3.0);
+
+    let festival_file = concat!(env!("CARGO_MANIFEST_DIR"), "/queries/custom/festival.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let compat = dir.path().join("queries.yaml");
+    std::fs::write(
+        &compat,
+        r#"
+pg_festival_state:
+  query: "SELECT 'open' AS gate, 'up' AS state, interval '1 minute 30 seconds' AS since, now() AS at, true AS ok"
+  master: true
+  runonserver: ">=13.0.0"
+  metrics:
+    - gate: {usage: "LABEL", description: "Gate"}
+    - state: {usage: "MAPPEDMETRIC", description: "State", metric_mapping: {"up": 1, "down": 0}}
+    - since: {usage: "DURATION", description: "Since"}
+    - at: {usage: "GAUGE", description: "When"}
+    - ok: {usage: "GAUGE", description: "Fine"}
+    - ignored: {usage: "DISCARD", description: "Not there"}
+pg_never_here:
+  query: "SELECT 1 AS one"
+  max_server_version: "9.6"
+  metrics:
+    - one: {usage: "GAUGE", description: "Only on 9.6"}
+pg_other_database:
+  query: "SELECT 1 AS one"
+  databases: [postgres]
+  metrics:
+    - one: {usage: "GAUGE", description: "Only in postgres"}
+pg_stat_user_tables:
+  query: "SELECT 'x' AS relname, 1 AS n_live_tup"
+  metrics:
+    - relname: {usage: "LABEL", description: "A clash with the built-in family"}
+    - n_live_tup: {usage: "GAUGE", description: "Clash"}
+"#,
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &dsn,
+        &[
+            "--extend.query-path",
+            festival_file,
+            "--extend.query-path",
+            compat.to_str().unwrap(),
+        ],
+    );
+    let response = exporter.get("/metrics").await;
+    let m = Metrics::parse(&response.body);
+    assert_eq!(success(&m, "custom_queries"), 1.0, "{}", exporter.stderr());
+    assert_eq!(
+        m.value("festival_tickets_count", &[("status", "sold")]),
+        sold
+    );
+    assert_eq!(m.value("festival_sales_tickets_total", &[]), sold);
+    assert_eq!(m.types["festival_sales_tickets_total"], "counter");
+    assert!(m.value("festival_sales_tickets_last_minute", &[]) >= 0.0);
+    assert_eq!(
+        m.value("festival_orders_count", &[("status", "pending")]),
+        pending
+    );
+    assert_eq!(m.value("festival_transactions_pending_count", &[]), pending);
+    assert!(m.value("festival_transactions_pending_oldest_seconds", &[]) >= 600.0);
+    assert_eq!(m.value("festival_wallets_count", &[]), wallets);
+    assert!(m.value("festival_wallets_balance_total", &[]) > 0.0);
+
+    let gate = [("gate", "open")];
+    assert_eq!(m.value("pg_festival_state_state", &gate), 1.0);
+    assert_eq!(
+        m.value("pg_festival_state_since_milliseconds", &gate),
+        90_000.0
+    );
+    assert!(
+        (m.value("pg_festival_state_at", &gate) - now()).abs() < 60.0,
+        "a timestamp becomes Unix seconds"
+    );
+    assert_eq!(m.value("pg_festival_state_ok", &gate), 1.0);
+    assert!(m.all("pg_festival_state_ignored", &[]).is_empty());
+    assert!(m.all("pg_never_here_one", &[]).is_empty(), "version bounds");
+    assert!(
+        m.all("pg_other_database_one", &[]).is_empty(),
+        "databases filter"
+    );
+    assert_eq!(
+        response
+            .body
+            .matches("# TYPE pg_stat_user_tables_n_live_tup gauge")
+            .count(),
+        1,
+        "the clash is dropped"
+    );
+    assert!(m
+        .get("pg_stat_user_tables_n_live_tup", &[("relname", "x")])
+        .is_none());
+    assert!(
+        exporter
+            .stderr()
+            .contains("two collectors produce this family"),
+        "{}",
+        exporter.stderr()
+    );
+
+    // The same file against the postgres database: the festival queries stay away.
+    let other = Exporter::start(
+        &cluster.dsn(),
+        &["--extend.query-path", compat.to_str().unwrap()],
+    );
+    let m = other.scrape().await;
+    assert_eq!(m.value("pg_other_database_one", &[]), 1.0);
+
+    // A query over its own timeout fails the collector, and the exporter recovers.
+    std::fs::write(&compat, "slow:\n  query: SELECT pg_sleep(5) AS slept, 1 AS one\n  timeout: 300ms\n  metrics:\n    - one: {usage: GAUGE}\n").unwrap();
+    let slow = Exporter::start(&dsn, &["--extend.query-path", compat.to_str().unwrap()]);
+    let m = slow.scrape().await;
+    assert_eq!(success(&m, "custom_queries"), 0.0);
+    assert!(
+        slow.stderr().contains("ran over its timeout"),
+        "{}",
+        slow.stderr()
+    );
+    assert_eq!(slow.scrape().await.value("pg_up", &[]), 1.0);
+
+    // A broken file stops the start with one line naming query and field.
+    std::fs::write(
+        &compat,
+        "slow:\n  query: SELECT 1 AS one\n  metrics:\n    - one: {usage: GAGE}\n",
+    )
+    .unwrap();
+    let out = exporter_command()
+        .args(["--extend.query-path", compat.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("query 'slow': metrics[0].one.usage") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}

@@ -1,0 +1,470 @@
+//! Server-wide state: settings in base units, the archiver's failures and
+//! successes with WAL volume, database and checkpoint statistics (deadlocks,
+//! temp files), replication on a standalone server, a primary and its
+//! standby, the health metric and `health` subcommand, and backup files found
+//! by glob. Every value asserted is one the test caused.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{
+    eventually, exporter_command, now, run_and_disconnect, success, Exporter, Metrics, PgCluster,
+    WAIT,
+};
+
+#[tokio::test]
+async fn settings_in_base_units_and_info_without_archive_command_text() {
+    let cluster = PgCluster::start_with(&[
+        "archive_mode = on",
+        "archive_command = 'cp %p /srv/very-private-archive/%f'",
+    ]);
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let response = exporter.get("/metrics").await;
+    let m = Metrics::parse(&response.body);
+    assert_eq!(success(&m, "settings"), 1.0);
+    assert_eq!(
+        m.value("pg_settings_shared_buffers_bytes", &[]),
+        16.0 * 1024.0 * 1024.0
+    );
+    assert_eq!(m.value("pg_settings_autovacuum_naptime_seconds", &[]), 1.0);
+    assert_eq!(
+        m.value("pg_settings_autovacuum_vacuum_scale_factor", &[]),
+        0.2
+    );
+    assert_eq!(m.value("pg_settings_fsync", &[]), 0.0);
+    assert_eq!(m.value("pg_settings_track_io_timing", &[]), 1.0);
+    assert_eq!(
+        m.value(
+            "pg_settings_idle_in_transaction_session_timeout_seconds",
+            &[]
+        ),
+        0.0
+    );
+    assert!(
+        m.get("pg_settings_statement_timeout_seconds", &[])
+            .is_none(),
+        "the exporter's own session value is not the server's"
+    );
+    assert_eq!(m.value("pg_settings_max_connections", &[]), 40.0);
+    assert_eq!(m.types["pg_settings_max_connections"], "gauge");
+    assert_eq!(
+        response
+            .body
+            .matches("# TYPE pg_settings_max_connections ")
+            .count(),
+        1,
+        "reported once"
+    );
+    assert_eq!(
+        m.value(
+            "pg_settings_info",
+            &[("name", "archive_mode"), ("setting", "on")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "pg_settings_info",
+            &[("name", "archive_command"), ("setting", "set")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "pg_settings_info",
+            &[("name", "wal_level"), ("setting", "replica")]
+        ),
+        1.0
+    );
+    assert!(!response.body.contains("very-private-archive"));
+}
+
+#[tokio::test]
+async fn archiver_failures_then_successes_and_wal_volume() {
+    let cluster = PgCluster::start_with(&["archive_mode = on", "archive_command = 'false'"]);
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let client = cluster.client().await;
+    client.batch_execute("CREATE TABLE audit_logs (id int); INSERT INTO audit_logs SELECT generate_series(1, 1000)").await.unwrap();
+    client
+        .batch_execute("SELECT pg_switch_wal()")
+        .await
+        .unwrap();
+    let m = eventually(WAIT, "a failed archive attempt", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_archiver_failed_count_total", &[]) >= Some(1.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(m.value("pg_stat_archiver_archived_count_total", &[]), 0.0);
+    assert!(
+        m.get("pg_stat_archiver_last_archive_age", &[]).is_none(),
+        "nothing archived yet"
+    );
+    let failed_at = m.value("pg_stat_archiver_last_failed_time", &[]);
+    assert!((failed_at - now()).abs() < 120.0);
+
+    client
+        .batch_execute("ALTER SYSTEM SET archive_command = 'true'")
+        .await
+        .unwrap();
+    client
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
+    let m = eventually(WAIT, "an archived segment", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_archiver_archived_count_total", &[]) >= Some(1.0)).then_some(m)
+    })
+    .await;
+    let age = m.value("pg_stat_archiver_last_archive_age", &[]);
+    assert!((0.0..120.0).contains(&age), "age {age}");
+    assert!((m.value("pg_stat_archiver_last_archived_time", &[]) - (now() - age)).abs() < 5.0);
+    if cluster.version_num().await >= 140000 {
+        assert!(m.value("pg_wal_bytes_total", &[]) > 0.0);
+        assert!(m.value("pg_wal_records_total", &[]) > 1000.0);
+    } else {
+        assert!(
+            m.all("pg_wal_bytes_total", &[]).is_empty(),
+            "no pg_stat_wal before 14"
+        );
+    }
+    assert_eq!(success(&m, "stat_archiver"), 1.0);
+}
+
+#[tokio::test]
+async fn database_statistics_count_deadlocks_temp_files_and_checkpoints() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let setup = cluster.client().await;
+    setup.batch_execute("CREATE TABLE wallets (id int PRIMARY KEY, balance int); INSERT INTO wallets VALUES (1, 0), (2, 0)").await.unwrap();
+    let before = exporter.scrape().await;
+    let db = [("datname", "postgres")];
+
+    // A deadlock: each session updates the row the other holds.
+    let a = Arc::new(cluster.client().await);
+    let b = Arc::new(cluster.client().await);
+    a.batch_execute("BEGIN; UPDATE wallets SET balance = 1 WHERE id = 1")
+        .await
+        .unwrap();
+    b.batch_execute("BEGIN; UPDATE wallets SET balance = 1 WHERE id = 2")
+        .await
+        .unwrap();
+    let a_next = {
+        let a = Arc::clone(&a);
+        tokio::spawn(async move {
+            a.batch_execute("UPDATE wallets SET balance = 2 WHERE id = 2")
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b_result = b
+        .batch_execute("UPDATE wallets SET balance = 2 WHERE id = 1")
+        .await;
+    let a_result = a_next.await.unwrap();
+    assert!(
+        a_result.is_err() != b_result.is_err(),
+        "exactly one side of the deadlock fails"
+    );
+    a.batch_execute("ROLLBACK").await.unwrap();
+    b.batch_execute("ROLLBACK").await.unwrap();
+    // A sort that spills to a temp file, and a checkpoint.
+    setup.batch_execute("SET work_mem = '64kB'; SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC LIMIT 1").await.unwrap();
+    setup.batch_execute("CHECKPOINT").await.unwrap();
+    drop((a, b, setup));
+
+    let delta = |m: &Metrics, name: &str, labels: &[(&str, &str)]| {
+        m.value(name, labels) - before.value(name, labels)
+    };
+    let m = eventually(WAIT, "the deadlock in pg_stat_database", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_database_deadlocks_total", &db)
+            == Some(before.value("pg_stat_database_deadlocks_total", &db) + 1.0))
+        .then_some(m)
+    })
+    .await;
+    let m = if delta(&m, "pg_stat_database_temp_files_total", &db) >= 1.0 {
+        m
+    } else {
+        eventually(WAIT, "the temp file", || async {
+            let m = exporter.scrape().await;
+            (delta(&m, "pg_stat_database_temp_files_total", &db) >= 1.0).then_some(m)
+        })
+        .await
+    };
+    assert!(delta(&m, "pg_stat_database_temp_bytes_total", &db) > 0.0);
+    assert!(delta(&m, "pg_stat_database_xact_rollback_total", &db) >= 2.0);
+    assert!(m.value("pg_stat_database_xact_commit_total", &db) > 0.0);
+    assert!(m.value("pg_stat_database_blks_hit_total", &db) > 0.0);
+    assert!(m.value("pg_stat_database_numbackends", &db) >= 1.0);
+    assert_eq!(
+        m.value("pg_stat_database_conflicts_confl_lock_total", &db),
+        0.0,
+        "no conflicts on a primary"
+    );
+    if cluster.version_num().await >= 140000 {
+        assert!(m.value("pg_stat_database_sessions_total", &db) >= 3.0);
+    } else {
+        assert!(m.all("pg_stat_database_sessions_total", &[]).is_empty());
+    }
+    assert!(delta(&m, "pg_stat_bgwriter_checkpoints_req_total", &[]) >= 1.0);
+    assert!(m.value("pg_stat_bgwriter_buffers_alloc_total", &[]) > 0.0);
+    let has_backend_writes = !m
+        .all("pg_stat_bgwriter_buffers_backend_total", &[])
+        .is_empty();
+    assert_eq!(
+        has_backend_writes,
+        cluster.version_num().await < 170000,
+        "buffers_backend exists up to 16 only"
+    );
+    assert_eq!(success(&m, "stat_database"), 1.0);
+    assert_eq!(success(&m, "stat_bgwriter"), 1.0);
+}
+
+#[tokio::test]
+async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
+    let primary = PgCluster::start();
+    let exporter = Exporter::start(&primary.dsn(), &[]);
+    let m = exporter.scrape().await;
+    assert_eq!(
+        success(&m, "replication"),
+        1.0,
+        "no replicas is not an error"
+    );
+    assert_eq!(m.value("pg_replication_is_replica", &[]), 0.0);
+    assert!(m.all("pg_replication_lag_seconds", &[]).is_empty());
+    assert!(m
+        .all("pg_stat_replication_replay_lag_bytes", &[])
+        .is_empty());
+
+    let client = primary.client().await;
+    client
+        .batch_execute("SELECT pg_create_physical_replication_slot('festival_slot', true)")
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE tickets (id int); INSERT INTO tickets SELECT generate_series(1, 10000)",
+        )
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    let slot = [("slot_name", "festival_slot"), ("slot_type", "physical")];
+    assert_eq!(m.value("pg_replication_slots_active", &slot), 0.0);
+    assert!(
+        m.value("pg_replication_slots_retained_wal_bytes", &slot) > 100_000.0,
+        "the slot holds the inserts' WAL"
+    );
+    drop(client);
+
+    let standby = primary.start_standby();
+    let client = primary.client().await;
+    let m = eventually(WAIT, "a streaming standby", || async {
+        let m = exporter.scrape().await;
+        (!m.all(
+            "pg_stat_replication_replay_lag_bytes",
+            &[
+                ("application_name", "festival_standby"),
+                ("state", "streaming"),
+            ],
+        )
+        .is_empty())
+        .then_some(m)
+    })
+    .await;
+    let standby_labels = [
+        ("application_name", "festival_standby"),
+        ("client_addr", "127.0.0.1"),
+        ("state", "streaming"),
+    ];
+    assert!(m.value("pg_stat_replication_sent_lag_bytes", &standby_labels) >= 0.0);
+    assert!(m.value("pg_stat_replication_replay_lag_bytes", &standby_labels) >= 0.0);
+
+    client
+        .batch_execute("INSERT INTO tickets SELECT generate_series(1, 1000)")
+        .await
+        .unwrap();
+    let replica = Exporter::start(&standby.dsn(), &[]);
+    let m = eventually(WAIT, "a replayed transaction on the standby", || async {
+        let m = replica.scrape().await;
+        m.get("pg_replication_lag_seconds", &[]).map(|_| m)
+    })
+    .await;
+    assert_eq!(m.value("pg_replication_is_replica", &[]), 1.0);
+    assert!(m.value("pg_replication_lag_seconds", &[]) >= 0.0);
+    for collector in [
+        "replication",
+        "stat_user_tables",
+        "sizes",
+        "stat_archiver",
+        "stat_bgwriter",
+        "autovacuum",
+    ] {
+        assert_eq!(success(&m, collector), 1.0, "{collector} on a standby");
+    }
+}
+
+#[tokio::test]
+async fn health_metric_and_subcommand() {
+    let cluster = PgCluster::start();
+    cluster
+        .client()
+        .await
+        .batch_execute("CREATE EXTENSION pg_stat_statements")
+        .await
+        .unwrap();
+    run_and_disconnect(&cluster, "CREATE TABLE orders (id int) WITH (autovacuum_enabled = off);\nINSERT INTO orders SELECT generate_series(1, 1000)").await;
+    let health = |args: &[&str]| {
+        let out = exporter_command()
+            .env("DATA_SOURCE_NAME", cluster.dsn())
+            .arg("health")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, text, stderr) = health(&[]);
+    assert_eq!(code, Some(0), "{text}{stderr}");
+    assert!(text.starts_with("CHECK"), "{text}");
+    assert!(text.contains("Tables Needing VACUUM  0 "), "{text}");
+    assert!(stderr.is_empty(), "{stderr}");
+
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    assert_eq!(
+        exporter
+            .scrape()
+            .await
+            .value("pg_tables_needing_vacuum", &[("datname", "postgres")]),
+        0.0
+    );
+    run_and_disconnect(&cluster, "DELETE FROM orders WHERE id <= 300").await;
+    eventually(WAIT, "a table needing vacuum", || async {
+        (exporter
+            .scrape()
+            .await
+            .get("pg_tables_needing_vacuum", &[("datname", "postgres")])
+            == Some(1.0))
+        .then_some(())
+    })
+    .await;
+    let strict = Exporter::start(&cluster.dsn(), &["--collector.health.dead-ratio=0.5"]);
+    assert_eq!(
+        strict
+            .scrape()
+            .await
+            .value("pg_tables_needing_vacuum", &[("datname", "postgres")]),
+        0.0,
+        "30% is under 50%"
+    );
+
+    let (code, json, _) = health(&["--output", "json"]);
+    assert_eq!(code, Some(1), "{json}");
+    let checks: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let check = |name: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(check("Tables Needing VACUUM")["value"], "1");
+    assert_eq!(check("Tables Needing VACUUM")["ok"], false);
+    assert_eq!(check("pg_stat_statements")["value"], "installed");
+    assert_eq!(check("Blocked Sessions")["ok"], true);
+
+    let (code, _, stderr) = {
+        let out = exporter_command()
+            .env(
+                "DATA_SOURCE_NAME",
+                format!(
+                    "postgresql://postgres:pw-77@127.0.0.1:{}/postgres",
+                    support::free_port()
+                ),
+            )
+            .args(["health"])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("cannot connect") && !stderr.contains("pw-77"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn backup_files_by_glob() {
+    let cluster = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("backup_20261101.dump");
+    let new = dir.path().join("backup_20261124.dump");
+    std::fs::write(&old, vec![0u8; 100]).unwrap();
+    std::fs::write(&new, vec![0u8; 2048]).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a backup").unwrap();
+    let day = std::time::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(day)
+        .unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&new)
+        .unwrap()
+        .set_modified(day + Duration::from_secs(86_400))
+        .unwrap();
+    let pattern = format!("{}/backup_*.dump", dir.path().display());
+    let missing = format!("{}/nothing_*.dump", dir.path().display());
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--collector.backup",
+            "--collector.backup.path",
+            &pattern,
+            "--collector.backup.path",
+            &missing,
+        ],
+    );
+    let m = exporter.scrape().await;
+    assert_eq!(success(&m, "backup"), 1.0);
+    assert_eq!(
+        m.value(
+            "pg_backup_last_success_timestamp_seconds",
+            &[("path", &pattern)]
+        ),
+        1_795_086_400.0
+    );
+    assert_eq!(
+        m.value("pg_backup_last_size_bytes", &[("path", &pattern)]),
+        2048.0
+    );
+    assert_eq!(m.value("pg_backup_files", &[("path", &pattern)]), 2.0);
+    assert_eq!(
+        m.value(
+            "pg_backup_last_success_timestamp_seconds",
+            &[("path", &missing)]
+        ),
+        0.0
+    );
+    assert_eq!(m.value("pg_backup_files", &[("path", &missing)]), 0.0);
+
+    let default = Exporter::start(&cluster.dsn(), &[]);
+    let m = default.scrape().await;
+    assert!(
+        m.get("pg_scrape_collector_success", &[("collector", "backup")])
+            .is_none(),
+        "off by default"
+    );
+}

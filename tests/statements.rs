@@ -1,0 +1,165 @@
+//! pg_stat_statements: the top statements by time with their calls, rows and
+//! timings, query texts read once and cut to length, the exporter's own
+//! statements left out, `--collector.stat_statements.limit`, and what is
+//! reported when the extension is missing or of the oldest supported version.
+
+mod support;
+
+use support::{success, Exporter, PgCluster};
+
+#[tokio::test]
+async fn stat_statements_reports_top_statements_without_the_exporters_own() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    client
+        .batch_execute("CREATE EXTENSION pg_stat_statements")
+        .await
+        .unwrap();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    exporter.scrape().await;
+    for _ in 0..5 {
+        client
+            .batch_execute("SELECT count(*) FROM generate_series(1, 20000)")
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute("SELECT\n  1 +\n\t2   AS three")
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    assert_eq!(m.value("pg_stat_statements_enabled", &[]), 1.0);
+    assert_eq!(success(&m, "stat_statements"), 1.0);
+
+    let texts = m.all("pg_stat_statements_query_id", &[]);
+    let find = |needle: &str| {
+        texts
+            .iter()
+            .find(|s| s.labels["query"].contains(needle))
+            .unwrap_or_else(|| panic!("no text with {needle}: {texts:#?}"))
+    };
+    let series = find("generate_series");
+    assert_eq!(
+        series.labels["query"],
+        "SELECT count(*) FROM generate_series($1, $2)"
+    );
+    let id = series.labels["queryid"].as_str();
+    let labels = [
+        ("user", "postgres"),
+        ("datname", "postgres"),
+        ("queryid", id),
+    ];
+    assert_eq!(m.value("pg_stat_statements_calls_total", &labels), 5.0);
+    assert_eq!(m.value("pg_stat_statements_rows_total", &labels), 5.0);
+    let seconds = m.value("pg_stat_statements_seconds_total", &labels);
+    assert!(seconds > 0.0);
+    assert!((m.value("pg_stat_statements_mean_seconds", &labels) - seconds / 5.0).abs() < 1e-9);
+    for family in [
+        "block_read_seconds",
+        "block_write_seconds",
+        "shared_blks_hit",
+        "shared_blks_read",
+        "temp_blks_written",
+        "plan_seconds",
+    ] {
+        assert!(
+            m.value(&format!("pg_stat_statements_{family}_total"), &labels) >= 0.0,
+            "{family}"
+        );
+    }
+    assert_eq!(find("AS three").labels["query"], "SELECT $1 + $2 AS three");
+    assert!(
+        texts
+            .iter()
+            .all(|s| !s.labels["query"].contains("festival-pg-exporter")),
+        "the exporter's own statements are left out: {texts:#?}"
+    );
+    assert_eq!(
+        m.all("pg_stat_statements_calls_total", &[]).len(),
+        texts.len()
+    );
+
+    // Texts are read once per statement: with nothing new, a scrape reads none.
+    let text_reads = || async {
+        let sql = "SELECT COALESCE(sum(calls), 0)::bigint FROM pg_stat_statements WHERE query LIKE '%pg_stat_statements(true)%' AND query LIKE '%festival-pg-exporter%'";
+        client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0)
+    };
+    text_reads().await;
+    exporter.scrape().await;
+    let before = text_reads().await;
+    exporter.scrape().await;
+    assert_eq!(text_reads().await, before, "no text was read again");
+
+    let limited = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--collector.stat_statements.limit=2",
+            "--collector.stat_statements.query-length=0",
+        ],
+    );
+    let m = limited.scrape().await;
+    assert_eq!(m.all("pg_stat_statements_calls_total", &[]).len(), 2);
+    assert!(m.all("pg_stat_statements_query_id", &[]).is_empty());
+    let top = m.all("pg_stat_statements_seconds_total", &[]);
+    let slowest_first = m.value(
+        "pg_stat_statements_seconds_total",
+        &[("queryid", &top[0].labels["queryid"])],
+    );
+    assert!(slowest_first >= top[1].value, "ordered by total time");
+}
+
+#[tokio::test]
+async fn stat_statements_missing_or_old_extension() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    for _ in 0..3 {
+        let m = exporter.scrape().await;
+        assert_eq!(m.value("pg_stat_statements_enabled", &[]), 0.0);
+        assert_eq!(
+            success(&m, "stat_statements"),
+            1.0,
+            "a missing extension is not an error"
+        );
+        assert!(m.all("pg_stat_statements_calls_total", &[]).is_empty());
+    }
+    assert_eq!(
+        exporter
+            .stderr()
+            .matches("pg_stat_statements_enabled is 0")
+            .count(),
+        1,
+        "{}",
+        exporter.stderr()
+    );
+
+    // The oldest supported extension version on whatever server this is.
+    let client = cluster.client().await;
+    client
+        .batch_execute(
+            "CREATE EXTENSION pg_stat_statements VERSION '1.8'; CREATE TABLE tickets (id int)",
+        )
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        client
+            .batch_execute("SELECT count(*) FROM tickets")
+            .await
+            .unwrap();
+    }
+    let m = exporter.scrape().await;
+    assert_eq!(m.value("pg_stat_statements_enabled", &[]), 1.0);
+    assert_eq!(success(&m, "stat_statements"), 1.0);
+    let text = m
+        .all("pg_stat_statements_query_id", &[])
+        .into_iter()
+        .find(|s| s.labels["query"] == "SELECT count(*) FROM tickets")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        m.value(
+            "pg_stat_statements_calls_total",
+            &[("queryid", &text.labels["queryid"])]
+        ),
+        3.0
+    );
+}

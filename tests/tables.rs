@@ -1,0 +1,492 @@
+//! Per-table and per-index statistics: stat_user_tables (tuples, scans,
+//! maintenance times), relation and database sizes (and a table locked by
+//! VACUUM FULL not stalling the collector), index usage and invalid indexes,
+//! and partitioned tables (coverage, default partition rows, odd shapes).
+//! Every value asserted is one the test caused, such as dead tuples from an
+//! UPDATE with autovacuum off.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{eventually, now, run_and_disconnect, success, Exporter, PgCluster, WAIT};
+
+#[tokio::test]
+async fn stat_user_tables_reports_tuples_scans_and_maintenance() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let before_maintenance = now();
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE orders (id int PRIMARY KEY, status text) WITH (autovacuum_enabled = off);
+         INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 1000) g;
+         UPDATE orders SET status = 'paid' WHERE id <= 300;
+         DELETE FROM orders WHERE id > 950;",
+    )
+    .await;
+    let table = [
+        ("datname", "postgres"),
+        ("schemaname", "public"),
+        ("relname", "orders"),
+    ];
+    let metrics = eventually(WAIT, "dead tuples of orders", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_user_tables_n_dead_tup", &table) == Some(350.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_live_tup", &table),
+        950.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_mod_since_analyze", &table),
+        1350.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_tup_ins_total", &table),
+        1000.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_tup_upd_total", &table),
+        300.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_tup_del_total", &table),
+        50.0
+    );
+    assert!(metrics.value("pg_stat_user_tables_n_tup_hot_upd_total", &table) <= 300.0);
+    for never in [
+        "last_vacuum",
+        "last_autovacuum",
+        "last_analyze",
+        "last_autoanalyze",
+    ] {
+        assert_eq!(
+            metrics.value(&format!("pg_stat_user_tables_{never}"), &table),
+            0.0,
+            "{never}"
+        );
+    }
+    for count in [
+        "vacuum_count",
+        "autovacuum_count",
+        "analyze_count",
+        "autoanalyze_count",
+    ] {
+        assert_eq!(
+            metrics.value(&format!("pg_stat_user_tables_{count}_total"), &table),
+            0.0,
+            "{count}"
+        );
+    }
+    assert_eq!(
+        metrics.types["pg_stat_user_tables_seq_scan_total"],
+        "counter"
+    );
+    assert_eq!(metrics.types["pg_stat_user_tables_n_dead_tup"], "gauge");
+
+    let seq_before = metrics.value("pg_stat_user_tables_seq_scan_total", &table);
+    let seq_read_before = metrics.value("pg_stat_user_tables_seq_tup_read_total", &table);
+    let idx_before = metrics.value("pg_stat_user_tables_idx_scan_total", &table);
+    let fetch_before = metrics.value("pg_stat_user_tables_idx_tup_fetch_total", &table);
+    run_and_disconnect(
+        &cluster,
+        "SELECT count(*) FROM orders;
+         SELECT count(*) FROM orders;
+         SET enable_seqscan = off;
+         SELECT * FROM orders WHERE id = 5;
+         VACUUM orders;
+         ANALYZE orders",
+    )
+    .await;
+    // VACUUM and ANALYZE report at once, the scans when the session ends: wait for both.
+    let metrics = eventually(WAIT, "scans, vacuum and analyze of orders", || async {
+        let m = exporter.scrape().await;
+        let scanned = m.get("pg_stat_user_tables_seq_scan_total", &table) > Some(seq_before);
+        let analyzed = m.get("pg_stat_user_tables_analyze_count_total", &table) == Some(1.0);
+        (scanned && analyzed).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_seq_scan_total", &table) - seq_before,
+        2.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_seq_tup_read_total", &table) - seq_read_before,
+        1900.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_idx_scan_total", &table) - idx_before,
+        1.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_idx_tup_fetch_total", &table) - fetch_before,
+        1.0
+    );
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_vacuum_count_total", &table),
+        1.0
+    );
+    assert_eq!(metrics.value("pg_stat_user_tables_n_dead_tup", &table), 0.0);
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_n_mod_since_analyze", &table),
+        0.0
+    );
+    for when in ["last_vacuum", "last_analyze"] {
+        let at = metrics.value(&format!("pg_stat_user_tables_{when}"), &table);
+        assert!(
+            at >= before_maintenance - 1.0 && at <= now() + 1.0,
+            "{when} = {at}"
+        );
+    }
+    assert_eq!(
+        metrics.value("pg_stat_user_tables_last_autovacuum", &table),
+        0.0
+    );
+    assert_eq!(
+        metrics.value(
+            "pg_scrape_collector_success",
+            &[("collector", "stat_user_tables")]
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
+    let cluster = PgCluster::start();
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE tickets (id int PRIMARY KEY, note text);
+         ALTER TABLE tickets ALTER COLUMN note SET STORAGE EXTERNAL;
+         INSERT INTO tickets SELECT g, repeat('t', 3000) FROM generate_series(1, 2000) g;
+         CREATE TABLE orders (id int PRIMARY KEY);
+         INSERT INTO orders SELECT generate_series(1, 1000);
+         CREATE TABLE wallets (id int PRIMARY KEY)",
+    )
+    .await;
+    let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "5s"]);
+    let client = cluster.client().await;
+    let expected = client
+        .query_one(
+            "SELECT pg_table_size('tickets')::float8, pg_indexes_size('tickets')::float8,
+                    pg_total_relation_size((SELECT reltoastrelid FROM pg_class WHERE relname = 'tickets'))::float8,
+                    pg_total_relation_size('tickets')::float8, pg_relation_size('tickets_pkey')::float8",
+            &[],
+        )
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    let t = [
+        ("datname", "postgres"),
+        ("schemaname", "public"),
+        ("relname", "tickets"),
+    ];
+    assert_eq!(
+        m.value("pg_stat_user_tables_table_size_bytes", &t),
+        expected.get::<_, f64>(0)
+    );
+    assert_eq!(
+        m.value("pg_stat_user_tables_index_size_bytes", &t),
+        expected.get::<_, f64>(1)
+    );
+    assert_eq!(
+        m.value("pg_stat_user_tables_toast_size_bytes", &t),
+        expected.get::<_, f64>(2)
+    );
+    assert!(
+        expected.get::<_, f64>(2) > 1_000_000.0,
+        "the notes are TOASTed"
+    );
+    assert_eq!(
+        m.value("pg_stat_user_tables_total_size_bytes", &t),
+        expected.get::<_, f64>(3)
+    );
+    assert_eq!(
+        m.value(
+            "pg_stat_user_indexes_size_bytes",
+            &[("relname", "tickets"), ("indexrelname", "tickets_pkey")]
+        ),
+        expected.get::<_, f64>(4)
+    );
+    let db_size = m.value("pg_database_size_bytes", &[("datname", "postgres")]);
+    assert!(
+        db_size > expected.get::<_, f64>(3),
+        "the database holds the table"
+    );
+
+    // VACUUM FULL's lock, held: the table is left out, the others are reported.
+    let holder = cluster.client().await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let m = exporter.scrape().await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(success(&m, "sizes"), 1.0);
+    assert!(m.get("pg_stat_user_tables_total_size_bytes", &t).is_none());
+    assert!(m
+        .get(
+            "pg_stat_user_indexes_size_bytes",
+            &[("indexrelname", "tickets_pkey")]
+        )
+        .is_none());
+    assert!(
+        m.get(
+            "pg_stat_user_tables_total_size_bytes",
+            &[("relname", "orders")]
+        )
+        .unwrap()
+            > 0.0
+    );
+    assert!(m
+        .get(
+            "pg_stat_user_tables_total_size_bytes",
+            &[("relname", "wallets")]
+        )
+        .is_some());
+    holder.batch_execute("COMMIT").await.unwrap();
+
+    // ... and a VACUUM FULL waiting behind a reader: queueing behind it would stall us too.
+    let reader = cluster.client().await;
+    reader
+        .batch_execute("BEGIN; SELECT count(*) FROM orders")
+        .await
+        .unwrap();
+    let waiter = Arc::new(cluster.client().await);
+    let waiting = {
+        let waiter = Arc::clone(&waiter);
+        tokio::spawn(async move { waiter.batch_execute("VACUUM FULL orders").await })
+    };
+    let o = [("relname", "orders")];
+    let m = eventually(
+        WAIT,
+        "orders left out while an exclusive lock waits",
+        || async {
+            let m = exporter.scrape().await;
+            (m.get("pg_blocked_sessions", &[("datname", "postgres")]) == Some(1.0)).then_some(m)
+        },
+    )
+    .await;
+    assert_eq!(success(&m, "sizes"), 1.0);
+    assert!(m.get("pg_stat_user_tables_total_size_bytes", &o).is_none());
+    assert!(m.get("pg_stat_user_tables_total_size_bytes", &t).is_some());
+    reader.batch_execute("COMMIT").await.unwrap();
+    waiting.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn index_usage_and_invalid_indexes() {
+    let cluster = PgCluster::start();
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE orders (id int PRIMARY KEY, status text, ref int);
+         CREATE INDEX orders_status ON orders (status);
+         INSERT INTO orders SELECT g, 'paid', g % 10 FROM generate_series(1, 1000) g;
+         SET enable_seqscan = off;
+         SET enable_bitmapscan = off;
+         SELECT * FROM orders WHERE status = 'paid' LIMIT 3;
+         SELECT * FROM orders WHERE status = 'new'",
+    )
+    .await;
+    // A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid index behind.
+    let client = cluster.client().await;
+    assert!(client
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY orders_ref ON orders (ref)")
+        .await
+        .is_err());
+    drop(client);
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let status = [("relname", "orders"), ("indexrelname", "orders_status")];
+    let m = eventually(WAIT, "index scans", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_stat_user_indexes_idx_scan_total", &status) == Some(2.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(
+        m.value("pg_stat_user_indexes_idx_tup_fetch_total", &status),
+        3.0
+    );
+    assert!(m.value("pg_stat_user_indexes_idx_tup_read_total", &status) >= 3.0);
+    assert_eq!(
+        m.value(
+            "pg_stat_user_indexes_idx_scan_total",
+            &[("indexrelname", "orders_pkey")]
+        ),
+        0.0
+    );
+    let info = |index: &str| {
+        m.all("pg_index_info", &[("indexrelname", index)])[0]
+            .labels
+            .clone()
+    };
+    let pkey = info("orders_pkey");
+    assert_eq!(
+        (
+            pkey["unique"].as_str(),
+            pkey["primary"].as_str(),
+            pkey["valid"].as_str()
+        ),
+        ("true", "true", "true")
+    );
+    let plain = info("orders_status");
+    assert_eq!(
+        (
+            plain["unique"].as_str(),
+            plain["primary"].as_str(),
+            plain["valid"].as_str()
+        ),
+        ("false", "false", "true")
+    );
+    let broken = info("orders_ref");
+    assert_eq!(
+        (broken["unique"].as_str(), broken["valid"].as_str()),
+        ("true", "false")
+    );
+    assert_eq!(pkey["schemaname"], "public");
+}
+
+#[tokio::test]
+async fn partitions_coverage_default_rows_and_odd_shapes() {
+    let cluster = PgCluster::start();
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE transactions_partitioned (id bigint, created_at timestamptz NOT NULL, amount numeric)
+             PARTITION BY RANGE (created_at);
+         CREATE TABLE transactions_2026_10 PARTITION OF transactions_partitioned FOR VALUES FROM ('2026-10-01') TO ('2026-11-01');
+         CREATE TABLE transactions_2026_11 PARTITION OF transactions_partitioned FOR VALUES FROM ('2026-11-01') TO ('2026-12-01');
+         CREATE TABLE transactions_2026_12 PARTITION OF transactions_partitioned FOR VALUES FROM ('2026-12-01') TO ('2027-01-01');
+         CREATE TABLE transactions_default PARTITION OF transactions_partitioned DEFAULT;
+         CREATE INDEX transactions_partitioned_created ON transactions_partitioned (created_at);
+         INSERT INTO transactions_partitioned SELECT g, '2026-11-15', 1 FROM generate_series(1, 500) g;
+         INSERT INTO transactions_partitioned SELECT g, '2030-01-01', 1 FROM generate_series(1, 7) g;
+         CREATE TABLE audit_logs (id bigint, logged_on date NOT NULL, kind text NOT NULL) PARTITION BY RANGE (logged_on);
+         CREATE TABLE audit_logs_2026 PARTITION OF audit_logs FOR VALUES FROM ('2026-01-01') TO ('2027-01-01') PARTITION BY LIST (kind);
+         CREATE TABLE audit_logs_2026_web PARTITION OF audit_logs_2026 FOR VALUES IN ('web', 'app');
+         CREATE TABLE audit_logs_2026_other PARTITION OF audit_logs_2026 DEFAULT;
+         CREATE TABLE wallets (id int) PARTITION BY HASH (id);
+         CREATE TABLE wallets_0 PARTITION OF wallets FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+         CREATE TABLE wallets_1 PARTITION OF wallets FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+         CREATE TABLE tickets (id int, sold_on date) PARTITION BY RANGE (sold_on);
+         CREATE TABLE tickets_old PARTITION OF tickets FOR VALUES FROM (MINVALUE) TO ('2026-01-01');
+         CREATE TABLE tickets_new PARTITION OF tickets FOR VALUES FROM ('2026-01-01') TO (MAXVALUE);
+         CREATE TABLE orders (id int);
+         CREATE TABLE orders_archive () INHERITS (orders)",
+    )
+    .await;
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let tp = [
+        ("datname", "postgres"),
+        ("schemaname", "public"),
+        ("parent", "transactions_partitioned"),
+    ];
+    let m = eventually(WAIT, "rows in the default partition", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_partition_default_rows", &tp) == Some(7.0)).then_some(m)
+    })
+    .await;
+    assert_eq!(success(&m, "partitions"), 1.0);
+    let epoch = |date: &str| {
+        let (y, rest) = date.split_once('-').unwrap();
+        let (mo, d) = rest.split_once('-').unwrap();
+        festival_pg_exporter::text::days_from_civil(
+            y.parse().unwrap(),
+            mo.parse().unwrap(),
+            d.parse().unwrap(),
+        ) as f64
+            * 86400.0
+    };
+    assert_eq!(m.value("pg_partition_count", &tp), 4.0);
+    let index_parent = [("parent", "transactions_partitioned_created")];
+    assert!(
+        m.all("pg_partition_count", &index_parent).is_empty(),
+        "a partitioned index is no parent table"
+    );
+    assert!(m.all("pg_partition_size_bytes", &index_parent).is_empty());
+    assert_eq!(
+        m.value("pg_partition_newest_bound_timestamp_seconds", &tp),
+        epoch("2027-01-01")
+    );
+    assert_eq!(
+        m.value("pg_partition_oldest_bound_timestamp_seconds", &tp),
+        epoch("2026-10-01")
+    );
+    assert!(
+        m.value("pg_partition_newest_bound_timestamp_seconds", &tp) - now() < 60.0 * 86400.0,
+        "under 60 days of coverage"
+    );
+    let size = |partition: &str| {
+        m.value(
+            "pg_partition_size_bytes",
+            &[
+                ("parent", "transactions_partitioned"),
+                ("partition", partition),
+            ],
+        )
+    };
+    assert!(
+        size("transactions_2026_11") > size("transactions_2026_12"),
+        "the November partition holds the rows"
+    );
+
+    let parent = |name: &'static str| {
+        [
+            ("datname", "postgres"),
+            ("schemaname", "public"),
+            ("parent", name),
+        ]
+    };
+    assert_eq!(m.value("pg_partition_count", &parent("audit_logs")), 1.0);
+    assert_eq!(
+        m.value(
+            "pg_partition_newest_bound_timestamp_seconds",
+            &parent("audit_logs")
+        ),
+        epoch("2027-01-01")
+    );
+    assert_eq!(
+        m.value("pg_partition_count", &parent("audit_logs_2026")),
+        2.0,
+        "a nested list partitioning counts"
+    );
+    assert!(m
+        .get(
+            "pg_partition_newest_bound_timestamp_seconds",
+            &parent("audit_logs_2026")
+        )
+        .is_none());
+    assert_eq!(
+        m.value("pg_partition_default_rows", &parent("audit_logs_2026")),
+        0.0
+    );
+    assert_eq!(m.value("pg_partition_count", &parent("wallets")), 2.0);
+    assert!(m
+        .get(
+            "pg_partition_oldest_bound_timestamp_seconds",
+            &parent("wallets")
+        )
+        .is_none());
+    assert!(
+        m.get("pg_partition_default_rows", &parent("wallets"))
+            .is_none(),
+        "no DEFAULT partition"
+    );
+    let tickets = parent("tickets");
+    let newest = m.value("pg_partition_newest_bound_timestamp_seconds", &tickets);
+    assert_eq!(newest, f64::INFINITY, "MAXVALUE covers forever");
+    let oldest = m.value("pg_partition_oldest_bound_timestamp_seconds", &tickets);
+    assert_eq!(oldest, epoch("2026-01-01"), "MINVALUE is no date");
+    assert_eq!(
+        m.value("pg_partition_count", &parent("orders")),
+        1.0,
+        "inheritance children count"
+    );
+    assert!(m
+        .get(
+            "pg_partition_size_bytes",
+            &[("parent", "orders"), ("partition", "orders_archive")]
+        )
+        .is_some());
+}
