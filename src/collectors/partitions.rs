@@ -7,11 +7,8 @@
 //! (lock-safe, as in `sizes`). Nested, list and hash partitions are counted and
 //! sized without bounds.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const PARENTS_SQL: &str = include_str!("../../queries/partitions.sql");
 const SIZES_SQL: &str = include_str!("../../queries/partitions_sizes.sql");
@@ -47,39 +44,14 @@ const SIZE_COLUMNS: Columns = Columns::new(&[Column::new(
     ),
 )]);
 
-#[derive(Debug)]
-pub struct Partitions;
-
-impl Collector for Partitions {
-    fn name(&self) -> &'static str {
-        "partitions"
-    }
-
-    fn description(&self) -> &'static str {
-        "Partitions per parent, their sizes, date range coverage and DEFAULT partition rows"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Database
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(PARENT_COLUMNS).chain(descs(SIZE_COLUMNS)).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let mut families =
-                families_from_rows(&conn.query(PARENTS_SQL, &[]).await?, PARENT_COLUMNS)?;
-            families.extend(families_from_rows(
-                &conn.query(SIZES_SQL, &[]).await?,
-                SIZE_COLUMNS,
-            )?);
-            Ok(families)
-        })
-    }
-}
+/// The `partitions` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "partitions",
+    description:
+        "Partitions per parent, their sizes, date range coverage and DEFAULT partition rows",
+    scope: Scope::Database,
+    queries: &[
+        Query::new(&[(0, PARENTS_SQL)], &[PARENT_COLUMNS]),
+        Query::new(&[(0, SIZES_SQL)], &[SIZE_COLUMNS]),
+    ],
+};

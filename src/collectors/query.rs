@@ -124,13 +124,14 @@ mod tests {
             .collect()
     }
 
-    /// Whether `sql` names `column` as an output column (`AS column`).
+    /// Whether `sql` names `column` as a whole word (an alias or a column of
+    /// the view it selects from).
     fn aliases(sql: &str, column: &str) -> bool {
-        let lower = sql.to_ascii_lowercase();
-        let needle = format!("as {}", column.to_ascii_lowercase());
-        lower.match_indices(&needle).any(|(at, _)| {
-            let after = lower[at + needle.len()..].chars().next();
-            !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        sql.match_indices(column).any(|(at, _)| {
+            let before = sql[..at].chars().next_back();
+            let after = sql[at + column.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(word)
         })
     }
 

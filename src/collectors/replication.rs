@@ -6,11 +6,8 @@
 //! positions match. A standalone server (no standbys, no slots) is not an
 //! error: those families are simply empty.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const SQL: &str = include_str!("../../queries/replication.sql");
 const STANDBYS_SQL: &str = include_str!("../../queries/replication_standbys.sql");
@@ -116,41 +113,14 @@ const SLOT_COLUMNS: Columns = Columns::new(&[
     ),
 ]);
 
-#[derive(Debug)]
-pub struct Replication;
-
-impl Collector for Replication {
-    fn name(&self) -> &'static str {
-        "replication"
-    }
-
-    fn description(&self) -> &'static str {
-        "Standby status and lag, per-standby lag and replication slots"
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(SERVER_COLUMNS)
-            .chain(descs(STANDBY_COLUMNS))
-            .chain(descs(SLOT_COLUMNS))
-            .collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let mut families = families_from_rows(&conn.query(SQL, &[]).await?, SERVER_COLUMNS)?;
-            families.extend(families_from_rows(
-                &conn.query(STANDBYS_SQL, &[]).await?,
-                STANDBY_COLUMNS,
-            )?);
-            families.extend(families_from_rows(
-                &conn.query(SLOTS_SQL, &[]).await?,
-                SLOT_COLUMNS,
-            )?);
-            Ok(families)
-        })
-    }
-}
+/// The `replication` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "replication",
+    description: "Standby status and lag, per-standby lag and replication slots",
+    scope: Scope::Server,
+    queries: &[
+        Query::new(&[(0, SQL)], &[SERVER_COLUMNS]),
+        Query::new(&[(0, STANDBYS_SQL)], &[STANDBY_COLUMNS]),
+        Query::new(&[(0, SLOTS_SQL)], &[SLOT_COLUMNS]),
+    ],
+};

@@ -282,8 +282,8 @@ mod tests {
         );
     }
 
-    static A: Desc = Desc::gauge("pg_a", &["datname", "relname"], "a");
-    static B: Desc = Desc::counter("pg_b", &["datname", "relname"], "b");
+    const A: Desc = Desc::gauge("pg_a", &["datname", "relname"], "a");
+    const B: Desc = Desc::counter("pg_b", &["datname", "relname"], "b");
     const COLUMNS: Columns = Columns::new(&[Column::new("a", A), Column::new("b", B)]);
 
     #[test]

@@ -5,14 +5,8 @@
 //! monthly task) is left out of that scrape instead of making the collector
 //! wait for the lock; every other relation is still reported.
 
-use futures::future::BoxFuture;
-
-use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope,
-    TABLE_LABELS,
-};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope, TABLE_LABELS};
+use crate::metrics::Desc;
 
 const DATABASES_SQL: &str = include_str!("../../queries/sizes_databases.sql");
 const TABLES_SQL: &str = include_str!("../../queries/sizes_tables.sql");
@@ -46,49 +40,15 @@ const INDEX_COLUMNS: Columns = Columns::new(&[Column::new(
     ),
 )]);
 
-#[derive(Debug)]
-pub struct Sizes;
-
-impl Collector for Sizes {
-    fn name(&self) -> &'static str {
-        "sizes"
-    }
-
-    fn description(&self) -> &'static str {
-        "Database, table, TOAST and index sizes, skipping relations under an exclusive lock"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Both
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(DATABASE_COLUMNS)
-            .chain(descs(TABLE_COLUMNS))
-            .chain(descs(INDEX_COLUMNS))
-            .collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let mut families = Vec::new();
-            if ctx.server_wide {
-                families =
-                    families_from_rows(&conn.query(DATABASES_SQL, &[]).await?, DATABASE_COLUMNS)?;
-            }
-            families.extend(families_from_rows(
-                &conn.query(TABLES_SQL, &[]).await?,
-                TABLE_COLUMNS,
-            )?);
-            families.extend(families_from_rows(
-                &conn.query(INDEXES_SQL, &[]).await?,
-                INDEX_COLUMNS,
-            )?);
-            Ok(families)
-        })
-    }
-}
+/// The `sizes` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "sizes",
+    description:
+        "Database, table, TOAST and index sizes, skipping relations under an exclusive lock",
+    scope: Scope::Both,
+    queries: &[
+        Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide(),
+        Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]),
+        Query::new(&[(0, INDEXES_SQL)], &[INDEX_COLUMNS]),
+    ],
+};

@@ -4,11 +4,8 @@
 //! generated from `pg_stat_wal` (PostgreSQL 14+; absent on 13). Whether
 //! archiving is on at all is `pg_settings_info{name="archive_mode"}`.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const ARCHIVER_SQL: &str = include_str!("../../queries/stat_archiver.sql");
 const WAL_SQL: &str = include_str!("../../queries/stat_wal.sql");
@@ -48,37 +45,13 @@ const WAL_COLUMNS: Columns = Columns::new(&[
     ),
 ]);
 
-#[derive(Debug)]
-pub struct StatArchiver;
-
-impl Collector for StatArchiver {
-    fn name(&self) -> &'static str {
-        "stat_archiver"
-    }
-
-    fn description(&self) -> &'static str {
-        "WAL archiving from pg_stat_archiver and WAL volume from pg_stat_wal"
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(ARCHIVER_COLUMNS).chain(descs(WAL_COLUMNS)).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let mut families =
-                families_from_rows(&conn.query(ARCHIVER_SQL, &[]).await?, ARCHIVER_COLUMNS)?;
-            if ctx.server.version_num >= 140000 {
-                families.extend(families_from_rows(
-                    &conn.query(WAL_SQL, &[]).await?,
-                    WAL_COLUMNS,
-                )?);
-            }
-            Ok(families)
-        })
-    }
-}
+/// The `stat_archiver` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "stat_archiver",
+    description: "WAL archiving from pg_stat_archiver and WAL volume from pg_stat_wal",
+    scope: Scope::Server,
+    queries: &[
+        Query::new(&[(0, ARCHIVER_SQL)], &[ARCHIVER_COLUMNS]),
+        Query::new(&[(140000, WAL_SQL)], &[WAL_COLUMNS]),
+    ],
+};

@@ -3,11 +3,8 @@
 //! and from `pg_stat_checkpointer` plus `pg_stat_bgwriter` from 17, so the same
 //! dashboards work on every major. Counters that 17 removed are absent there.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const SQL: &str = include_str!("../../queries/stat_bgwriter.sql");
 const SQL_17: &str = include_str!("../../queries/stat_bgwriter.v17.sql");
@@ -99,34 +96,11 @@ const COLUMNS: Columns = Columns::new(&[
     ),
 ]);
 
-#[derive(Debug)]
-pub struct StatBgwriter;
-
-impl Collector for StatBgwriter {
-    fn name(&self) -> &'static str {
-        "stat_bgwriter"
-    }
-
-    fn description(&self) -> &'static str {
-        "Checkpoints and buffer writes from pg_stat_bgwriter (pg_stat_checkpointer from 17)"
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(COLUMNS).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let sql = if ctx.server.version_num >= 170000 {
-                SQL_17
-            } else {
-                SQL
-            };
-            families_from_rows(&conn.query(sql, &[]).await?, COLUMNS)
-        })
-    }
-}
+/// The `stat_bgwriter` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "stat_bgwriter",
+    description:
+        "Checkpoints and buffer writes from pg_stat_bgwriter (pg_stat_checkpointer from 17)",
+    scope: Scope::Server,
+    queries: &[Query::new(&[(170000, SQL_17), (0, SQL)], &[COLUMNS])],
+};

@@ -4,11 +4,8 @@
 //! rollbacks, cache hits and reads (the cache hit ratio), tuples, temp files,
 //! deadlocks and recovery conflicts. Times are seconds, so their names say so.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const SQL: &str = include_str!("../../queries/stat_database.sql");
 const SQL_14: &str = include_str!("../../queries/stat_database.v14.sql");
@@ -230,34 +227,11 @@ const COLUMNS: Columns = Columns::new(&[
     ),
 ]);
 
-#[derive(Debug)]
-pub struct StatDatabase;
-
-impl Collector for StatDatabase {
-    fn name(&self) -> &'static str {
-        "stat_database"
-    }
-
-    fn description(&self) -> &'static str {
-        "Per-database transactions, cache hits, tuples, temp files, deadlocks and conflicts"
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(COLUMNS).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let sql = if ctx.server.version_num >= 140000 {
-                SQL_14
-            } else {
-                SQL
-            };
-            families_from_rows(&conn.query(sql, &[]).await?, COLUMNS)
-        })
-    }
-}
+/// The `stat_database` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "stat_database",
+    description:
+        "Per-database transactions, cache hits, tuples, temp files, deadlocks and conflicts",
+    scope: Scope::Server,
+    queries: &[Query::new(&[(140000, SQL_14), (0, SQL)], &[COLUMNS])],
+};

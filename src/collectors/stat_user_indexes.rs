@@ -5,11 +5,8 @@
 //! indexes and invalid ones (a failed CREATE INDEX CONCURRENTLY) are one query
 //! away.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const SQL: &str = include_str!("../../queries/stat_user_indexes.sql");
 
@@ -59,36 +56,11 @@ const INFO_COLUMNS: Columns = Columns::new(&[Column::new(
     ),
 )]);
 
-#[derive(Debug)]
-pub struct StatUserIndexes;
-
-impl Collector for StatUserIndexes {
-    fn name(&self) -> &'static str {
-        "stat_user_indexes"
-    }
-
-    fn description(&self) -> &'static str {
-        "Per-index scans and tuples from pg_stat_user_indexes, and index properties from pg_index"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Database
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(COUNTER_COLUMNS).chain(descs(INFO_COLUMNS)).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let rows = conn.query(SQL, &[]).await?;
-            let mut families = families_from_rows(&rows, COUNTER_COLUMNS)?;
-            families.extend(families_from_rows(&rows, INFO_COLUMNS)?);
-            Ok(families)
-        })
-    }
-}
+/// The `stat_user_indexes` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "stat_user_indexes",
+    description:
+        "Per-index scans and tuples from pg_stat_user_indexes, and index properties from pg_index",
+    scope: Scope::Database,
+    queries: &[Query::new(&[(0, SQL)], &[COUNTER_COLUMNS, INFO_COLUMNS])],
+};

@@ -4,14 +4,8 @@
 //! since the last ANALYZE, scans, row operations, and when each table was last
 //! (auto)vacuumed and (auto)analyzed. Names and labels are postgres_exporter's.
 
-use futures::future::BoxFuture;
-
-use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope,
-    TABLE_LABELS,
-};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Query, QueryCollector, Scope, TABLE_LABELS};
+use crate::metrics::Desc;
 
 const SQL: &str = include_str!("../../queries/stat_user_tables.sql");
 
@@ -37,34 +31,11 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new("last_autoanalyze", Desc::gauge("pg_stat_user_tables_last_autoanalyze", TABLE_LABELS, "Last time this table was analyzed by the autovacuum daemon, Unix seconds; 0 when never.")),
 ]);
 
-#[derive(Debug)]
-pub struct StatUserTables;
-
-impl Collector for StatUserTables {
-    fn name(&self) -> &'static str {
-        "stat_user_tables"
-    }
-
-    fn description(&self) -> &'static str {
-        "Per-table tuples, scans and (auto)vacuum/analyze history from pg_stat_user_tables"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Database
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(COLUMNS).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        _ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let rows = conn.query(SQL, &[]).await?;
-            families_from_rows(&rows, COLUMNS)
-        })
-    }
-}
+/// The `stat_user_tables` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "stat_user_tables",
+    description:
+        "Per-table tuples, scans and (auto)vacuum/analyze history from pg_stat_user_tables",
+    scope: Scope::Database,
+    queries: &[Query::new(&[(0, SQL)], &[COLUMNS])],
+};
