@@ -1,7 +1,7 @@
 //! The small parsers and formatters of user text that every other module may
 //! use: durations in Go's notation, listen addresses, numbers and ratios of
-//! flags, percent-escapes, one-line error messages and civil dates. A leaf:
-//! it imports nothing from the crate.
+//! flags, server versions, percent-escapes, one-line error messages and
+//! civil dates. A leaf: it imports nothing from the crate.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -167,6 +167,43 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// `14` → 140000, `14.2` → 140002, `140002` → 140002, `9.6` → 90600.
+pub fn parse_version_num(text: &str) -> Option<i32> {
+    let parts: Vec<i32> = text
+        .trim()
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match parts[..] {
+        [n] if n >= 10000 => Some(n),
+        [major] => Some(major * 10000),
+        [major, minor] if major < 10 => Some(major * 10000 + minor * 100),
+        [major, minor] => Some(major * 10000 + minor),
+        [major, minor, patch] if major < 10 => Some(major * 10000 + minor * 100 + patch),
+        [major, minor, _] => Some(major * 10000 + minor),
+        _ => None,
+    }
+}
+
+/// postgres_exporter's `runonserver`: `>=13.0.0 <16.0.0` → inclusive bounds.
+pub fn parse_semver_range(text: &str) -> Option<(Option<i32>, Option<i32>)> {
+    let (mut low, mut high) = (None, None);
+    for part in text.split_whitespace() {
+        let (op, version) = ["<=", ">=", "<", ">", "="]
+            .iter()
+            .find_map(|op| part.strip_prefix(op).map(|v| (*op, v)))?;
+        let v = parse_version_num(version)?;
+        match op {
+            ">=" => low = Some(v),
+            ">" => low = Some(v + 1),
+            "<=" => high = Some(v),
+            "<" => high = Some(v - 1),
+            _ => (low, high) = (Some(v), Some(v)),
+        }
+    }
+    Some((low, high))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +231,15 @@ mod tests {
         assert!(parse_listen_address("[::1]:9187").unwrap().is_ipv6());
         assert!(parse_listen_address("nonsense").is_err());
         assert!(parse_listen_address(":99999").is_err());
+    }
+
+    #[test]
+    fn versions_and_ranges() {
+        assert_eq!(parse_version_num("14"), Some(140000));
+        assert_eq!(parse_version_num("9.6"), Some(90600));
+        assert_eq!(parse_version_num("14.2"), Some(140002));
+        assert_eq!(parse_version_num("140002"), Some(140002));
+        assert_eq!(parse_semver_range(">=14.0.0"), Some((Some(140000), None)));
     }
 
     #[test]

@@ -32,7 +32,7 @@ use std::time::Duration;
 use serde_yaml::Value;
 
 use crate::collectors::custom_queries::{CustomQuery, QueryColumn, Usage};
-use crate::text::parse_duration;
+use crate::text::{parse_duration, parse_semver_range, parse_version_num};
 
 const QUERY_KEYS: &[&str] = &[
     "query",
@@ -135,7 +135,7 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
     let version = |key: &str| -> Result<Option<i32>, String> {
         match field(key) {
             None => Ok(None),
-            Some(value) => version_num(&scalar_text(value))
+            Some(value) => parse_version_num(&scalar_text(value))
                 .map(Some)
                 .ok_or_else(|| format!("{key}: expected a version such as 14, 14.2 or 140002")),
         }
@@ -145,7 +145,7 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
         version("max_server_version")?,
     );
     if let Some(range) = field("runonserver") {
-        let (low, high) = semver_range(&scalar_text(range))
+        let (low, high) = parse_semver_range(&scalar_text(range))
             .ok_or("runonserver: expected a range such as '>=13.0.0 <16.0.0'")?;
         min_version = min_version.max(low);
         max_version = match (max_version, high) {
@@ -283,43 +283,6 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// `14` → 140000, `14.2` → 140002, `140002` → 140002, `9.6` → 90600.
-fn version_num(text: &str) -> Option<i32> {
-    let parts: Vec<i32> = text
-        .trim()
-        .split('.')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    match parts[..] {
-        [n] if n >= 10000 => Some(n),
-        [major] => Some(major * 10000),
-        [major, minor] if major < 10 => Some(major * 10000 + minor * 100),
-        [major, minor] => Some(major * 10000 + minor),
-        [major, minor, patch] if major < 10 => Some(major * 10000 + minor * 100 + patch),
-        [major, minor, _] => Some(major * 10000 + minor),
-        _ => None,
-    }
-}
-
-/// postgres_exporter's `runonserver`: `>=13.0.0 <16.0.0` → inclusive bounds.
-fn semver_range(text: &str) -> Option<(Option<i32>, Option<i32>)> {
-    let (mut low, mut high) = (None, None);
-    for part in text.split_whitespace() {
-        let (op, version) = ["<=", ">=", "<", ">", "="]
-            .iter()
-            .find_map(|op| part.strip_prefix(op).map(|v| (*op, v)))?;
-        let v = version_num(version)?;
-        match op {
-            ">=" => low = Some(v),
-            ">" => low = Some(v + 1),
-            "<=" => high = Some(v),
-            "<" => high = Some(v - 1),
-            _ => (low, high) = (Some(v), Some(v)),
-        }
-    }
-    Some((low, high))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,15 +319,6 @@ pg_database:
         );
         assert_eq!(queries[1].labels, ["datname"]);
         assert_eq!(queries[1].columns[2].mapping["up"], 1.0);
-    }
-
-    #[test]
-    fn versions_and_ranges() {
-        assert_eq!(version_num("14"), Some(140000));
-        assert_eq!(version_num("9.6"), Some(90600));
-        assert_eq!(version_num("14.2"), Some(140002));
-        assert_eq!(version_num("140002"), Some(140002));
-        assert_eq!(semver_range(">=14.0.0"), Some((Some(140000), None)));
     }
 
     #[test]

@@ -14,11 +14,13 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
+mod lease;
 pub mod pool;
 pub mod target;
 pub mod tls;
 
-pub use pool::{Pool, PooledConn};
+pub use lease::PooledConn;
+pub use pool::Pool;
 
 /// The `application_name` of every session the exporter opens.
 pub const APPLICATION_NAME: &str = "festival-pg-exporter";

@@ -20,11 +20,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+use super::lease::{drive, PooledConn};
 use super::target::redacted_target;
 use super::tls::TlsConnector;
 use super::{error_chain, Conn, ConnectError, SessionLimits, APPLICATION_NAME};
@@ -58,21 +59,21 @@ struct Reachability {
 
 /// The database of a session: `None` for the DSN's, else the name of another
 /// database of the same server.
-type Database = Option<Arc<str>>;
+pub(super) type Database = Option<Arc<str>>;
 
 /// An idle session and its database.
-struct Idle {
-    database: Database,
-    conn: Conn,
+pub(super) struct Idle {
+    pub(super) database: Database,
+    pub(super) conn: Conn,
 }
 
 /// The pool's sessions.
-struct Sessions {
+pub(super) struct Sessions {
     /// Idle sessions, oldest first.
-    idle: Vec<Idle>,
+    pub(super) idle: Vec<Idle>,
     /// Sessions open: idle, lent out, or being opened. Never above the pool's
     /// bound once a session is handed out.
-    open: usize,
+    pub(super) open: usize,
 }
 
 /// A bounded set of sessions to one server.
@@ -84,7 +85,7 @@ pub struct Pool {
     max: usize,
     /// One permit per session lent out.
     permits: Semaphore,
-    sessions: Mutex<Sessions>,
+    pub(super) sessions: Mutex<Sessions>,
     /// Whether each database could be reached, and when to try again.
     reachability: Mutex<HashMap<Database, Reachability>>,
     /// When the pool last closed a session.
@@ -225,7 +226,7 @@ impl Pool {
     }
 
     /// Remembers that a session was just closed.
-    fn note_close(&self) {
+    pub(super) fn note_close(&self) {
         *self.last_close.lock().expect("close lock") = Some(Instant::now());
     }
 
@@ -373,84 +374,5 @@ impl Pool {
     /// once, since the server may well be up.
     pub fn mark_broken(&self, error: &tokio_postgres::Error) {
         tracing::debug!(target_dsn = %self.shown, error = %error_chain(error), "session broke; reconnecting");
-    }
-}
-
-/// A session lent to one collector. Returned to the pool on drop only when the
-/// user called [`PooledConn::reusable`]; otherwise its query may still run on
-/// the server, so it is cancelled there and the session closed.
-pub struct PooledConn<'a> {
-    /// `None` only while the session is being opened.
-    conn: Option<Conn>,
-    database: Database,
-    pool: &'a Pool,
-    _permit: SemaphorePermit<'a>,
-    reusable: bool,
-}
-
-impl PooledConn<'_> {
-    /// Declares the session idle and healthy: it goes back to the pool.
-    pub fn reusable(&mut self) {
-        self.reusable = true;
-    }
-}
-
-impl std::ops::Deref for PooledConn<'_> {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        self.conn.as_ref().expect("connection present until drop")
-    }
-}
-
-impl std::ops::DerefMut for PooledConn<'_> {
-    fn deref_mut(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-}
-
-impl Drop for PooledConn<'_> {
-    fn drop(&mut self) {
-        let mut sessions = self.pool.sessions.lock().expect("sessions lock");
-        let conn = match self.conn.take() {
-            Some(conn) if self.reusable && !conn.client.is_closed() => {
-                sessions.idle.push(Idle {
-                    database: self.database.take(),
-                    conn,
-                });
-                return;
-            }
-            conn => {
-                sessions.open -= 1;
-                drop(sessions);
-                // `None`: a connection attempt that failed or was abandoned.
-                match conn {
-                    Some(conn) if !conn.client.is_closed() => conn,
-                    _ => return,
-                }
-            }
-        };
-        self.pool.note_close();
-        // The session may still be running a statement that the deadline cut
-        // off: ask the server to cancel it, then close the session.
-        let token = conn.client.cancel_token();
-        drop(conn);
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                if let Err(err) = token.cancel_query(NoTls).await {
-                    tracing::debug!(error = %error_chain(&err), "cancel request failed");
-                }
-            });
-        }
-    }
-}
-
-/// Runs a session's connection until it ends.
-async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    if let Err(err) = connection.await {
-        tracing::debug!(error = %error_chain(&err), "session ended");
     }
 }

@@ -1,6 +1,7 @@
 //! Where PostgreSQL is: a libpq DSN (URL or `key=value`) or the libpq
 //! environment variables turned into a [`tokio_postgres::Config`], the TLS
-//! settings that go with it, and the one way a target is shown in logs and
+//! settings that go with it (the TLS keys split off the DSN, since
+//! tokio-postgres does not know them all), and the one way a target is shown in logs and
 //! pages ([`redacted_target`]: never a password).
 
 use std::path::Path;
@@ -48,7 +49,7 @@ pub fn build_target(
     password_file: Option<&Path>,
 ) -> Result<tokio_postgres::Config, String> {
     let mut target = match data_source_name {
-        Some(dsn) => super::tls::split_tls_keys(dsn)
+        Some(dsn) => split_tls_keys(dsn)
             .0
             .parse::<tokio_postgres::Config>()
             // The parser's message never contains the DSN itself.
@@ -107,7 +108,7 @@ pub fn build_tls(
     .filter_map(|(key, value)| value.clone().map(|v| (key.to_string(), v)))
     .collect();
     if let Some(dsn) = data_source_name {
-        settings.extend(super::tls::split_tls_keys(dsn).1);
+        settings.extend(split_tls_keys(dsn).1);
     }
     let mut tls = super::tls::TlsOptions::default();
     for (key, value) in settings {
@@ -148,9 +149,125 @@ pub fn redacted_target(target: &tokio_postgres::Config) -> String {
     )
 }
 
+/// The libpq keys tokio-postgres does not know and this module handles.
+const TLS_KEYS: &[&str] = &["sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+/// Splits the TLS keys off a DSN (URL or `key=value`), returning the DSN
+/// without them and the keys with their (decoded) values.
+pub fn split_tls_keys(dsn: &str) -> (String, Vec<(String, String)>) {
+    let mut found = Vec::new();
+    let trimmed = dsn.trim();
+    if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
+        let Some((base, query)) = trimmed.split_once('?') else {
+            return (trimmed.to_string(), found);
+        };
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if TLS_KEYS.contains(&key) {
+                found.push((key.to_string(), crate::text::percent_decode(value)));
+            } else {
+                kept.push(pair);
+            }
+        }
+        let rest = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        return (rest, found);
+    }
+    let mut kept = Vec::new();
+    for (key, raw, value) in key_values(trimmed) {
+        if TLS_KEYS.contains(&key.as_str()) {
+            found.push((key, value));
+        } else {
+            kept.push(raw);
+        }
+    }
+    (kept.join(" "), found)
+}
+
+/// `key = value` pairs of a libpq connection string: (key, raw text, value).
+fn key_values(text: &str) -> Vec<(String, String, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        if i < chars.len() && chars[i] == '=' {
+            i += 1;
+        }
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        if i < chars.len() && chars[i] == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                value.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                value.push(chars[i]);
+                i += 1;
+            }
+        }
+        let raw: String = chars[start..i.min(chars.len())].iter().collect();
+        if !key.is_empty() {
+            pairs.push((key, raw, value));
+        }
+    }
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_keys_are_split_off_both_dsn_forms() {
+        let (rest, keys) = split_tls_keys("postgresql://u:p@h:5432/d?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem");
+        assert_eq!(rest, "postgresql://u:p@h:5432/d?application_name=x");
+        assert_eq!(
+            keys,
+            [
+                ("sslmode".into(), "verify-full".into()),
+                ("sslrootcert".into(), "/etc/ca.pem".into())
+            ]
+        );
+        let (rest, keys) = split_tls_keys("postgresql://u@h/d?sslmode=disable");
+        assert_eq!(rest, "postgresql://u@h/d");
+        assert_eq!(keys.len(), 1);
+        let (rest, keys) =
+            split_tls_keys("host=h sslmode = require user=u sslkey='/k ey\\'s.pem' password='a b'");
+        assert_eq!(rest, "host=h user=u password='a b'");
+        assert_eq!(
+            keys,
+            [
+                ("sslmode".into(), "require".into()),
+                ("sslkey".into(), "/k ey's.pem".into())
+            ]
+        );
+    }
 
     #[test]
     fn target_defaults_and_libpq_variables() {
