@@ -4,11 +4,8 @@
 //! of the guide's health table are other collectors' metrics; the `health`
 //! subcommand prints them all at once.
 
-use futures::future::BoxFuture;
-
-use super::{descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope};
-use crate::db::Conn;
-use crate::metrics::{Desc, Family};
+use super::{Column, Columns, Options, Query, QueryCollector, Scope};
+use crate::metrics::Desc;
 
 const SQL: &str = include_str!("../../queries/health.sql");
 
@@ -21,33 +18,14 @@ const COLUMNS: Columns = Columns::new(&[Column::new(
     ),
 )]);
 
-#[derive(Debug)]
-pub struct Health;
+/// The `health` collector.
+pub static COLLECTOR: QueryCollector = QueryCollector {
+    name: "health",
+    description: "Tables needing VACUUM by the guide's dead-ratio health check",
+    scope: Scope::Database,
+    queries: &[Query::new(&[(0, SQL)], &[COLUMNS]).with_param(dead_ratio)],
+};
 
-impl Collector for Health {
-    fn name(&self) -> &'static str {
-        "health"
-    }
-
-    fn description(&self) -> &'static str {
-        "Tables needing VACUUM by the guide's dead-ratio health check"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Database
-    }
-
-    fn metrics(&self) -> Vec<&'static Desc> {
-        descs(COLUMNS).collect()
-    }
-
-    fn collect<'a>(
-        &'a self,
-        conn: &'a mut Conn,
-        ctx: &'a Context,
-    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            families_from_rows(&conn.query(SQL, &[&ctx.options.dead_ratio]).await?, COLUMNS)
-        })
-    }
+fn dead_ratio(options: &Options) -> f64 {
+    options.dead_ratio
 }

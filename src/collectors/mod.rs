@@ -120,7 +120,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_database::COLLECTOR,
     &stat_bgwriter::COLLECTOR,
     &replication::COLLECTOR,
-    &health::Health,
+    &health::COLLECTOR,
     &bloat::Bloat,
     &custom_queries::CustomQueries,
     &backup::Backup,

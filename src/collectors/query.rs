@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 
 use super::rows::{descs, families_from_rows, Columns};
-use super::{CollectError, Collector, Context, Scope};
+use super::{CollectError, Collector, Context, Options, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -24,6 +24,8 @@ pub struct Query {
     /// Server-wide statistics of a [`Scope::Both`] collector: read only on
     /// the session to the DSN's database.
     pub server_wide: bool,
+    /// The query's one parameter (`$1`), from the collectors' settings.
+    pub param: Option<fn(&Options) -> f64>,
 }
 
 impl Query {
@@ -33,6 +35,15 @@ impl Query {
             sql,
             columns,
             server_wide: false,
+            param: None,
+        }
+    }
+
+    /// The same query with `$1` bound to `param` of the settings.
+    pub const fn with_param(self, param: fn(&Options) -> f64) -> Query {
+        Query {
+            param: Some(param),
+            ..self
         }
     }
 
@@ -100,7 +111,10 @@ impl Collector for QueryCollector {
                 let Some(sql) = query.sql_for(ctx.server.version_num) else {
                     continue;
                 };
-                let rows = conn.query(sql, &[]).await?;
+                let rows = match query.param {
+                    Some(param) => conn.query(sql, &[&param(&ctx.options)]).await?,
+                    None => conn.query(sql, &[]).await?,
+                };
                 for columns in query.columns {
                     families.extend(families_from_rows(&rows, *columns)?);
                 }
