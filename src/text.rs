@@ -81,8 +81,6 @@ pub fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("listen address '{text}' resolves to nothing"))
 }
 
-/// The libpq environment variables a DSN is built from when `DATA_SOURCE_NAME`
-
 /// Parses `text` as a number within `range`, naming `flag` when it is not.
 pub fn number_in<T>(flag: &str, text: &str, range: std::ops::RangeInclusive<T>) -> Result<T, String>
 where

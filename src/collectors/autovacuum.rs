@@ -9,6 +9,7 @@
 
 use futures::future::BoxFuture;
 
+use super::rows::Cells;
 use super::{
     descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope,
     TABLE_LABELS,
@@ -126,15 +127,7 @@ impl Collector for Autovacuum {
                 };
                 let rows = conn.query(progress_sql, &[]).await?;
                 families = families_from_rows(&rows, PROGRESS_COLUMNS)?;
-                let mut phase = PHASE.family();
-                for row in &rows {
-                    let mut values = Vec::with_capacity(PHASE_LABELS.len());
-                    for label in PHASE_LABELS {
-                        values.push(row.try_get::<_, String>(*label)?);
-                    }
-                    phase.push(values, 1.0);
-                }
-                families.push(phase);
+                families.push(phase_family(&rows)?);
                 families.extend(families_from_rows(
                     &conn.query(DATABASES_SQL, &[]).await?,
                     DATABASE_COLUMNS,
@@ -146,5 +139,42 @@ impl Collector for Autovacuum {
             )?);
             Ok(families)
         })
+    }
+}
+
+/// One series per running VACUUM naming its table and phase, always 1.
+fn phase_family<R: Cells>(rows: &[R]) -> Result<Family, CollectError> {
+    let mut phase = PHASE.family();
+    for row in rows {
+        let mut values = Vec::with_capacity(PHASE_LABELS.len());
+        for label in PHASE_LABELS {
+            values.push(row.required_text(label)?);
+        }
+        phase.push(values, 1.0);
+    }
+    Ok(phase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::{check_table, TestRow};
+    use super::*;
+
+    #[test]
+    fn progress_phases_databases_and_tables_map_their_rows() {
+        check_table(PROGRESS_COLUMNS);
+        check_table(DATABASE_COLUMNS);
+        check_table(TABLE_COLUMNS);
+        let row = TestRow::default()
+            .text("datname", Some("festivals"))
+            .text("schemaname", Some("public"))
+            .text("relname", Some("orders"))
+            .text("phase", Some("scanning heap"));
+        let phase = phase_family(&[row]).unwrap();
+        assert_eq!(
+            &*phase.samples[0].values,
+            ["festivals", "public", "orders", "scanning heap"]
+        );
+        assert_eq!(phase.samples[0].value, 1.0);
     }
 }

@@ -109,3 +109,36 @@ impl Collector for Backup {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_file_of_a_pattern_with_its_size_and_the_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: usize, age_seconds: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, vec![0u8; bytes]).unwrap();
+            let at = std::time::SystemTime::now() - std::time::Duration::from_secs(age_seconds);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(at)
+                .unwrap();
+            at.duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+        };
+        write("base-1.tar", 10, 7200);
+        let newest_at = write("base-2.tar", 25, 60);
+        write("notes.txt", 99, 0);
+        std::fs::create_dir(dir.path().join("base-3.tar")).unwrap();
+        let pattern = format!("{}/base-*.tar", dir.path().display());
+        let (best, count) = newest(&pattern);
+        let (mtime, size) = best.unwrap();
+        assert_eq!(count, 2, "directories and other names do not count");
+        assert_eq!(size, 25.0);
+        assert!((mtime - newest_at).abs() < 1.0, "{mtime} vs {newest_at}");
+        assert_eq!(newest(&format!("{}/none-*", dir.path().display())), (None, 0));
+    }
+}

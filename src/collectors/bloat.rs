@@ -131,3 +131,15 @@ impl Collector for Bloat {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::check_table;
+    use super::*;
+
+    #[test]
+    fn table_and_index_bloat_map_their_rows() {
+        check_table(TABLE_COLUMNS);
+        check_table(INDEX_COLUMNS);
+    }
+}

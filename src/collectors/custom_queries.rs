@@ -138,6 +138,26 @@ async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, Collec
             })??,
         None => conn.simple_query(&query.sql).await?,
     };
+    Ok(families(query, &rows))
+}
+
+/// A row of text values, as the simple query protocol returns it.
+trait TextRow {
+    /// The column's value (`None`: NULL, or no such column).
+    fn cell(&self, column: &str) -> Option<&str>;
+}
+
+impl TextRow for tokio_postgres::SimpleQueryRow {
+    fn cell(&self, column: &str) -> Option<&str> {
+        let at = self.columns().iter().position(|c| c.name() == column)?;
+        self.get(at)
+    }
+}
+
+/// The query's families from its rows: one per metric column, named
+/// `<query>_<column>`, labelled by its LABEL columns; a NULL or unreadable
+/// value gives no sample.
+fn families<R: TextRow>(query: &CustomQuery, rows: &[R]) -> Vec<Family> {
     let metric_columns: Vec<_> = query
         .columns
         .iter()
@@ -164,20 +184,14 @@ async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, Collec
             )
         })
         .collect();
-    for row in &rows {
-        let position = |name: &str| row.columns().iter().position(|c| c.name() == name);
+    for row in rows {
         let labels: std::sync::Arc<[String]> = query
             .labels
             .iter()
-            .map(|label| {
-                position(label)
-                    .and_then(|i| row.get(i))
-                    .unwrap_or("")
-                    .to_string()
-            })
+            .map(|label| row.cell(label).unwrap_or("").to_string())
             .collect();
         for (family, column) in families.iter_mut().zip(&metric_columns) {
-            let Some(text) = position(&column.name).and_then(|i| row.get(i)) else {
+            let Some(text) = row.cell(&column.name) else {
                 continue;
             };
             let number = match column.usage {
@@ -189,7 +203,7 @@ async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, Collec
             }
         }
     }
-    Ok(families)
+    families
 }
 
 /// A text value from PostgreSQL as a number: numbers, booleans (`t`/`f`),
@@ -277,6 +291,104 @@ fn timestamp_seconds(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl TextRow for Vec<(&str, Option<&str>)> {
+        fn cell(&self, column: &str) -> Option<&str> {
+            self.iter()
+                .find(|(name, _)| *name == column)
+                .and_then(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn rows_become_query_column_families_by_usage() {
+        let column = |name: &str, usage: Usage| QueryColumn {
+            name: name.into(),
+            usage,
+            description: String::new(),
+            mapping: [("up".to_string(), 1.0)].into_iter().collect(),
+        };
+        let query = CustomQuery {
+            name: "festival_gates".into(),
+            sql: String::new(),
+            master: false,
+            cache: Duration::ZERO,
+            min_version: None,
+            max_version: None,
+            timeout: None,
+            databases: Vec::new(),
+            columns: vec![
+                column("gate", Usage::Label),
+                column("note", Usage::Discard),
+                column("scanned", Usage::Counter),
+                column("wait", Usage::Duration),
+                column("state", Usage::MappedMetric),
+                column("open", Usage::Gauge),
+            ],
+            labels: crate::metrics::label_names(&["gate"]),
+        };
+        let rows = vec![
+            vec![
+                ("gate", Some("north")),
+                ("note", Some("x")),
+                ("scanned", Some("12")),
+                ("wait", Some("00:00:01.5")),
+                ("state", Some("up")),
+                ("open", Some("t")),
+            ],
+            vec![
+                ("gate", None),
+                ("scanned", Some("3")),
+                ("wait", None),
+                ("state", Some("down")),
+                ("open", Some("soon")),
+            ],
+        ];
+        let families = families(&query, &rows);
+        let names: Vec<&str> = families.iter().map(|f| &*f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "festival_gates_scanned",
+                "festival_gates_wait_milliseconds",
+                "festival_gates_state",
+                "festival_gates_open"
+            ]
+        );
+        assert_eq!(families[0].kind, Kind::Counter);
+        assert_eq!(
+            families[0].help,
+            "Custom query festival_gates, column scanned."
+        );
+        let values: Vec<Vec<(String, f64)>> = families
+            .iter()
+            .map(|f| {
+                f.samples
+                    .iter()
+                    .map(|s| (s.values.join(","), s.value))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            values[0],
+            [("north".to_string(), 12.0), (String::new(), 3.0)]
+        );
+        assert_eq!(
+            values[1],
+            [("north".to_string(), 1500.0)],
+            "NULL gives no sample"
+        );
+        assert_eq!(
+            values[2],
+            [("north".to_string(), 1.0)],
+            "an unmapped text gives no sample"
+        );
+        assert_eq!(
+            values[3],
+            [("north".to_string(), 1.0)],
+            "text that is no number gives no sample"
+        );
+    }
 
     #[test]
     fn values_from_text() {

@@ -105,3 +105,16 @@ impl Collector for Locks {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::check_table;
+    use super::*;
+
+    #[test]
+    fn lock_tables_map_their_rows() {
+        check_table(LOCK_COLUMNS);
+        check_table(RELATION_COLUMNS);
+        check_table(BLOCKED_COLUMNS);
+    }
+}

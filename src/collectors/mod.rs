@@ -112,7 +112,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &locks::Locks,
     &stat_statements::StatStatements,
     &autovacuum::Autovacuum,
-    &settings::Settings,
+    &settings::PgSettings,
     &sizes::COLLECTOR,
     &stat_user_indexes::COLLECTOR,
     &partitions::COLLECTOR,

@@ -89,6 +89,10 @@ pub trait Cells {
     fn text(&self, column: &str) -> Result<Option<String>, CollectError>;
     /// A `float8` column (`NULL`: `None`).
     fn number(&self, column: &str) -> Result<Option<f64>, CollectError>;
+    /// A text column that is never NULL.
+    fn required_text(&self, column: &str) -> Result<String, CollectError>;
+    /// A `float8` column that is never NULL.
+    fn required_number(&self, column: &str) -> Result<f64, CollectError>;
 }
 
 impl Cells for Row {
@@ -101,6 +105,14 @@ impl Cells for Row {
     }
 
     fn number(&self, column: &str) -> Result<Option<f64>, CollectError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn required_text(&self, column: &str) -> Result<String, CollectError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn required_number(&self, column: &str) -> Result<f64, CollectError> {
         Ok(self.try_get(column)?)
     }
 }
@@ -149,24 +161,24 @@ pub const TABLE_LABELS: &[&str] = &["datname", "schemaname", "relname"];
 /// A family of `desc` (labelled with [`SESSION_LABELS`]) with one series per
 /// session row: the row's `pid`, `datname`, `usename`, `state` and `query`
 /// (shortened) columns as labels and its `value_column` as value.
-pub fn session_family(
+pub fn session_family<R: Cells>(
     desc: &Desc,
-    rows: &[Row],
+    rows: &[R],
     value_column: &str,
 ) -> Result<Family, CollectError> {
     debug_assert!(same_names(desc.labels, SESSION_LABELS));
     let mut family = desc.family();
     for row in rows {
-        let query: String = row.try_get("query")?;
+        let query = row.required_text("query")?;
         family.push(
             vec![
-                row.try_get("pid")?,
-                row.try_get("datname")?,
-                row.try_get("usename")?,
-                row.try_get("state")?,
+                row.required_text("pid")?,
+                row.required_text("datname")?,
+                row.required_text("usename")?,
+                row.required_text("state")?,
                 collapse_query(&query, QUERY_LABEL_CHARS),
             ],
-            row.try_get(value_column)?,
+            row.required_number(value_column)?,
         );
     }
     Ok(family)
@@ -241,6 +253,32 @@ impl TestRow {
     }
 }
 
+/// Checks a column table's mapping: a row with every label and a distinct
+/// value in every column gives each family exactly that sample.
+#[cfg(test)]
+pub fn check_table(columns: Columns) {
+    let mut row = TestRow::default();
+    for label in columns.labels() {
+        row = row.text(label, Some(label));
+    }
+    for (i, column) in columns.all().iter().enumerate() {
+        row = row.number(column.column, Some(i as f64 + 0.5));
+    }
+    let families = families_from_rows(&[row], columns).unwrap();
+    assert_eq!(families.len(), columns.all().len());
+    for (i, (family, column)) in families.iter().zip(columns.all()).enumerate() {
+        assert_eq!(family.name, column.desc.name);
+        assert_eq!(family.samples.len(), 1, "{}", family.name);
+        assert_eq!(family.samples[0].value, i as f64 + 0.5, "{}", family.name);
+        assert_eq!(
+            &*family.samples[0].values,
+            columns.labels(),
+            "{}",
+            family.name
+        );
+    }
+}
+
 #[cfg(test)]
 impl Cells for TestRow {
     fn has(&self, column: &str) -> bool {
@@ -259,6 +297,16 @@ impl Cells for TestRow {
             TestCell::Number(value) => Ok(*value),
             TestCell::Text(_) => Err(CollectError::Unsupported(format!("{column} is text"))),
         }
+    }
+
+    fn required_text(&self, column: &str) -> Result<String, CollectError> {
+        self.text(column)?
+            .ok_or_else(|| CollectError::Unsupported(format!("{column} is NULL")))
+    }
+
+    fn required_number(&self, column: &str) -> Result<f64, CollectError> {
+        self.number(column)?
+            .ok_or_else(|| CollectError::Unsupported(format!("{column} is NULL")))
     }
 }
 
@@ -322,6 +370,37 @@ mod tests {
             families_from_rows(&no_label, COLUMNS).is_err(),
             "a label column is required"
         );
+    }
+
+    #[test]
+    fn a_session_row_names_its_session_with_a_short_one_line_query() {
+        const LONGEST: Desc = Desc::gauge("pg_x_seconds", SESSION_LABELS, "x");
+        let long = format!("SELECT\n  {}", "x, ".repeat(100));
+        let row = TestRow::default()
+            .text("pid", Some("42"))
+            .text("datname", Some("festivals"))
+            .text("usename", Some("app"))
+            .text("state", Some("active"))
+            .text("query", Some(&long))
+            .number("seconds", Some(7.5));
+        let family = session_family(&LONGEST, &[row], "seconds").unwrap();
+        let sample = &family.samples[0];
+        assert_eq!(sample.value, 7.5);
+        assert_eq!(&sample.values[..4], ["42", "festivals", "app", "active"]);
+        assert!(
+            sample.values[4].starts_with("SELECT x, x,"),
+            "{}",
+            sample.values[4]
+        );
+        assert_eq!(sample.values[4].chars().count(), QUERY_LABEL_CHARS - 1);
+        let null_state = TestRow::default()
+            .text("pid", Some("1"))
+            .text("datname", Some("d"))
+            .text("usename", Some("u"))
+            .text("state", None)
+            .text("query", Some("q"))
+            .number("seconds", Some(1.0));
+        assert!(session_family(&LONGEST, &[null_state], "seconds").is_err());
     }
 
     #[test]

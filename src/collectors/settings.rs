@@ -10,6 +10,7 @@
 
 use futures::future::BoxFuture;
 
+use super::rows::Cells;
 use super::{CollectError, Collector, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family, Kind};
@@ -79,9 +80,9 @@ fn metric_name(setting: &str, suffix: &str) -> String {
 }
 
 #[derive(Debug)]
-pub struct Settings;
+pub struct PgSettings;
 
-impl Collector for Settings {
+impl Collector for PgSettings {
     fn name(&self) -> &'static str {
         "settings"
     }
@@ -99,49 +100,98 @@ impl Collector for Settings {
         conn: &'a mut Conn,
         _ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
-        Box::pin(async move {
-            let rows = conn.query(SQL, &[&INFO_SETTINGS]).await?;
-            let mut families = Vec::with_capacity(rows.len());
-            let mut info = INFO.family();
-            for row in &rows {
-                let name: String = row.try_get("name")?;
-                let setting: String = row.try_get("setting")?;
-                let vartype: String = row.try_get("vartype")?;
-                if INFO_SETTINGS.contains(&name.as_str()) {
-                    info.push(vec![name, setting], 1.0);
-                    continue;
-                }
-                if ELSEWHERE.contains(&name.as_str()) {
-                    continue;
-                }
-                let value = match vartype.as_str() {
-                    "bool" => Some(if setting == "on" { 1.0 } else { 0.0 }),
-                    _ => setting.parse::<f64>().ok(),
-                };
-                let (Some(value), Some((factor, suffix))) =
-                    (value, unit(&row.try_get::<_, String>("unit")?))
-                else {
-                    continue;
-                };
-                let help: String = row.try_get("short_desc")?;
-                let mut family = Family::new(
-                    metric_name(&name, suffix),
-                    format!("Server setting {name}: {help}"),
-                    Kind::Gauge,
-                    &[],
-                );
-                family.push(Vec::new(), value * factor);
-                families.push(family);
-            }
-            families.push(info);
-            Ok(families)
-        })
+        Box::pin(async move { families(&conn.query(SQL, &[&INFO_SETTINGS]).await?) })
     }
+}
+
+/// One family per numeric or boolean setting (in base units), then the info
+/// family of the allow-listed enum and string settings.
+fn families<R: Cells>(rows: &[R]) -> Result<Vec<Family>, CollectError> {
+    let mut families = Vec::with_capacity(rows.len());
+    let mut info = INFO.family();
+    for row in rows {
+        let name = row.required_text("name")?;
+        let setting = row.required_text("setting")?;
+        let vartype = row.required_text("vartype")?;
+        if INFO_SETTINGS.contains(&name.as_str()) {
+            info.push(vec![name, setting], 1.0);
+            continue;
+        }
+        if ELSEWHERE.contains(&name.as_str()) {
+            continue;
+        }
+        let value = match vartype.as_str() {
+            "bool" => Some(if setting == "on" { 1.0 } else { 0.0 }),
+            _ => setting.parse::<f64>().ok(),
+        };
+        let (Some(value), Some((factor, suffix))) = (value, unit(&row.required_text("unit")?))
+        else {
+            continue;
+        };
+        let help = row.required_text("short_desc")?;
+        let mut family = Family::new(
+            metric_name(&name, suffix),
+            format!("Server setting {name}: {help}"),
+            Kind::Gauge,
+            &[],
+        );
+        family.push(Vec::new(), value * factor);
+        families.push(family);
+    }
+    families.push(info);
+    Ok(families)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::rows::TestRow;
     use super::*;
+
+    fn setting(name: &str, setting: &str, vartype: &str, unit: &str) -> TestRow {
+        TestRow::default()
+            .text("name", Some(name))
+            .text("setting", Some(setting))
+            .text("vartype", Some(vartype))
+            .text("unit", Some(unit))
+            .text("short_desc", Some("what it does"))
+    }
+
+    #[test]
+    fn rows_become_base_unit_gauges_and_an_info_family() {
+        let rows = [
+            setting("shared_buffers", "16384", "integer", "8kB"),
+            setting("autovacuum", "on", "bool", ""),
+            setting("autovacuum_naptime", "60", "integer", "s"),
+            setting("wal_level", "replica", "enum", ""),
+            setting("max_connections", "100", "integer", ""),
+            setting("search_path", "public", "string", ""),
+            setting("light_years", "3", "integer", "ly"),
+        ];
+        let families = families(&rows).unwrap();
+        let value = |name: &str| {
+            let family = families
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or_else(|| panic!("{name}"));
+            family.samples[0].value
+        };
+        assert_eq!(value("pg_settings_shared_buffers_bytes"), 16384.0 * 8192.0);
+        assert_eq!(value("pg_settings_autovacuum"), 1.0);
+        assert_eq!(value("pg_settings_autovacuum_naptime_seconds"), 60.0);
+        assert_eq!(
+            families[0].help,
+            "Server setting shared_buffers: what it does"
+        );
+        let info = families.last().unwrap();
+        assert_eq!(info.name, "pg_settings_info");
+        assert_eq!(info.samples.len(), 1, "only allow-listed text settings");
+        assert_eq!(&*info.samples[0].values, ["wal_level", "replica"]);
+        assert_eq!(
+            families.len(),
+            4,
+            "max_connections is elsewhere, text and unknown units are skipped"
+        );
+    }
 
     #[test]
     fn units_become_base_units() {

@@ -8,6 +8,7 @@
 
 use futures::future::BoxFuture;
 
+use super::rows::Cells;
 use super::{
     descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context,
     SESSION_LABELS,
@@ -123,28 +124,83 @@ impl Collector for StatActivity {
                 families.push(session_family(&LONGEST, &rows, "seconds")?);
             }
 
-            let rows = conn.query(BACKENDS_SQL, &[]).await?;
-            let mut backends = BACKENDS.family();
-            let mut autovacuum_workers = 0.0;
-            for row in &rows {
-                let backend_type: String = row.try_get("backend_type")?;
-                let count: f64 = row.try_get("backends")?;
-                if backend_type == "autovacuum worker" {
-                    autovacuum_workers += count;
-                }
-                backends.push(vec![backend_type], count);
-            }
-            families.push(backends);
-            families.push(AUTOVACUUM_WORKERS.single(autovacuum_workers));
-            // Every row carries the same settings; pg_stat_activity is never
-            // empty since it lists the exporter's own session.
-            if let Some(row) = rows.first() {
-                families.push(MAX_CONNECTIONS.single(row.try_get("max_connections")?));
-                families.push(
-                    RESERVED_CONNECTIONS.single(row.try_get("superuser_reserved_connections")?),
-                );
-            }
+            families.extend(backends(&conn.query(BACKENDS_SQL, &[]).await?)?);
             Ok(families)
         })
+    }
+}
+
+/// Backends by type, the autovacuum workers among them, and the connection
+/// limits every row carries.
+fn backends<R: Cells>(rows: &[R]) -> Result<Vec<Family>, CollectError> {
+    let mut backends = BACKENDS.family();
+    let mut autovacuum_workers = 0.0;
+    for row in rows {
+        let backend_type = row.required_text("backend_type")?;
+        let count = row.required_number("backends")?;
+        if backend_type == "autovacuum worker" {
+            autovacuum_workers += count;
+        }
+        backends.push(vec![backend_type], count);
+    }
+    let mut families = vec![backends, AUTOVACUUM_WORKERS.single(autovacuum_workers)];
+    // Every row carries the same settings; pg_stat_activity is never
+    // empty since it lists the exporter's own session.
+    if let Some(row) = rows.first() {
+        families.push(MAX_CONNECTIONS.single(row.required_number("max_connections")?));
+        families.push(
+            RESERVED_CONNECTIONS.single(row.required_number("superuser_reserved_connections")?),
+        );
+    }
+    Ok(families)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::{check_table, TestRow};
+    use super::*;
+
+    fn backend(backend_type: &str, count: f64) -> TestRow {
+        TestRow::default()
+            .text("backend_type", Some(backend_type))
+            .number("backends", Some(count))
+            .number("max_connections", Some(100.0))
+            .number("superuser_reserved_connections", Some(3.0))
+    }
+
+    #[test]
+    fn backends_by_type_count_autovacuum_workers_and_carry_the_limits() {
+        let rows = [
+            backend("client backend", 7.0),
+            backend("autovacuum worker", 2.0),
+            backend("checkpointer", 1.0),
+        ];
+        let families = backends(&rows).unwrap();
+        let names: Vec<&str> = families.iter().map(|f| &*f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "pg_stat_activity_backends",
+                "pg_stat_activity_autovacuum_workers",
+                "pg_settings_max_connections",
+                "pg_settings_superuser_reserved_connections"
+            ]
+        );
+        assert_eq!(families[0].samples.len(), 3);
+        assert_eq!(&*families[0].samples[1].values, ["autovacuum worker"]);
+        assert_eq!(families[1].samples[0].value, 2.0);
+        assert_eq!(families[2].samples[0].value, 100.0);
+        assert_eq!(families[3].samples[0].value, 3.0);
+        assert_eq!(
+            backends::<TestRow>(&[]).unwrap().len(),
+            2,
+            "no row, no limits"
+        );
+    }
+
+    #[test]
+    fn session_and_long_running_tables_map_their_rows() {
+        check_table(SESSION_COLUMNS);
+        check_table(LONG_RUNNING_COLUMNS);
     }
 }

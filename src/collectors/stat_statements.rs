@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::BoxFuture;
 
+use super::rows::Cells;
 use super::{
     collapse_query, descs, families_from_rows, CollectError, Collector, Column, Columns, Context,
     Extension,
@@ -184,29 +185,66 @@ impl Collector for StatStatements {
             let mut families = vec![ENABLED.single(1.0)];
             families.extend(families_from_rows(&rows, COLUMNS)?);
             if options.stat_statements_query_length > 0 {
-                let mut info = QUERY_ID.family();
-                let mut seen = std::collections::HashSet::new();
-                for row in &rows {
-                    let id: String = row.try_get("queryid")?;
-                    let Some(text) = texts.get(&id) else { continue };
-                    // Hidden texts (no pg_read_all_stats) say nothing worth a series.
-                    if text.is_empty()
-                        || text == "<insufficient privilege>"
-                        || !seen.insert(id.clone())
-                    {
-                        continue;
-                    }
-                    info.push(
-                        vec![
-                            id,
-                            collapse_query(text, options.stat_statements_query_length),
-                        ],
-                        1.0,
-                    );
-                }
-                families.push(info);
+                families.push(query_texts(
+                    &rows,
+                    &texts,
+                    options.stat_statements_query_length,
+                )?);
             }
             Ok(families)
         })
+    }
+}
+
+/// `pg_stat_statements_query_id`: each reported statement's id with its text
+/// shortened to `length` characters; statements whose text the role may not
+/// see are left out.
+fn query_texts<R: Cells>(
+    rows: &[R],
+    texts: &HashMap<String, String>,
+    length: usize,
+) -> Result<Family, CollectError> {
+    let mut info = QUERY_ID.family();
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        let id = row.required_text("queryid")?;
+        let Some(text) = texts.get(&id) else { continue };
+        // Hidden texts (no pg_read_all_stats) say nothing worth a series.
+        if text.is_empty() || text == "<insufficient privilege>" || !seen.insert(id.clone()) {
+            continue;
+        }
+        info.push(vec![id, collapse_query(text, length)], 1.0);
+    }
+    Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::{check_table, TestRow};
+    use super::*;
+
+    #[test]
+    fn statements_map_their_rows_and_texts_are_shortened_or_left_out() {
+        check_table(COLUMNS);
+        let texts: HashMap<String, String> = [
+            ("1", "SELECT *\n  FROM orders WHERE id = $1"),
+            ("2", "<insufficient privilege>"),
+            ("3", ""),
+        ]
+        .into_iter()
+        .map(|(id, text)| (id.to_string(), text.to_string()))
+        .collect();
+        let rows: Vec<TestRow> = ["1", "2", "3", "4", "1"]
+            .into_iter()
+            .map(|id| TestRow::default().text("queryid", Some(id)))
+            .collect();
+        let info = query_texts(&rows, &texts, 12).unwrap();
+        assert_eq!(
+            info.samples.len(),
+            1,
+            "hidden, empty, unknown and repeated texts give nothing"
+        );
+        assert_eq!(&*info.samples[0].values, ["1", "SELECT * FRO"]);
+        assert_eq!(info.samples[0].value, 1.0);
     }
 }
