@@ -139,6 +139,9 @@ mod tests {
         assert_eq!(count, 2, "directories and other names do not count");
         assert_eq!(size, 25.0);
         assert!((mtime - newest_at).abs() < 1.0, "{mtime} vs {newest_at}");
-        assert_eq!(newest(&format!("{}/none-*", dir.path().display())), (None, 0));
+        assert_eq!(
+            newest(&format!("{}/none-*", dir.path().display())),
+            (None, 0)
+        );
     }
 }

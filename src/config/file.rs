@@ -127,8 +127,8 @@ pub struct FileConfig {
 
 /// Reads and checks the configuration file and the query files it names;
 /// an error is one line naming the file, the entry and the field.
-pub fn load(path: &Path) -> Result<FileConfig, String> {
-    read(path).map_err(|e| crate::text::one_line(&e))
+pub fn load(path: &Path) -> Result<FileConfig, super::ConfigError> {
+    Ok(read(path)?)
 }
 
 fn read(path: &Path) -> Result<FileConfig, String> {

@@ -80,6 +80,33 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// A mistake in a configuration file: one line naming the file, the entry
+/// and the field. What a reload reports, and what startup prints before it
+/// exits with status 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl From<String> for ConfigError {
+    fn from(message: String) -> ConfigError {
+        ConfigError(crate::text::one_line(&message))
+    }
+}
+
+/// The message, for callers that print or match on it.
+impl std::ops::Deref for ConfigError {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<ConfigError> for String {
+    fn from(error: ConfigError) -> String {
+        error.0
+    }
+}
+
 /// How the `health` subcommand prints its table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HealthOutput {
@@ -159,7 +186,7 @@ where
 
 /// `check-config FILE`: the file's summary, or its first mistake.
 fn check_config(file: &std::path::Path) -> Result<Parsed, UsageError> {
-    let config = file::load(file).map_err(UsageError)?;
+    let config = file::load(file).map_err(|e| UsageError(e.into()))?;
     Ok(Parsed::Print(format!(
         "{}: ok ({} targets, {} auth modules, {} custom queries)\n",
         file.display(),

@@ -47,10 +47,10 @@ const QUERY_KEYS: &[&str] = &[
 ];
 
 /// Reads and validates a queries file.
-pub fn load(path: &std::path::Path) -> Result<Vec<CustomQuery>, String> {
+pub fn load(path: &std::path::Path) -> Result<Vec<CustomQuery>, super::ConfigError> {
     let origin = format!("--extend.query-path '{}'", path.display());
     let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: {e}"))?;
-    parse(&text, &origin)
+    Ok(parse(&text, &origin)?)
 }
 
 /// Parses a queries file; `origin` names it in errors, which are one line.

@@ -87,8 +87,8 @@ impl std::fmt::Debug for WebConfig {
 }
 
 /// Reads and checks the web configuration file; an error is one line.
-pub fn load(path: &Path) -> Result<WebConfig, String> {
-    read(path).map_err(|e| crate::text::one_line(&e))
+pub fn load(path: &Path) -> Result<WebConfig, super::ConfigError> {
+    Ok(read(path)?)
 }
 
 fn read(path: &Path) -> Result<WebConfig, String> {

@@ -71,11 +71,18 @@ struct State {
     queries: Arc<Vec<CustomQuery>>,
 }
 
-/// Why a probe cannot be served.
+/// Why a probe cannot be served (each a bad request).
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
+    #[error("unknown collector '{0}'")]
+    UnknownCollector(String),
+    #[error("target '{0}' is not in the configuration file (or give auth_module)")]
+    UnknownTarget(String),
+    #[error("auth_module '{0}' is not in the configuration file")]
+    UnknownAuthModule(String),
+    /// The address does not make a target with the auth module's settings.
     #[error("{0}")]
-    BadRequest(String),
+    BadTarget(String),
 }
 
 impl Targets {
@@ -111,9 +118,7 @@ impl Targets {
                         .iter()
                         .copied()
                         .find(|c| c.name() == name)
-                        .ok_or_else(|| {
-                            ProbeError::BadRequest(format!("unknown collector '{name}'"))
-                        })
+                        .ok_or_else(|| ProbeError::UnknownCollector(name.clone()))
                 })
                 .collect::<Result<_, _>>()?
         };
@@ -132,22 +137,19 @@ impl Targets {
         }
         let state = Arc::clone(&self.state.read().expect("state lock"));
         let Target { config, tls } = match auth_module {
-            None => state.file.targets.get(target).cloned().ok_or_else(|| {
-                ProbeError::BadRequest(format!(
-                    "target '{target}' is not in the configuration file (or give auth_module)"
-                ))
-            })?,
+            None => state
+                .file
+                .targets
+                .get(target)
+                .cloned()
+                .ok_or_else(|| ProbeError::UnknownTarget(target.to_string()))?,
             Some(module) => state
                 .file
                 .auth_modules
                 .get(module)
-                .ok_or_else(|| {
-                    ProbeError::BadRequest(format!(
-                        "auth_module '{module}' is not in the configuration file"
-                    ))
-                })?
+                .ok_or_else(|| ProbeError::UnknownAuthModule(module.to_string()))?
                 .target(target)
-                .map_err(ProbeError::BadRequest)?,
+                .map_err(ProbeError::BadTarget)?,
         };
         let s = &self.settings;
         let pool = Pool::new(config, tls, s.max_connections, s.limits);
@@ -162,7 +164,7 @@ impl Targets {
 
     /// Reads the configuration file and query files again; on success the new
     /// configuration serves the next scrapes, on failure nothing changes.
-    pub fn reload(&self) -> Result<(), String> {
+    pub fn reload(&self) -> Result<(), crate::config::ConfigError> {
         let s = &self.settings;
         let file = match &s.config_file {
             Some(path) => crate::config::file::load(path)?,
