@@ -212,6 +212,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn readme_lists_every_collector_with_its_default() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap();
+        for collector in COLLECTORS {
+            let default = if collector.enabled_by_default() { "on" } else { "off" };
+            let row = format!("| `{}` | {default} |", collector.name());
+            assert!(readme.contains(&row), "README.md lacks the row {row}");
+        }
+    }
+
+    #[test]
     fn registry_names_are_unique_snake_case_and_documented() {
         let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
             .unwrap();
