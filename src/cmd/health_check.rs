@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::{Config, HealthOutput as Output};
-use crate::db::{error_chain, Pool, SessionLimits, APPLICATION_NAME};
+use crate::db::{error_chain, APPLICATION_NAME};
 
 const SQL: &str = include_str!("../../queries/health_check.sql");
 
@@ -50,12 +50,7 @@ pub async fn run(config: Config, output: Output) -> i32 {
 
 async fn checks(config: Config) -> Result<Vec<Check>, String> {
     let timeout = config.collection_timeout;
-    let pool = Pool::new(
-        config.target,
-        config.tls,
-        1,
-        SessionLimits::for_collection(timeout),
-    );
+    let pool = super::one_session(&config);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut conn = pool.acquire(deadline).await.map_err(|e| error_chain(&e))?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =

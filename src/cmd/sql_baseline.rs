@@ -8,18 +8,13 @@ use std::time::{Duration, Instant};
 
 use crate::collectors::Context;
 use crate::config::Config;
-use crate::db::{error_chain, Pool, SessionLimits};
+use crate::db::error_chain;
 
 /// Runs `rounds` rounds and prints one line per round plus a summary; returns
 /// the process exit code (1 when the server cannot be reached).
 pub async fn run(config: Config, rounds: usize) -> i32 {
     let timeout = config.collection_timeout;
-    let pool = Pool::new(
-        config.target,
-        config.tls,
-        1,
-        SessionLimits::for_collection(timeout),
-    );
+    let pool = super::one_session(&config);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut conn = match pool.acquire(deadline).await {
         Ok(conn) => conn,

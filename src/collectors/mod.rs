@@ -213,10 +213,14 @@ mod tests {
 
     #[test]
     fn readme_lists_every_collector_with_its_default() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-            .unwrap();
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
         for collector in COLLECTORS {
-            let default = if collector.enabled_by_default() { "on" } else { "off" };
+            let default = if collector.enabled_by_default() {
+                "on"
+            } else {
+                "off"
+            };
             let row = format!("| `{}` | {default} |", collector.name());
             assert!(readme.contains(&row), "README.md lacks the row {row}");
         }
