@@ -2,7 +2,8 @@
 the log of the webhook receiver that records Alertmanager's notifications (one
 JSON object per line; scripts/lib/festival-stack.sh's fs_start_webhook). Each
 check polls until it holds or its time is up, prints one line ("ok   ..." or
-"FAIL ...: why") and exits 0 or 1.
+"FAIL ...: why") and exits 0 or 1. Also the run's watchdog: `watchdog SECONDS
+PID` sleeps SECONDS, then sends SIGUSR1 to PID.
 
 Run by scripts/e2e, from the repository root: python3 -B scripts/e2e.py
 SUBCOMMAND ARGS...; the addresses and the deadline come from E2E_PROM, E2E_AM,
@@ -11,6 +12,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import time
 import urllib.error
@@ -304,6 +306,11 @@ def firing_list(a):
                            for x in alerts)) or "none")
 
 
+def watchdog(a):
+    time.sleep(a.seconds)
+    os.kill(a.pid, signal.SIGUSR1)
+
+
 def main():
     # One parser per subcommand: parse_intermixed_args (label specs mixed
     # with --desc options) does not work with subparsers.
@@ -336,6 +343,7 @@ def main():
     cmd("wait-http", wait_http, (["url"], {}), timeout)
     cmd("firing-list", firing_list)
     cmd("runbook-sql", runbook_sql, (["section"], {}), (["containing"], {}))
+    cmd("watchdog", watchdog, (["seconds"], {"type": float}), (["pid"], {"type": int}))
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(f"usage: e2e.py {{{','.join(cmds)}}} ...")
     a = cmds[sys.argv[1]].parse_intermixed_args(sys.argv[2:])

@@ -4,9 +4,11 @@
 # PostgreSQL with schema/festival.sql, festival-pg-exporter, Prometheus with a
 # temp copy of alerts/*.yml, Alertmanager and a small webhook receiver. Sourced
 # (never run) by scripts/demo and scripts/e2e, which start that whole stack,
-# and by scripts/bench and scripts/load, which use only the PostgreSQL part
-# (tools, temp dir, free ports, the cluster, psql) and their own exporter
-# runs (see the function list below).
+# and by scripts/bench, scripts/load and scripts/compare-exposition, which use
+# only the PostgreSQL part (tools, temp dir, free ports, the cluster, psql)
+# and their own exporter runs (see the function list below). Its Python
+# lives next to it: scripts/lib/net.py (free port, HTTP wait) and
+# scripts/lib/webhook.py (the webhook receiver).
 #
 # The caller sets FS_TMP to a temp dir of its own (fs_tmpdir makes one),
 # starts things with the fs_start_* functions, and calls fs_stop_all from its
@@ -129,7 +131,7 @@ fs_tmpdir() { # PREFIX
 }
 
 fs_free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -B scripts/lib/net.py free-port
 }
 
 fs_as_pg() { # runs a PostgreSQL server program as the cluster owner
@@ -246,26 +248,7 @@ fs_rules_copy() { # DIR FOR [NAME=VALUE]...
 fs_start_webhook() { # LOG [PORT]
   local log=$1 port=${2:-0} i
   rm -f "$FS_TMP/webhook.port"
-  python3 -B -c '
-import http.server, json, os, sys, time
-log, port_file, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        note = json.loads(body)
-        note["received"] = time.time()
-        with open(log, "a") as f:
-            f.write(json.dumps(note) + "\n")
-        self.send_response(200)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-server.serve_forever()
-' "$log" "$FS_TMP/webhook.port" "$port" >"$FS_TMP/webhook.log" 2>&1 &
+  python3 -B scripts/lib/webhook.py "$log" "$FS_TMP/webhook.port" "$port" >"$FS_TMP/webhook.log" 2>&1 &
   FS_PIDS+=($!)
   for ((i = 0; i < 100; i++)); do [[ -s $FS_TMP/webhook.port ]] && break; sleep 0.1; done
   [[ -s $FS_TMP/webhook.port ]] || { fs_err "the webhook receiver did not start: $(cat "$FS_TMP/webhook.log")"; return 1; }
@@ -296,15 +279,18 @@ EOF
 }
 
 fs_start_prometheus() { # PORT TARGET AM_ADDR RULES_DIR INTERVAL [JOB] [ARGS...]
-  local port=$1 target=$2 am=$3 rules=$4 interval=$5 job=${6:-festival-pg} timeout
+  local port=$1 target=$2 am=$3 rules=$4 interval=$5 job=${6:-festival-pg} timeout ms
   shift 6 2>/dev/null || shift $#
   # The scrape timeout may not exceed the interval: 80 % of it, in ms, unless
   # FS_SCRAPE_TIMEOUT says otherwise.
   timeout=${FS_SCRAPE_TIMEOUT:-}
-  [[ -n $timeout ]] || timeout=$(python3 -c '
-import re, sys
-n, u = re.fullmatch(r"(\d+)(ms|s|m)", sys.argv[1]).groups()
-print(str(int(int(n) * {"ms": 1, "s": 1000, "m": 60000}[u] * 0.8)) + "ms")' "$interval") || return 1
+  if [[ -z $timeout ]]; then
+    [[ $interval =~ ^([0-9]+)(ms|s|m)$ ]] ||
+      { fs_err "fs_start_prometheus: interval $interval is not Nms, Ns or Nm"; return 1; }
+    ms=$((10#${BASH_REMATCH[1]}))
+    case ${BASH_REMATCH[2]} in s) ms=$((ms * 1000)) ;; m) ms=$((ms * 60000)) ;; esac
+    timeout=$((ms * 4 / 5))ms
+  fi
   cat >"$FS_TMP/prometheus.yml" <<EOF
 global:
   scrape_interval: $interval
@@ -327,30 +313,7 @@ EOF
 }
 
 fs_wait_http() { # URL SECONDS [PID]: gives up early when process PID has exited
-  python3 -c '
-import os, sys, time, urllib.request
-url, end, pid = sys.argv[1], time.monotonic() + float(sys.argv[2]), int(sys.argv[3])
-
-def gone(pid):  # exited, or a zombie its parent has not waited for yet
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-
-while True:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            r.read()
-        sys.exit(0)
-    except Exception as e:
-        if pid and gone(pid):
-            sys.exit(f"{url}: the process serving it (pid {pid}) has exited")
-        if time.monotonic() > end:
-            sys.exit(f"{url} not answering after {sys.argv[2]}s: {e}")
-    time.sleep(0.25)' "$1" "$2" "${3:-0}"
+  python3 -B scripts/lib/net.py wait-http "$1" "$2" "${3:-0}"
 }
 
 # Stops exactly what was started: TERM to every recorded process, the cluster
