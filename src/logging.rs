@@ -9,7 +9,14 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::LogFormat;
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `key=value` pairs, one event per line (the Prometheus exporters' default).
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
 
 /// Installs the global subscriber. Dependencies' debug noise stays at warn.
 pub fn init(level: tracing::Level, format: LogFormat) {

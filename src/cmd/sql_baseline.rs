@@ -33,6 +33,7 @@ pub async fn run(config: Config, rounds: usize) -> i32 {
     let ctx = Context::new(
         server,
         std::sync::Arc::new(config.options),
+        config.loaded.queries,
         std::sync::Arc::default(),
     );
     let mut walls = Vec::with_capacity(rounds);

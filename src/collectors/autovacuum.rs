@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 
 use super::rows::Cells;
 use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Scope,
+    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Query, Scope,
     TABLE_LABELS,
 };
 use crate::db::Conn;
@@ -85,8 +85,21 @@ const TABLE_COLUMNS: Columns = Columns::new(&[
         "analyze_trigger_tuples",
         Desc::gauge("pg_table_autovacuum_analyze_trigger_tuples", TABLE_LABELS, "Changed tuples at which autovacuum analyzes the table: threshold + scale_factor * reltuples."),
     ),
+    // Named after pg_stat_user_tables as dashboards expect, but read here with the
+    // rest of the wraparound picture; its place in the output follows this collector.
     Column::new("frozen_xid_age", Desc::gauge("pg_stat_user_tables_frozen_xid_age", TABLE_LABELS, "Transaction ID age of the table's oldest unfrozen row.")),
 ]);
+
+/// The table-mapped queries, for [`Collector::tables`].
+const TABLES: &[Query] = &[
+    Query::new(
+        &[(170000, PROGRESS_SQL_17), (0, PROGRESS_SQL)],
+        &[PROGRESS_COLUMNS],
+    )
+    .server_wide(),
+    Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide(),
+    Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]),
+];
 
 #[derive(Debug)]
 pub struct Autovacuum;
@@ -102,6 +115,10 @@ impl Collector for Autovacuum {
 
     fn scope(&self) -> Scope {
         Scope::Both
+    }
+
+    fn tables(&self) -> &'static [Query] {
+        TABLES
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {
@@ -157,14 +174,11 @@ fn phase_family<R: Cells>(rows: &[R]) -> Result<Family, CollectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::{check_table, TestRow};
+    use super::super::rows::TestRow;
     use super::*;
 
     #[test]
-    fn progress_phases_databases_and_tables_map_their_rows() {
-        check_table(PROGRESS_COLUMNS);
-        check_table(DATABASE_COLUMNS);
-        check_table(TABLE_COLUMNS);
+    fn a_running_vacuum_names_its_table_and_phase() {
         let row = TestRow::default()
             .text("datname", Some("festivals"))
             .text("schemaname", Some("public"))

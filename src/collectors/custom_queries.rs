@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::cache::Key;
 use super::{CollectError, Collector, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family, Kind};
-use crate::scrape::cache::Key;
 
 /// How a result column is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,12 +93,7 @@ impl Collector for CustomQueries {
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families = Vec::new();
-            for query in ctx
-                .options
-                .custom_queries
-                .iter()
-                .filter(|q| applies(q, ctx))
-            {
+            for query in ctx.queries.iter().filter(|q| applies(q, ctx)) {
                 let key = Key::query(self.name(), &ctx.datname, &query.name);
                 let result = match ctx.caches.fresh(&key, query.cache) {
                     Some((_, result)) => result,

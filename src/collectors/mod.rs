@@ -9,17 +9,18 @@ use futures::future::BoxFuture;
 
 use crate::db::{Conn, ServerInfo};
 use crate::metrics::{Desc, Family};
-use crate::scrape::cache::Caches;
 
+pub mod cache;
 pub mod extension;
 pub mod query;
 pub mod rows;
 
+pub use cache::Caches;
 pub use extension::{quote_ident, Extension};
 pub use query::{Query, QueryCollector};
 pub use rows::{
-    collapse_query, descs, families_from_rows, session_family, Column, Columns, QUERY_LABEL_CHARS,
-    SESSION_LABELS, TABLE_LABELS,
+    collapse_query, descs, families_from_rows, session_family, Column, Columns, SessionDesc,
+    QUERY_LABEL_CHARS, SESSION_LABELS, TABLE_LABELS,
 };
 
 pub mod autovacuum;
@@ -63,9 +64,11 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
     }
     /// Every family the collector can produce, for the catalogue and docs.
     fn metrics(&self) -> Vec<&'static Desc>;
-    /// A [`QueryCollector`]'s queries (none for a collector with code of its
-    /// own): the unit tests check them against their SQL files.
-    fn queries(&self) -> &'static [Query] {
+    /// The queries whose rows map through column tables, with their tables:
+    /// all of a [`QueryCollector`]'s, the plain part of a collector with code
+    /// of its own. Tests prepare each on a real server of every supported
+    /// major and check the columns' names and types against the tables.
+    fn tables(&self) -> &'static [Query] {
         &[]
     }
     /// Runs the collector's queries on `conn` and returns its families.
@@ -148,9 +151,6 @@ pub struct Options {
     /// Least time between two runs of a collector (absent or zero: every
     /// scrape); the last result is served in between.
     pub min_intervals: std::collections::BTreeMap<&'static str, std::time::Duration>,
-    /// custom_queries: the queries of the `--extend.query-path` files, then
-    /// the configuration file's.
-    pub custom_queries: std::sync::Arc<Vec<custom_queries::CustomQuery>>,
 }
 
 impl Default for Options {
@@ -169,7 +169,6 @@ impl Default for Options {
                 .map(|c| (c.name(), c.default_min_interval()))
                 .filter(|(_, interval)| !interval.is_zero())
                 .collect(),
-            custom_queries: Default::default(),
         }
     }
 }
@@ -179,6 +178,9 @@ impl Default for Options {
 pub struct Context {
     pub server: ServerInfo,
     pub options: std::sync::Arc<Options>,
+    /// The custom queries as last loaded (`--extend.query-path` files, then
+    /// the configuration file's): a reload replaces them, not the options.
+    pub queries: std::sync::Arc<Vec<custom_queries::CustomQuery>>,
     /// The engine's memory between collections (cached query results,
     /// statement texts): it belongs to the engine, not to the configuration.
     pub caches: std::sync::Arc<Caches>,
@@ -195,12 +197,14 @@ impl Context {
     pub fn new(
         server: ServerInfo,
         options: std::sync::Arc<Options>,
+        queries: std::sync::Arc<Vec<custom_queries::CustomQuery>>,
         caches: std::sync::Arc<Caches>,
     ) -> Context {
         Context {
             datname: server.datname.clone(),
             server,
             options,
+            queries,
             caches,
             server_wide: true,
         }

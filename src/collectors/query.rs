@@ -1,8 +1,8 @@
 //! Declarative collectors: a collector that only maps query rows to families
 //! is a [`QueryCollector`] — its name, scope and a list of [`Query`] (the SQL
 //! per server version and the column tables its rows fill) — with no code of
-//! its own. The tests here check every such collector of the registry
-//! against its SQL files and its mapping, so adding one is its SQL plus a
+//! its own. tests/queries.rs prepares every such query on a real server and
+//! checks its columns against the tables, so adding one is its SQL plus a
 //! table (see CONTRIBUTING.md).
 
 use futures::future::BoxFuture;
@@ -86,7 +86,7 @@ impl Collector for QueryCollector {
         self.scope
     }
 
-    fn queries(&self) -> &'static [Query] {
+    fn tables(&self) -> &'static [Query] {
         self.queries
     }
 
@@ -126,71 +126,7 @@ impl Collector for QueryCollector {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::check_table;
-    use super::super::COLLECTORS;
     use super::*;
-
-    /// Every declarative query of the registry.
-    fn queries() -> Vec<(&'static str, &'static Query)> {
-        COLLECTORS
-            .iter()
-            .flat_map(|c| c.queries().iter().map(|q| (c.name(), q)))
-            .collect()
-    }
-
-    /// Whether `sql` names `column` as a whole word (an alias or a column of
-    /// the view it selects from).
-    fn aliases(sql: &str, column: &str) -> bool {
-        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        sql.match_indices(column).any(|(at, _)| {
-            let before = sql[..at].chars().next_back();
-            let after = sql[at + column.len()..].chars().next();
-            !before.is_some_and(word) && !after.is_some_and(word)
-        })
-    }
-
-    #[test]
-    fn the_registry_has_declarative_collectors() {
-        let names: std::collections::BTreeSet<_> = queries().iter().map(|(n, _)| *n).collect();
-        assert!(names.len() >= 8, "{names:?}");
-    }
-
-    #[test]
-    fn every_label_is_in_every_sql_variant_and_every_column_in_one() {
-        for (name, query) in queries() {
-            assert!(!query.sql.is_empty(), "{name}: a query without SQL");
-            assert!(
-                query.sql.windows(2).all(|w| w[0].0 > w[1].0),
-                "{name}: SQL variants are not newest first"
-            );
-            for columns in query.columns {
-                for label in columns.labels() {
-                    for (min, sql) in query.sql {
-                        assert!(
-                            aliases(sql, label),
-                            "{name}: label {label} not in the SQL for {min}"
-                        );
-                    }
-                }
-                for column in columns.all() {
-                    assert!(
-                        query.sql.iter().any(|(_, sql)| aliases(sql, column.column)),
-                        "{name}: column {} is in no SQL variant",
-                        column.column
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn every_declarative_mapping_turns_a_row_into_one_sample_per_column() {
-        for (_, query) in queries() {
-            for columns in query.columns {
-                check_table(*columns);
-            }
-        }
-    }
 
     #[test]
     fn the_newest_variant_the_server_meets_runs() {

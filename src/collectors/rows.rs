@@ -158,16 +158,32 @@ pub const SESSION_LABELS: &[&str] = &["pid", "datname", "usename", "state", "que
 /// Labels that name a table.
 pub const TABLE_LABELS: &[&str] = &["datname", "schemaname", "relname"];
 
+/// The description of a family labelled by session ([`SESSION_LABELS`]): the
+/// type makes those labels certain, so [`session_family`] can fill them.
+#[derive(Debug)]
+pub struct SessionDesc(Desc);
+
+impl SessionDesc {
+    /// A gauge with one series per session.
+    pub const fn gauge(name: &'static str, help: &'static str) -> SessionDesc {
+        SessionDesc(Desc::gauge(name, SESSION_LABELS, help))
+    }
+
+    /// The family's description, for the catalogue.
+    pub fn desc(&'static self) -> &'static Desc {
+        &self.0
+    }
+}
+
 /// A family of `desc` (labelled with [`SESSION_LABELS`]) with one series per
 /// session row: the row's `pid`, `datname`, `usename`, `state` and `query`
 /// (shortened) columns as labels and its `value_column` as value.
 pub fn session_family<R: Cells>(
-    desc: &Desc,
+    desc: &SessionDesc,
     rows: &[R],
     value_column: &str,
 ) -> Result<Family, CollectError> {
-    debug_assert!(same_names(desc.labels, SESSION_LABELS));
-    let mut family = desc.family();
+    let mut family = desc.0.family();
     for row in rows {
         let query = row.required_text("query")?;
         family.push(
@@ -250,32 +266,6 @@ impl TestRow {
             .find(|(name, _)| *name == column)
             .map(|(_, cell)| cell)
             .ok_or_else(|| CollectError::Unsupported(format!("no column {column}")))
-    }
-}
-
-/// Checks a column table's mapping: a row with every label and a distinct
-/// value in every column gives each family exactly that sample.
-#[cfg(test)]
-pub fn check_table(columns: Columns) {
-    let mut row = TestRow::default();
-    for label in columns.labels() {
-        row = row.text(label, Some(label));
-    }
-    for (i, column) in columns.all().iter().enumerate() {
-        row = row.number(column.column, Some(i as f64 + 0.5));
-    }
-    let families = families_from_rows(&[row], columns).unwrap();
-    assert_eq!(families.len(), columns.all().len());
-    for (i, (family, column)) in families.iter().zip(columns.all()).enumerate() {
-        assert_eq!(family.name, column.desc.name);
-        assert_eq!(family.samples.len(), 1, "{}", family.name);
-        assert_eq!(family.samples[0].value, i as f64 + 0.5, "{}", family.name);
-        assert_eq!(
-            &*family.samples[0].values,
-            columns.labels(),
-            "{}",
-            family.name
-        );
     }
 }
 
@@ -374,7 +364,7 @@ mod tests {
 
     #[test]
     fn a_session_row_names_its_session_with_a_short_one_line_query() {
-        const LONGEST: Desc = Desc::gauge("pg_x_seconds", SESSION_LABELS, "x");
+        static LONGEST: SessionDesc = SessionDesc::gauge("pg_x_seconds", "x");
         let long = format!("SELECT\n  {}", "x, ".repeat(100));
         let row = TestRow::default()
             .text("pid", Some("42"))

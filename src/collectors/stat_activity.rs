@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use super::rows::Cells;
 use super::{
     descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context,
-    SESSION_LABELS,
+    Query, SessionDesc,
 };
 use crate::db::{Conn, APPLICATION_NAME};
 use crate::metrics::{Desc, Family};
@@ -51,9 +51,8 @@ const LONG_RUNNING_COLUMNS: Columns = Columns::new(&[Column::new(
     ),
 )]);
 
-static LONGEST: Desc = Desc::gauge(
+static LONGEST: SessionDesc = SessionDesc::gauge(
     "pg_stat_activity_long_running_query_seconds",
-    SESSION_LABELS,
     "Run time of the longest non-idle client queries (at most 10) above the smallest long-running threshold, in seconds.",
 );
 static BACKENDS: Desc = Desc::gauge(
@@ -66,6 +65,9 @@ static AUTOVACUUM_WORKERS: Desc = Desc::gauge(
     &[],
     "Autovacuum worker processes running now.",
 );
+// postgres_exporter's names for these two settings; read here, beside the
+// connections they limit, so that connection use is always computable even
+// with the settings collector off.
 static MAX_CONNECTIONS: Desc = Desc::gauge(
     "pg_settings_max_connections",
     &[],
@@ -76,6 +78,12 @@ static RESERVED_CONNECTIONS: Desc = Desc::gauge(
     &[],
     "Server setting superuser_reserved_connections: connection slots kept for superusers.",
 );
+
+/// The table-mapped queries, for [`Collector::tables`].
+const TABLES: &[Query] = &[
+    Query::new(&[(0, SESSIONS_SQL)], &[SESSION_COLUMNS]),
+    Query::new(&[(0, LONG_RUNNING_SQL)], &[LONG_RUNNING_COLUMNS]),
+];
 
 #[derive(Debug)]
 pub struct StatActivity;
@@ -89,11 +97,15 @@ impl Collector for StatActivity {
         "Sessions by state, long-running queries, backends and connection limits from pg_stat_activity"
     }
 
+    fn tables(&self) -> &'static [Query] {
+        TABLES
+    }
+
     fn metrics(&self) -> Vec<&'static Desc> {
         descs(SESSION_COLUMNS)
             .chain(descs(LONG_RUNNING_COLUMNS))
             .chain([
-                &LONGEST,
+                LONGEST.desc(),
                 &BACKENDS,
                 &AUTOVACUUM_WORKERS,
                 &MAX_CONNECTIONS,
@@ -157,7 +169,7 @@ fn backends<R: Cells>(rows: &[R]) -> Result<Vec<Family>, CollectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::{check_table, TestRow};
+    use super::super::rows::TestRow;
     use super::*;
 
     fn backend(backend_type: &str, count: f64) -> TestRow {
@@ -196,11 +208,5 @@ mod tests {
             2,
             "no row, no limits"
         );
-    }
-
-    #[test]
-    fn session_and_long_running_tables_map_their_rows() {
-        check_table(SESSION_COLUMNS);
-        check_table(LONG_RUNNING_COLUMNS);
     }
 }

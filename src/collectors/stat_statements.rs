@@ -220,12 +220,11 @@ fn query_texts<R: Cells>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::{check_table, TestRow};
+    use super::super::rows::TestRow;
     use super::*;
 
     #[test]
-    fn statements_map_their_rows_and_texts_are_shortened_or_left_out() {
-        check_table(COLUMNS);
+    fn texts_are_shortened_or_left_out() {
         let texts: HashMap<String, String> = [
             ("1", "SELECT *\n  FROM orders WHERE id = $1"),
             ("2", "<insufficient privilege>"),

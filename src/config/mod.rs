@@ -14,13 +14,17 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use clap::FromArgMatches;
 
+use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Collector, Options};
 use crate::db::target::LibpqEnv;
 use crate::db::tls::TlsConnector;
+pub use crate::logging::LogFormat;
 use crate::text::first_line;
 
 pub mod databases;
@@ -33,15 +37,6 @@ pub mod web;
 pub use databases::Discovery;
 pub use file::FileConfig;
 pub use web::WebConfig;
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `key=value` pairs, one event per line (the Prometheus exporters' default).
-    Logfmt,
-    /// One JSON object per line.
-    Json,
-}
 
 /// Everything the exporter needs to run, already validated.
 #[derive(Debug, Clone)]
@@ -64,8 +59,8 @@ pub struct Config {
     pub collectors: Vec<&'static dyn Collector>,
     /// The configuration file (`--config.file`), read again on reload.
     pub config_file: Option<std::path::PathBuf>,
-    /// What it held at startup: probe targets, auth modules, custom queries.
-    pub file: FileConfig,
+    /// The configuration file and the custom query files as read at startup.
+    pub loaded: Loaded,
     /// The `--extend.query-path` files, read again on reload.
     pub query_paths: Vec<std::path::PathBuf>,
     /// Per-collector settings (thresholds, limits, and the custom queries of
@@ -78,6 +73,60 @@ pub struct Config {
     pub log_level: tracing::Level,
     /// Log line format.
     pub log_format: LogFormat,
+}
+
+/// What a reload reads again: the configuration file (probe targets, auth
+/// modules) and the custom queries, those of the `--extend.query-path` files
+/// followed by the configuration file's.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub file: FileConfig,
+    pub queries: Arc<Vec<CustomQuery>>,
+}
+
+impl Loaded {
+    /// Reads the files; a mistake is one line naming the file, the entry and
+    /// the field.
+    pub fn read(
+        config_file: Option<&Path>,
+        query_paths: &[PathBuf],
+    ) -> Result<Loaded, ConfigError> {
+        let file = match config_file {
+            Some(path) => file::load(path)?,
+            None => FileConfig::default(),
+        };
+        let mut loaded = Vec::new();
+        for path in query_paths {
+            loaded.extend(queries::load(path)?);
+        }
+        loaded.extend(file.queries.iter().cloned());
+        Ok(Loaded {
+            file,
+            queries: Arc::new(loaded),
+        })
+    }
+}
+
+/// The files as last loaded, shared by every scrape engine of the process: a
+/// reload swaps the one value inside, and collections in flight keep the one
+/// they started with.
+#[derive(Debug, Clone, Default)]
+pub struct Reloadable(Arc<RwLock<Arc<Loaded>>>);
+
+impl Reloadable {
+    pub fn new(loaded: Loaded) -> Reloadable {
+        Reloadable(Arc::new(RwLock::new(Arc::new(loaded))))
+    }
+
+    /// What is loaded now.
+    pub fn current(&self) -> Arc<Loaded> {
+        Arc::clone(&self.0.read().expect("loaded lock"))
+    }
+
+    /// Serves `loaded` from the next collection on.
+    pub fn replace(&self, loaded: Loaded) {
+        *self.0.write().expect("loaded lock") = Arc::new(loaded);
+    }
 }
 
 /// A mistake in a configuration file: one line naming the file, the entry

@@ -4,7 +4,7 @@
 use clap::ArgMatches;
 
 use super::flags::Flags;
-use super::{databases, file, queries, web, Config, LogFormat};
+use super::{databases, web, Config, LogFormat};
 use crate::collectors::{Options, COLLECTORS};
 use crate::db::target::{build_target, build_tls, LibpqEnv};
 use crate::text::{number_in, parse_duration, parse_listen_address, parse_ratio};
@@ -91,16 +91,7 @@ pub(super) fn validate(
             min_intervals.insert(collector.name(), interval);
         }
     }
-    let file = match &flags.config_file {
-        Some(path) => file::load(path)?,
-        None => file::FileConfig::default(),
-    };
-    let mut custom_queries = Vec::new();
-    for path in &flags.query_paths {
-        custom_queries.extend(queries::load(path)?);
-    }
-    // The configuration file's queries run after the flags' ones.
-    custom_queries.extend(file.queries.iter().cloned());
+    let loaded = super::Loaded::read(flags.config_file.as_deref(), &flags.query_paths)?;
     for pattern in &flags.backup_paths {
         glob::Pattern::new(pattern).map_err(|e| {
             format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
@@ -171,7 +162,7 @@ pub(super) fn validate(
         max_connections,
         collectors,
         config_file: flags.config_file,
-        file,
+        loaded,
         query_paths: flags.query_paths,
         options: Options {
             long_running_thresholds,
@@ -183,7 +174,6 @@ pub(super) fn validate(
             bloat_min_size: bloat_min_size as f64,
             bloat_pgstattuple_limit,
             min_intervals,
-            custom_queries: std::sync::Arc::new(custom_queries),
         },
         discovery: flags.auto_discover_databases.then_some(discovery),
         log_level,

@@ -14,18 +14,21 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
-mod lease;
 pub mod pool;
+mod reachability;
 pub mod target;
 pub mod tls;
 
-pub use lease::PooledConn;
-pub use pool::Pool;
+pub use pool::{Pool, PooledConn};
 
 /// The `application_name` of every session the exporter opens.
 pub const APPLICATION_NAME: &str = "festival-pg-exporter";
 
 const SERVER_SQL: &str = include_str!("../../queries/server.sql");
+
+/// The database of a session: `None` for the DSN's, else the name of another
+/// database of the same server.
+type Database = Option<std::sync::Arc<str>>;
 
 /// Share of the collection timeout given to `statement_timeout`: a statement
 /// is cut off by the server before the scrape's own deadline.

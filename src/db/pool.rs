@@ -16,27 +16,18 @@
 //! and closed rather than reused, so a slow query never queues the next one.
 //! Statements are prepared once per session and reused across scrapes.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
-use super::lease::{drive, PooledConn};
+use super::reachability::Reachability;
 use super::target::redacted_target;
 use super::tls::TlsConnector;
-use super::{error_chain, Conn, ConnectError, SessionLimits, APPLICATION_NAME};
-
-/// The first wait after a failed connection attempt; it doubles with each
-/// further failure up to [`MAX_BACKOFF`], so a refusing server (max_connections
-/// reached, say) is not hammered by back-to-back scrapes.
-const MIN_BACKOFF: Duration = Duration::from_millis(500);
-/// The longest wait between attempts: below common scrape intervals, so a
-/// recovered server is seen within one or two scrapes.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+use super::{error_chain, Conn, ConnectError, Database, SessionLimits, APPLICATION_NAME};
 
 /// How long after closing a session a "too many connections" answer is taken
 /// for that session still leaving the server, and retried.
@@ -45,35 +36,19 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// attempts within [`EXIT_GRACE`]).
 const EXIT_POLL: Duration = Duration::from_millis(5);
 
-/// Whether the last connection attempt worked, for `/readyz` and for logging
-/// once per change rather than once per scrape.
-#[derive(Debug, Clone, Default)]
-struct Reachability {
-    /// `None` until the first attempt.
-    last_ok: Option<bool>,
-    /// No new connection attempt before this, after failures.
-    next_attempt: Option<Instant>,
-    /// The wait that the next failure sets.
-    backoff: Duration,
-}
-
-/// The database of a session: `None` for the DSN's, else the name of another
-/// database of the same server.
-pub(super) type Database = Option<Arc<str>>;
-
 /// An idle session and its database.
-pub(super) struct Idle {
-    pub(super) database: Database,
-    pub(super) conn: Conn,
+struct Idle {
+    database: Database,
+    conn: Conn,
 }
 
 /// The pool's sessions.
-pub(super) struct Sessions {
+struct Sessions {
     /// Idle sessions, oldest first.
-    pub(super) idle: Vec<Idle>,
+    idle: Vec<Idle>,
     /// Sessions open: idle, lent out, or being opened. Never above the pool's
     /// bound once a session is handed out.
-    pub(super) open: usize,
+    open: usize,
 }
 
 /// A bounded set of sessions to one server.
@@ -85,9 +60,9 @@ pub struct Pool {
     max: usize,
     /// One permit per session lent out.
     permits: Semaphore,
-    pub(super) sessions: Mutex<Sessions>,
+    sessions: Mutex<Sessions>,
     /// Whether each database could be reached, and when to try again.
-    reachability: Mutex<HashMap<Database, Reachability>>,
+    reachability: Reachability,
     /// When the pool last closed a session.
     last_close: Mutex<Option<Instant>>,
 }
@@ -124,7 +99,7 @@ impl Pool {
                 idle: Vec::new(),
                 open: 0,
             }),
-            reachability: Mutex::new(HashMap::new()),
+            reachability: Reachability::default(),
             last_close: Mutex::new(None),
         }
     }
@@ -142,11 +117,7 @@ impl Pool {
     /// True when the last connection attempt to the DSN's database (or the
     /// last use of a session) worked.
     pub fn is_ready(&self) -> bool {
-        self.reachability
-            .lock()
-            .expect("reachability lock")
-            .get(&None)
-            .is_some_and(|h| h.last_ok == Some(true))
+        self.reachability.is_ok(&None)
     }
 
     /// Waits for a free slot and returns a session to the DSN's database,
@@ -226,7 +197,7 @@ impl Pool {
     }
 
     /// Remembers that a session was just closed.
-    pub(super) fn note_close(&self) {
+    fn note_close(&self) {
         *self.last_close.lock().expect("close lock") = Some(Instant::now());
     }
 
@@ -240,9 +211,7 @@ impl Pool {
     /// Forgets the connection history of databases no longer scraped.
     pub fn retain_databases(&self, keep: impl Fn(&str) -> bool) {
         self.reachability
-            .lock()
-            .expect("reachability lock")
-            .retain(|database, _| database.as_deref().is_none_or(&keep));
+            .retain(|database| database.as_deref().is_none_or(&keep));
     }
 
     async fn connect(&self, deadline: Instant, database: &Database) -> Result<Conn, ConnectError> {
@@ -254,12 +223,7 @@ impl Pool {
             }
             None => self.shown.clone(),
         };
-        let not_before = self
-            .reachability
-            .lock()
-            .expect("reachability lock")
-            .get(database)
-            .and_then(|h| h.next_attempt);
+        let not_before = self.reachability.next_attempt(database);
         if let Some(not_before) = not_before.filter(|t| *t > Instant::now()) {
             return Err(ConnectError::Backoff {
                 target: shown,
@@ -300,14 +264,15 @@ impl Pool {
         };
         match tokio::time::timeout_at(deadline, connecting).await {
             Ok(Ok(client)) => {
-                self.record(database, &shown, true, None);
+                self.reachability.record(database, &shown, true, None);
                 Ok(Conn::new(client))
             }
             Ok(Err(source)) => {
                 // A database dropped since it was listed is gone, not failing:
                 // no backoff for the other collectors about to find that out.
                 if database.is_none() || source.code() != Some(&SqlState::INVALID_CATALOG_NAME) {
-                    self.record(database, &shown, false, Some(&source));
+                    self.reachability
+                        .record(database, &shown, false, Some(&source));
                 }
                 Err(ConnectError::Connect {
                     target: shown,
@@ -315,55 +280,8 @@ impl Pool {
                 })
             }
             Err(_) => {
-                self.record(database, &shown, false, None);
+                self.reachability.record(database, &shown, false, None);
                 Err(ConnectError::Timeout { target: shown })
-            }
-        }
-    }
-
-    /// Remembers the outcome of a connection attempt, sets the backoff, and
-    /// logs when the outcome changes.
-    fn record(
-        &self,
-        database: &Database,
-        shown: &str,
-        ok: bool,
-        error: Option<&tokio_postgres::Error>,
-    ) {
-        let previous = {
-            let mut all = self.reachability.lock().expect("reachability lock");
-            let state = all.entry(database.clone()).or_default();
-            if ok {
-                state.next_attempt = None;
-                state.backoff = MIN_BACKOFF;
-            } else {
-                let wait = state.backoff.clamp(MIN_BACKOFF, MAX_BACKOFF);
-                state.next_attempt = Some(Instant::now() + wait);
-                state.backoff = (wait * 2).min(MAX_BACKOFF);
-            }
-            state.last_ok.replace(ok)
-        };
-        if previous == Some(ok) {
-            return;
-        }
-        let reason = || {
-            error
-                .map(|e| error_chain(e))
-                .unwrap_or_else(|| "timed out".to_string())
-        };
-        match (database, ok) {
-            (None, true) => tracing::info!(target_dsn = %shown, "connected to PostgreSQL"),
-            (None, false) => {
-                tracing::warn!(target_dsn = %shown, error = %reason(), "cannot connect to PostgreSQL; will retry on the next scrape")
-            }
-            // A discovered database is connected to on every scrape: only
-            // trouble and its end are news.
-            (Some(_), true) if previous.is_none() => {}
-            (Some(name), true) => {
-                tracing::info!(datname = %name, target_dsn = %shown, "connected to the database again")
-            }
-            (Some(name), false) => {
-                tracing::warn!(datname = %name, target_dsn = %shown, error = %reason(), "cannot connect to the database; its per-database collectors fail until it answers")
             }
         }
     }
@@ -372,7 +290,86 @@ impl Pool {
     /// terminated). The caller drops it without marking it reusable, which
     /// closes it; no backoff is set, so the next acquire connects afresh at
     /// once, since the server may well be up.
-    pub fn mark_broken(&self, error: &tokio_postgres::Error) {
+    pub fn log_broken(&self, error: &tokio_postgres::Error) {
         tracing::debug!(target_dsn = %self.shown, error = %error_chain(error), "session broke; reconnecting");
+    }
+}
+
+/// A session lent to one collector. Returned to the pool on drop only when the
+/// user called [`PooledConn::reusable`]; otherwise its query may still run on
+/// the server, so it is cancelled there and the session closed.
+pub struct PooledConn<'a> {
+    /// `None` only while the session is being opened.
+    conn: Option<Conn>,
+    database: Database,
+    pool: &'a Pool,
+    _permit: SemaphorePermit<'a>,
+    reusable: bool,
+}
+
+impl PooledConn<'_> {
+    /// Declares the session idle and healthy: it goes back to the pool.
+    pub fn reusable(&mut self) {
+        self.reusable = true;
+    }
+}
+
+impl std::ops::Deref for PooledConn<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl std::ops::DerefMut for PooledConn<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for PooledConn<'_> {
+    fn drop(&mut self) {
+        let mut sessions = self.pool.sessions.lock().expect("sessions lock");
+        let conn = match self.conn.take() {
+            Some(conn) if self.reusable && !conn.client.is_closed() => {
+                sessions.idle.push(Idle {
+                    database: self.database.take(),
+                    conn,
+                });
+                return;
+            }
+            conn => {
+                sessions.open -= 1;
+                drop(sessions);
+                // `None`: a connection attempt that failed or was abandoned.
+                match conn {
+                    Some(conn) if !conn.client.is_closed() => conn,
+                    _ => return,
+                }
+            }
+        };
+        self.pool.note_close();
+        // The session may still be running a statement that the deadline cut
+        // off: ask the server to cancel it, then close the session.
+        let token = conn.client.cancel_token();
+        drop(conn);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(err) = token.cancel_query(NoTls).await {
+                    tracing::debug!(error = %error_chain(&err), "cancel request failed");
+                }
+            });
+        }
+    }
+}
+
+/// Runs a session's connection until it ends.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(err) = connection.await {
+        tracing::debug!(error = %error_chain(&err), "session ended");
     }
 }

@@ -13,13 +13,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Collector, Options, COLLECTORS};
 use crate::config::file::Target;
-use crate::config::{Discovery, FileConfig};
+use crate::config::{ConfigError, Discovery, Loaded, Reloadable};
 use crate::db::{Pool, SessionLimits};
 use crate::scrape::Scraper;
 
@@ -31,8 +30,10 @@ pub const IDLE_EVICTION: Duration = Duration::from_secs(600);
 pub struct EngineSettings {
     /// The collectors of `/metrics` and of a probe that names none.
     pub collectors: Vec<&'static dyn Collector>,
-    /// As validated at startup; a reload replaces only the custom queries.
-    pub options: Options,
+    /// As validated at startup.
+    pub options: Arc<Options>,
+    /// The files as last loaded: probe targets and custom queries.
+    pub loaded: Reloadable,
     pub discovery: Option<Discovery>,
     pub timeout: Duration,
     pub max_connections: usize,
@@ -48,27 +49,18 @@ impl EngineSettings {
         Scraper::new(
             Arc::new(pool),
             collectors,
-            self.options.clone(),
+            Arc::clone(&self.options),
+            self.loaded.clone(),
             self.discovery.clone(),
             self.timeout,
         )
     }
 }
 
-/// The probe engines and the reloadable configuration.
+/// The probe engines, and the reload of the files every engine reads.
 pub struct Targets {
     settings: EngineSettings,
-    state: RwLock<Arc<State>>,
     engines: Mutex<HashMap<String, (Arc<Scraper>, Instant)>>,
-    /// The `/metrics` engine, whose custom queries a reload replaces.
-    main: Arc<Scraper>,
-}
-
-/// What a reload replaces, as one value.
-struct State {
-    file: FileConfig,
-    /// The flags' custom queries followed by the configuration file's.
-    queries: Arc<Vec<CustomQuery>>,
 }
 
 /// Why a probe cannot be served (each a bad request).
@@ -86,18 +78,10 @@ pub enum ProbeError {
 }
 
 impl Targets {
-    /// `settings.options` carries every custom query (the flags' and the
-    /// file's), as `main` runs them.
-    pub fn new(settings: EngineSettings, file: FileConfig, main: Arc<Scraper>) -> Targets {
-        let state = State {
-            file,
-            queries: Arc::clone(&settings.options.custom_queries),
-        };
+    pub fn new(settings: EngineSettings) -> Targets {
         Targets {
             settings,
-            state: RwLock::new(Arc::new(state)),
             engines: Mutex::new(HashMap::new()),
-            main,
         }
     }
 
@@ -135,15 +119,15 @@ impl Targets {
             *used = Instant::now();
             return Ok(Arc::clone(engine));
         }
-        let state = Arc::clone(&self.state.read().expect("state lock"));
+        let loaded = self.settings.loaded.current();
         let Target { config, tls } = match auth_module {
-            None => state
+            None => loaded
                 .file
                 .targets
                 .get(target)
                 .cloned()
                 .ok_or_else(|| ProbeError::UnknownTarget(target.to_string()))?,
-            Some(module) => state
+            Some(module) => loaded
                 .file
                 .auth_modules
                 .get(module)
@@ -154,40 +138,23 @@ impl Targets {
         let s = &self.settings;
         let pool = Pool::new(config, tls, s.max_connections, s.limits);
         let engine = Arc::new(s.engine(pool, picked));
-        // The probe's queries are those of the last reload.
-        let mut options = s.options.clone();
-        options.custom_queries = Arc::clone(&state.queries);
-        engine.reload(options);
         engines.insert(key, (Arc::clone(&engine), Instant::now()));
         Ok(engine)
     }
 
     /// Reads the configuration file and query files again; on success the new
-    /// configuration serves the next scrapes, on failure nothing changes.
-    pub fn reload(&self) -> Result<(), crate::config::ConfigError> {
+    /// files serve the next scrapes of every engine (one value swapped), on
+    /// failure nothing changes. Probe engines are made afresh, since their
+    /// targets may have changed.
+    pub fn reload(&self) -> Result<(), ConfigError> {
         let s = &self.settings;
-        let file = match &s.config_file {
-            Some(path) => crate::config::file::load(path)?,
-            None => FileConfig::default(),
-        };
-        let mut queries = Vec::new();
-        for path in &s.query_paths {
-            queries.extend(crate::config::queries::load(path)?);
-        }
-        queries.extend(file.queries.iter().cloned());
-        let state = State {
-            file,
-            queries: Arc::new(queries),
-        };
-        let mut main_options = s.options.clone();
-        main_options.custom_queries = Arc::clone(&state.queries);
-        self.main.reload(main_options);
+        let loaded = Loaded::read(s.config_file.as_deref(), &s.query_paths)?;
         tracing::info!(
-            targets = state.file.targets.len(),
-            queries = state.queries.len(),
+            targets = loaded.file.targets.len(),
+            queries = loaded.queries.len(),
             "configuration reloaded"
         );
-        *self.state.write().expect("state lock") = Arc::new(state);
+        s.loaded.replace(loaded);
         self.engines.lock().expect("engines lock").clear();
         Ok(())
     }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use super::probe::{EngineSettings, Targets};
 use super::{app, AppState};
-use crate::config::Config;
+use crate::config::{Config, Reloadable};
 use crate::db::{Pool, SessionLimits};
 
 /// Runs the exporter until a shutdown signal arrives.
@@ -69,7 +69,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 pub fn build_state(config: Config) -> AppState {
     let settings = EngineSettings {
         collectors: config.collectors,
-        options: config.options,
+        options: Arc::new(config.options),
+        loaded: Reloadable::new(config.loaded),
         discovery: config.discovery,
         timeout: config.collection_timeout,
         max_connections: config.max_connections,
@@ -85,7 +86,7 @@ pub fn build_state(config: Config) -> AppState {
     );
     let scraper = Arc::new(settings.engine(pool, settings.collectors.clone()));
     AppState {
-        targets: Arc::new(Targets::new(settings, config.file, Arc::clone(&scraper))),
+        targets: Arc::new(Targets::new(settings)),
         scraper,
         telemetry_path: config.telemetry_path,
         web: config.web,

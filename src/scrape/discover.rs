@@ -39,7 +39,7 @@ impl Scraper {
                 }
                 Ok(Err(err)) if is_connection_error(&err) => {
                     tracing::debug!(error = %error_chain(&err), "session broken, reconnecting");
-                    self.pool.mark_broken(&err);
+                    self.pool.log_broken(&err);
                 }
                 Ok(Err(err)) => {
                     tracing::warn!(error = %error_chain(&err), "cannot read the server version");

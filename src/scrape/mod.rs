@@ -15,8 +15,9 @@
 //!
 //! This file holds the engine and single-flight; [`discover`] reads the
 //! server's identity and databases, [`plan`] runs the collectors, [`merge`]
-//! puts their families together, [`cache`] is the engine's memory between
-//! collections, [`catalogue`] its own families and the catalogue of all, and
+//! puts their families together (the engine's memory between collections is
+//! [`crate::collectors::cache`]), [`catalogue`] its own families and the
+//! catalogue of all, and
 //! [`process`] the `process_*` families.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,12 +28,12 @@ use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
-use crate::collectors::{Collector, Options};
-use crate::config::Discovery;
+use crate::collectors::custom_queries::CustomQuery;
+use crate::collectors::{Caches, Collector, Options};
+use crate::config::{Discovery, Reloadable};
 use crate::db::{Pool, ServerInfo};
 use crate::metrics::{encode, Family, Format};
 
-pub mod cache;
 pub mod catalogue;
 mod discover;
 mod merge;
@@ -41,7 +42,6 @@ pub mod process;
 
 pub use catalogue::{catalogue, catalogue_text};
 
-use cache::Caches;
 use catalogue::*;
 
 /// Subtracted from Prometheus' scrape timeout so that the answer still
@@ -96,8 +96,14 @@ type InFlight = Shared<BoxFuture<'static, Arc<Collection>>>;
 pub struct Scraper {
     pool: Arc<Pool>,
     collectors: Vec<&'static dyn Collector>,
-    /// Replaced whole on a configuration reload; a collection keeps the one it started with.
-    options: std::sync::RwLock<Arc<Options>>,
+    /// The collectors' settings, as validated at startup.
+    options: Arc<Options>,
+    /// The custom queries (and probe targets) as last loaded, shared with the
+    /// other engines; a reload swaps the value inside.
+    loaded: Reloadable,
+    /// The custom queries of the last collection, to tell when a reload
+    /// replaced them (their cached results are then forgotten).
+    last_queries: Mutex<Option<Arc<Vec<CustomQuery>>>>,
     timeout: Duration,
     in_flight: Mutex<Option<InFlight>>,
     scrapes: AtomicU64,
@@ -118,7 +124,8 @@ impl Scraper {
     pub fn new(
         pool: Arc<Pool>,
         collectors: Vec<&'static dyn Collector>,
-        options: Options,
+        options: Arc<Options>,
+        loaded: Reloadable,
         discovery: Option<Discovery>,
         timeout: Duration,
     ) -> Scraper {
@@ -134,7 +141,9 @@ impl Scraper {
         Scraper {
             pool,
             collectors,
-            options: std::sync::RwLock::new(Arc::new(options)),
+            options,
+            loaded,
+            last_queries: Mutex::new(None),
             timeout,
             in_flight: Mutex::new(None),
             scrapes: AtomicU64::new(0),
@@ -147,17 +156,16 @@ impl Scraper {
         }
     }
 
-    /// The collectors' settings now.
-    pub fn options(&self) -> Arc<Options> {
-        Arc::clone(&self.options.read().expect("options lock"))
-    }
-
-    /// Replaces the collectors' settings (a configuration reload) and forgets
-    /// the results of the old custom queries; collections in flight finish
-    /// with the settings they started with.
-    pub fn reload(&self, options: Options) {
-        *self.options.write().expect("options lock") = Arc::new(options);
-        self.caches.forget_queries();
+    /// The custom queries loaded now; when a reload replaced them, the old
+    /// ones' cached results are forgotten.
+    fn current_queries(&self) -> Arc<Vec<CustomQuery>> {
+        let queries = Arc::clone(&self.loaded.current().queries);
+        let mut last = self.last_queries.lock().expect("queries lock");
+        if last.as_ref().is_some_and(|old| !Arc::ptr_eq(old, &queries)) {
+            self.caches.forget_queries();
+        }
+        *last = Some(Arc::clone(&queries));
+        queries
     }
 
     pub fn pool(&self) -> &Pool {
@@ -218,7 +226,7 @@ impl Scraper {
         let started = Instant::now();
         let deadline = started + timeout;
         let scrapes = self.scrapes.fetch_add(1, Ordering::Relaxed) + 1;
-        let options = self.options();
+        let queries = self.current_queries();
         let probe = self.server_info(deadline).await;
         if let Some((server, _)) = &probe {
             warn_if_unsupported(server);
@@ -232,7 +240,7 @@ impl Scraper {
             families.push(START_TIME.single(server.start_time_seconds));
         }
         let (outcomes, database_success) = match &probe {
-            Some((server, others)) => self.run_all(server, others, &options, deadline).await,
+            Some((server, others)) => self.run_all(server, others, &queries, deadline).await,
             None => (
                 self.collectors.iter().map(|_| Vec::new()).collect(),
                 DATABASE_SUCCESS.family(),
@@ -359,7 +367,8 @@ mod tests {
         let scraper = Scraper::new(
             Arc::new(pool),
             Vec::new(),
-            Options::default(),
+            Arc::default(),
+            Reloadable::default(),
             None,
             Duration::from_secs(10),
         );

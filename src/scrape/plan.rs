@@ -9,10 +9,11 @@ use futures::future::{BoxFuture, FutureExt};
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::cache::Key;
 use super::catalogue::DATABASE_SUCCESS;
 use super::Scraper;
-use crate::collectors::{CollectError, Collector, Context, Options, Scope};
+use crate::collectors::cache::Key;
+use crate::collectors::custom_queries::CustomQuery;
+use crate::collectors::{CollectError, Collector, Context, Scope};
 use crate::db::{error_chain, is_connection_error, ServerInfo};
 use crate::metrics::Family;
 
@@ -61,11 +62,11 @@ impl Scraper {
         &self,
         server: &ServerInfo,
         others: &[String],
-        options: &Arc<Options>,
+        queries: &Arc<Vec<CustomQuery>>,
         deadline: Instant,
     ) -> (Vec<Vec<(Option<String>, Outcome)>>, Family) {
         self.forget_other_databases(&server.datname, others);
-        let lanes = self.plan(server, others, options);
+        let lanes = self.plan(server, others, queries);
         // As many lanes at once as there are sessions, so that a lane gets its
         // session back for its next collector rather than queueing behind others.
         let running: Vec<BoxFuture<'_, (usize, Vec<Outcome>)>> = lanes
@@ -138,7 +139,7 @@ impl Scraper {
         &self,
         server: &ServerInfo,
         others: &[String],
-        options: &Arc<Options>,
+        queries: &Arc<Vec<CustomQuery>>,
     ) -> Vec<Vec<Run>> {
         let mut lanes: Vec<Vec<Run>> = (0..self.collectors.len())
             .map(|collector| {
@@ -146,7 +147,8 @@ impl Scraper {
                     collector,
                     ctx: Context::new(
                         server.clone(),
-                        Arc::clone(options),
+                        Arc::clone(&self.options),
+                        Arc::clone(queries),
                         Arc::clone(&self.caches),
                     ),
                 }]
@@ -166,7 +168,8 @@ impl Scraper {
                         collector,
                         ctx: Context {
                             server: server.clone(),
-                            options: Arc::clone(options),
+                            options: Arc::clone(&self.options),
+                            queries: Arc::clone(queries),
                             caches: Arc::clone(&self.caches),
                             datname: datname.clone(),
                             server_wide: false,
@@ -252,7 +255,7 @@ impl Scraper {
                 Err(err) => {
                     match &err {
                         CollectError::Query(query) if is_connection_error(query) => {
-                            self.pool.mark_broken(query)
+                            self.pool.log_broken(query)
                         }
                         // Its query may still run: the session is cancelled and closed.
                         CollectError::Timeout(_) => {}

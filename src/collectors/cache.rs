@@ -1,14 +1,16 @@
-//! What a scrape engine remembers between collections, and nothing else does:
+//! What a scrape engine remembers between collections, and nothing else does
+//! (the engine owns it; collectors reach it through their context):
 //! the last result of each collector with a minimum interval and of each
 //! custom query with `cache_seconds` (one cache, keyed by collector, database
 //! and query), and the statement texts `stat_statements` has already read.
 //! Each engine (the `/metrics` one and every `/probe` one) owns its own, so
-//! nothing remembered about one server is served for another. A leaf: it
-//! knows families, not collectors.
+//! nothing remembered about one server is served for another.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::metrics::Family;
 
