@@ -92,7 +92,8 @@ impl Collection {
 
 type InFlight = Shared<BoxFuture<'static, Arc<Collection>>>;
 
-/// Runs collections; one per process.
+/// Runs collections of one server: the `/metrics` engine, and one per probed
+/// target and set of collectors.
 pub struct Scraper {
     pool: Arc<Pool>,
     collectors: Vec<&'static dyn Collector>,
