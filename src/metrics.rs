@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use prometheus_client::collector::Collector as ClientCollector;
 use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder,
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder, NoLabelSet,
 };
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -25,6 +25,8 @@ pub enum Kind {
     Gauge,
     /// A counter: the encoder appends `_total` to the family name.
     Counter,
+    /// A histogram: each sample carries its [`Buckets`]; its value is the sum.
+    Histogram,
 }
 
 /// One metric family as a collector produced it.
@@ -45,6 +47,45 @@ pub struct Family {
 pub struct Sample {
     pub values: Arc<[String]>,
     pub value: f64,
+    /// A histogram's buckets (`None` for gauges and counters).
+    pub buckets: Option<Box<Buckets>>,
+}
+
+/// A histogram's observations: the number in each bucket (not cumulative),
+/// by upper bound, the last bound `+Inf`; and their total count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buckets {
+    pub count: u64,
+    pub buckets: Vec<(f64, u64)>,
+}
+
+impl Buckets {
+    /// From cumulative counts per upper bound (as a `_bucket` series says
+    /// them) and the total count; `None` when they contradict each other
+    /// (bounds not increasing, counts decreasing or above the total).
+    pub fn from_cumulative(bounds: &[f64], cumulative: &[f64], count: f64) -> Option<Buckets> {
+        let whole = |n: f64| (n.is_finite() && n >= 0.0 && n.fract() == 0.0).then_some(n as u64);
+        if bounds.len() != cumulative.len()
+            || bounds
+                .windows(2)
+                .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+        {
+            return None;
+        }
+        let count = whole(count)?;
+        let mut buckets = Vec::with_capacity(bounds.len() + 1);
+        let mut below = 0;
+        for (bound, total) in bounds.iter().zip(cumulative) {
+            let total = whole(*total)?;
+            if total < below || total > count || bound.is_nan() {
+                return None;
+            }
+            buckets.push((*bound, total - below));
+            below = total;
+        }
+        buckets.push((f64::INFINITY, count - below));
+        Some(Buckets { count, buckets })
+    }
 }
 
 impl Family {
@@ -69,7 +110,23 @@ impl Family {
     pub fn push(&mut self, values: impl Into<Arc<[String]>>, value: f64) {
         let values = values.into();
         debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
-        self.samples.push(Sample { values, value });
+        self.samples.push(Sample {
+            values,
+            value,
+            buckets: None,
+        });
+    }
+
+    /// Adds one series of a histogram family: its sum and buckets.
+    pub fn push_histogram(&mut self, values: impl Into<Arc<[String]>>, sum: f64, buckets: Buckets) {
+        let values = values.into();
+        debug_assert_eq!(self.kind, Kind::Histogram, "{} is no histogram", self.name);
+        debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
+        self.samples.push(Sample {
+            values,
+            value: sum,
+            buckets: Some(Box::new(buckets)),
+        });
     }
 }
 
@@ -150,7 +207,7 @@ impl Desc {
     /// The name as it appears in the exposition (`_total` added to counters).
     pub fn exposed_name(&self) -> String {
         match self.kind {
-            Kind::Gauge => self.name.to_string(),
+            Kind::Gauge | Kind::Histogram => self.name.to_string(),
             Kind::Counter => format!("{}_total", self.name),
         }
     }
@@ -227,6 +284,7 @@ impl ClientCollector for Families {
             let metric_type = match family.kind {
                 Kind::Gauge => MetricType::Gauge,
                 Kind::Counter => MetricType::Counter,
+                Kind::Histogram => MetricType::Histogram,
             };
             let mut metric_encoder =
                 encoder.encode_descriptor(&family.name, &family.help, None, metric_type)?;
@@ -235,10 +293,16 @@ impl ClientCollector for Families {
                     names: family.labels,
                     values: &sample.values,
                 };
-                let sample_encoder = metric_encoder.encode_family(&labels)?;
-                match family.kind {
-                    Kind::Gauge => ConstGauge::new(sample.value).encode(sample_encoder)?,
-                    Kind::Counter => ConstCounter::new(sample.value).encode(sample_encoder)?,
+                let mut sample_encoder = metric_encoder.encode_family(&labels)?;
+                match (family.kind, &sample.buckets) {
+                    (Kind::Histogram, Some(b)) => sample_encoder.encode_histogram::<NoLabelSet>(
+                        sample.value,
+                        b.count,
+                        &b.buckets,
+                        None,
+                    )?,
+                    (Kind::Counter, _) => ConstCounter::new(sample.value).encode(sample_encoder)?,
+                    _ => ConstGauge::new(sample.value).encode(sample_encoder)?,
                 }
             }
         }
@@ -273,6 +337,48 @@ mod tests {
             Format::OpenMetrics,
         );
         assert!(open.ends_with("# EOF\n"), "{open}");
+    }
+
+    #[test]
+    fn histogram_buckets_from_cumulative_counts() {
+        let b = Buckets::from_cumulative(&[1.0, 2.0, 5.0], &[1.0, 3.0, 3.0], 4.0).unwrap();
+        assert_eq!(b.count, 4);
+        assert_eq!(
+            b.buckets,
+            [(1.0, 1), (2.0, 2), (5.0, 0), (f64::INFINITY, 1)]
+        );
+        for (bounds, cumulative, count) in [
+            (&[1.0, 2.0][..], &[2.0, 1.0][..], 3.0),
+            (&[2.0, 1.0][..], &[1.0, 2.0][..], 3.0),
+            (&[1.0][..], &[5.0][..], 3.0),
+            (&[1.0][..], &[1.5][..], 3.0),
+            (&[1.0, 2.0][..], &[1.0][..], 3.0),
+            (&[1.0][..], &[1.0][..], -1.0),
+        ] {
+            assert_eq!(
+                Buckets::from_cumulative(bounds, cumulative, count),
+                None,
+                "{bounds:?} {cumulative:?} {count}"
+            );
+        }
+    }
+
+    #[test]
+    fn histograms_are_encoded_with_buckets_sum_and_count() {
+        let mut family = Family::new("pg_idle_seconds", "Idle time.", Kind::Histogram, &["app"]);
+        let buckets = Buckets::from_cumulative(&[1.0, 5.0], &[1.0, 3.0], 4.0).unwrap();
+        family.push_histogram(vec!["a".to_string()], 7.5, buckets);
+        let text = encode(vec![family], Format::PrometheusText);
+        assert_eq!(
+            text,
+            "# HELP pg_idle_seconds Idle time.\n\
+             # TYPE pg_idle_seconds histogram\n\
+             pg_idle_seconds_bucket{app=\"a\",le=\"1\"} 1\n\
+             pg_idle_seconds_bucket{app=\"a\",le=\"5\"} 3\n\
+             pg_idle_seconds_bucket{app=\"a\",le=\"+Inf\"} 4\n\
+             pg_idle_seconds_sum{app=\"a\"} 7.5\n\
+             pg_idle_seconds_count{app=\"a\"} 4\n"
+        );
     }
 
     #[test]

@@ -179,3 +179,68 @@ pg_stat_user_tables:
         "{stderr}"
     );
 }
+
+/// The example `queries.yaml` that Debian's prometheus-postgres-exporter
+/// ships (tests/compat/debian-queries.yaml) loads as it is; every query valid
+/// on this server is served, a HISTOGRAM query as a histogram, and the one
+/// query whose columns this server lacks (`total_time` of
+/// pg_stat_statements, renamed in PostgreSQL 13) fails alone: it reports 0
+/// and loses its own series only; the collector reports the failure, named
+/// in the log once.
+#[tokio::test]
+async fn postgres_exporters_example_file_loads_and_each_query_stands_alone() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    client
+        .batch_execute("CREATE EXTENSION pg_stat_statements")
+        .await
+        .unwrap();
+    // One idle session of a named application, for the histogram.
+    let _idler = support::connect(&format!("{}&application_name=idler", cluster.dsn())).await;
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/compat/debian-queries.yaml"
+    );
+    let exporter = Exporter::start(&cluster.dsn(), &["--extend.query-path", file]);
+    exporter.scrape().await;
+    let m = exporter.scrape().await;
+    assert_eq!(success(&m, "custom_queries"), 0.0);
+    assert_eq!(m.value("pg_exporter_last_scrape_error", &[]), 1.0);
+    let query_success = |query: &str| {
+        m.value(
+            "pg_custom_query_success",
+            &[("datname", "postgres"), ("query", query)],
+        )
+    };
+    for query in [
+        "pg_replication",
+        "pg_postmaster",
+        "pg_stat_user_tables",
+        "pg_statio_user_tables",
+        "pg_process_idle",
+    ] {
+        assert_eq!(query_success(query), 1.0, "{query}");
+    }
+    assert_eq!(query_success("pg_stat_statements"), 0.0);
+    // Its own families, where no built-in one has the name.
+    assert_eq!(m.value("pg_replication_lag", &[]), 0.0);
+    assert_eq!(m.types["pg_process_idle_seconds"], "histogram");
+    let idler = [("application_name", "idler")];
+    assert_eq!(m.value("pg_process_idle_seconds_count", &idler), 1.0);
+    assert_eq!(
+        m.value(
+            "pg_process_idle_seconds_bucket",
+            &[("application_name", "idler"), ("le", "+Inf")]
+        ),
+        1.0
+    );
+    let idle_seconds = m.value("pg_process_idle_seconds_sum", &idler);
+    assert!((0.0..600.0).contains(&idle_seconds), "{idle_seconds}");
+    let log = exporter.stderr();
+    let failures: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("custom query pg_stat_statements failed"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{log}");
+    assert!(failures[0].contains("total_time"), "{}", failures[0]);
+}

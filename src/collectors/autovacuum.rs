@@ -174,7 +174,7 @@ fn phase_family<R: Cells>(rows: &[R]) -> Result<Family, CollectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::TestRow;
+    use super::super::testing::TestRow;
     use super::*;
 
     #[test]

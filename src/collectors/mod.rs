@@ -14,6 +14,8 @@ pub mod cache;
 pub mod extension;
 pub mod query;
 pub mod rows;
+#[cfg(test)]
+mod testing;
 
 pub use cache::Caches;
 pub use extension::{quote_ident, Extension};
@@ -106,6 +108,13 @@ pub enum CollectError {
     /// A query ran over its own time limit; the session may still be busy.
     #[error("{0}")]
     Timeout(String),
+    /// Some of the collector's queries failed with an SQL error (the session
+    /// is fine): the collector failed, but what the others collected is served.
+    #[error("{error}")]
+    Partial {
+        families: Vec<Family>,
+        error: String,
+    },
 }
 
 /// Every collector the exporter has, in the order their families are written.

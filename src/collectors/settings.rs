@@ -144,7 +144,7 @@ fn families<R: Cells>(rows: &[R]) -> Result<Vec<Family>, CollectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::TestRow;
+    use super::super::testing::TestRow;
     use super::*;
 
     fn setting(name: &str, setting: &str, vartype: &str, unit: &str) -> TestRow {

@@ -169,7 +169,7 @@ fn backends<R: Cells>(rows: &[R]) -> Result<Vec<Family>, CollectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::TestRow;
+    use super::super::testing::TestRow;
     use super::*;
 
     fn backend(backend_type: &str, count: f64) -> TestRow {

@@ -220,7 +220,7 @@ fn query_texts<R: Cells>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::rows::TestRow;
+    use super::super::testing::TestRow;
     use super::*;
 
     #[test]

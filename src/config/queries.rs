@@ -14,8 +14,10 @@
 //! ```
 //!
 //! `usage` is LABEL, GAUGE, COUNTER (exposed with `_total`), DISCARD,
-//! MAPPEDMETRIC (with `metric_mapping: {text: number}`) or DURATION (an
-//! interval, exposed as `<name>_milliseconds` as postgres_exporter does).
+//! MAPPEDMETRIC (with `metric_mapping: {text: number}`), DURATION (an
+//! interval, exposed as `<name>_milliseconds` as postgres_exporter does) or
+//! HISTOGRAM (the column holds the bucket bounds as an array, and the row's
+//! `<column>_bucket`, `<column>_sum` and `<column>_count` the rest).
 //! postgres_exporter's `runonserver` (a semver range such as `>=14.0.0`) works,
 //! and this exporter adds `min_server_version` / `max_server_version` (`14`,
 //! `14.2` or `140002`), a per-query `timeout` (`5s`), and `databases` (run only
@@ -190,7 +192,8 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
         .any(|c| !matches!(c.usage, Usage::Label | Usage::Discard))
     {
         return Err(
-            "metrics: no column is a metric (GAUGE, COUNTER, MAPPEDMETRIC or DURATION)".into(),
+            "metrics: no column is a metric (GAUGE, COUNTER, MAPPEDMETRIC, DURATION or HISTOGRAM)"
+                .into(),
         );
     }
     let labels = {
@@ -237,9 +240,10 @@ fn parse_column(name: &str, spec: &Value) -> Result<QueryColumn, String> {
         Some("DISCARD") => Usage::Discard,
         Some("MAPPEDMETRIC") => Usage::MappedMetric,
         Some("DURATION") => Usage::Duration,
+        Some("HISTOGRAM") => Usage::Histogram,
         Some(other) => {
             return Err(format!(
-            "usage: '{other}' is not one of LABEL, GAUGE, COUNTER, DISCARD, MAPPEDMETRIC, DURATION"
+            "usage: '{other}' is not one of LABEL, GAUGE, COUNTER, DISCARD, MAPPEDMETRIC, DURATION, HISTOGRAM"
         ))
         }
         None => return Err("usage: missing".into()),

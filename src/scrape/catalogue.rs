@@ -96,6 +96,7 @@ pub fn catalogue_text() -> String {
         let kind = match desc.kind {
             crate::metrics::Kind::Gauge => "gauge",
             crate::metrics::Kind::Counter => "counter",
+            crate::metrics::Kind::Histogram => "histogram",
         };
         let labels = if desc.labels.is_empty() {
             "-".to_string()

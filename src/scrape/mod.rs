@@ -29,7 +29,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
 use crate::collectors::custom_queries::CustomQuery;
-use crate::collectors::{Caches, Collector, Options};
+use crate::collectors::{Caches, CollectError, Collector, Options};
 use crate::config::{Discovery, Reloadable};
 use crate::db::{Pool, ServerInfo};
 use crate::metrics::{encode, Family, Format};
@@ -267,15 +267,22 @@ impl Scraper {
             let mut error = probe.is_none().then(|| UNREACHABLE.to_string());
             let mut collected = Vec::with_capacity(runs.len());
             for (database, outcome) in runs {
-                match outcome.result {
-                    Ok(part) => collected.push(part),
-                    Err(failure) if error.is_none() => {
-                        error = Some(match database {
-                            Some(datname) => format!("database {datname}: {failure}"),
-                            None => failure.to_string(),
-                        })
+                let failure = match outcome.result {
+                    Ok(part) => {
+                        collected.push(part);
+                        continue;
                     }
-                    Err(_) => {}
+                    Err(failure) => failure,
+                };
+                if error.is_none() {
+                    error = Some(match database {
+                        Some(datname) => format!("database {datname}: {failure}"),
+                        None => failure.to_string(),
+                    });
+                }
+                // A collector that failed in part still serves what it collected.
+                if let plan::Failure::Collect(CollectError::Partial { families, .. }) = failure {
+                    collected.push(families);
                 }
             }
             families.extend(self.merge_databases(collected));

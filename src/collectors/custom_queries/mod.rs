@@ -16,6 +16,11 @@ use super::{CollectError, Collector, Context, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family, Kind};
 
+mod values;
+
+use values::histogram;
+pub use values::value;
+
 /// How a result column is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Usage {
@@ -25,6 +30,10 @@ pub enum Usage {
     Discard,
     MappedMetric,
     Duration,
+    /// A histogram: the column holds the bucket bounds (an array), and the
+    /// row's `<column>_bucket` (cumulative counts, an array), `<column>_sum`
+    /// and `<column>_count` the rest, as postgres_exporter reads them.
+    Histogram,
 }
 
 /// One column of a custom query.
@@ -65,6 +74,11 @@ static CUSTOM: Desc = Desc::gauge(
     &[],
     "A custom query's column (counters with _total, durations with _milliseconds); labels are its LABEL columns.",
 );
+static QUERY_SUCCESS: Desc = Desc::gauge(
+    "pg_custom_query_success",
+    &["datname", "query"],
+    "Whether the custom query succeeded in this database in this scrape (1) or failed (0); a failing query loses only its own series.",
+);
 
 #[derive(Debug)]
 pub struct CustomQueries;
@@ -83,7 +97,7 @@ impl Collector for CustomQueries {
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {
-        vec![&CUSTOM]
+        vec![&CUSTOM, &QUERY_SUCCESS]
     }
 
     fn collect<'a>(
@@ -93,21 +107,48 @@ impl Collector for CustomQueries {
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families = Vec::new();
+            let mut successes = QUERY_SUCCESS.family();
+            let mut failures = Vec::new();
             for query in ctx.queries.iter().filter(|q| applies(q, ctx)) {
                 let key = Key::query(self.name(), &ctx.datname, &query.name);
                 let result = match ctx.caches.fresh(&key, query.cache) {
-                    Some((_, result)) => result,
-                    None => {
-                        let result = run(conn, query).await?;
-                        if !query.cache.is_zero() {
-                            ctx.caches.store(key, result.clone());
+                    Some((_, result)) => Ok(result),
+                    None => match run(conn, query).await {
+                        Ok(result) => {
+                            if !query.cache.is_zero() {
+                                ctx.caches.store(key, result.clone());
+                            }
+                            Ok(result)
                         }
-                        result
-                    }
+                        // An SQL error leaves the session usable: only this
+                        // query fails. A broken session or a timeout ends the run.
+                        Err(CollectError::Query(err)) if err.as_db_error().is_some() => Err(err),
+                        Err(err) => return Err(err),
+                    },
                 };
-                families.extend(result);
+                let ok = result.is_ok();
+                match result {
+                    Ok(result) => families.extend(result),
+                    Err(err) => failures.push(format!(
+                        "custom query {} failed: {}",
+                        query.name,
+                        crate::db::error_chain(&err)
+                    )),
+                }
+                successes.push(
+                    vec![ctx.datname.clone(), query.name.clone()],
+                    if ok { 1.0 } else { 0.0 },
+                );
             }
-            Ok(families)
+            families.push(successes);
+            if failures.is_empty() {
+                Ok(families)
+            } else {
+                Err(CollectError::Partial {
+                    families,
+                    error: failures.join("; "),
+                })
+            }
         })
     }
 }
@@ -164,6 +205,7 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R]) -> Vec<Family> {
             let (kind, suffix) = match column.usage {
                 Usage::Counter => (Kind::Counter, ""),
                 Usage::Duration => (Kind::Gauge, "_milliseconds"),
+                Usage::Histogram => (Kind::Histogram, ""),
                 _ => (Kind::Gauge, ""),
             };
             let help = if column.description.is_empty() {
@@ -189,6 +231,12 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R]) -> Vec<Family> {
             let Some(text) = row.cell(&column.name) else {
                 continue;
             };
+            if column.usage == Usage::Histogram {
+                if let Some((sum, buckets)) = histogram(row, &column.name, text) {
+                    family.push_histogram(labels.clone(), sum, buckets);
+                }
+                continue;
+            }
             let number = match column.usage {
                 Usage::MappedMetric => column.mapping.get(text).copied(),
                 usage => value(text, usage),
@@ -201,88 +249,6 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R]) -> Vec<Family> {
     families
 }
 
-/// A text value from PostgreSQL as a number: numbers, booleans (`t`/`f`),
-/// timestamps (`2026-11-25 12:00:00+00`, as Unix seconds) and, for DURATION,
-/// intervals in milliseconds. `None` when it is none of these.
-pub fn value(text: &str, usage: Usage) -> Option<f64> {
-    if usage == Usage::Duration {
-        return interval_millis(text);
-    }
-    match text {
-        "t" | "true" => return Some(1.0),
-        "f" | "false" => return Some(0.0),
-        _ => {}
-    }
-    text.parse::<f64>().ok().or_else(|| timestamp_seconds(text))
-}
-
-/// `1 day 02:03:04.5`, `02:03:04`, `-00:00:01` → milliseconds.
-fn interval_millis(text: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut words = text.split_whitespace().peekable();
-    while let Some(word) = words.next() {
-        if word.contains(':') {
-            let negative = word.starts_with('-');
-            let parts: Vec<f64> = word
-                .trim_start_matches(['-', '+'])
-                .split(':')
-                .map(|p| p.parse().ok())
-                .collect::<Option<_>>()?;
-            let seconds = match parts[..] {
-                [h, m, s] => h * 3600.0 + m * 60.0 + s,
-                [h, m] => h * 3600.0 + m * 60.0,
-                _ => return None,
-            };
-            total += if negative { -seconds } else { seconds };
-            continue;
-        }
-        let amount: f64 = word.parse().ok()?;
-        let unit = words.next()?;
-        let factor = match unit.trim_end_matches('s') {
-            "year" => 365.25 * 86400.0,
-            "mon" => 30.0 * 86400.0,
-            "day" => 86400.0,
-            _ => return None,
-        };
-        total += amount * factor;
-    }
-    Some(total * 1000.0)
-}
-
-/// `2026-11-25 12:34:56.789+00` (or with `T`, `Z`, `+01:30`) → Unix seconds.
-fn timestamp_seconds(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let (date, rest) = text.split_at_checked(10)?;
-    let mut ymd = date.split('-');
-    let (y, m, d): (i64, i64, i64) = (
-        ymd.next()?.parse().ok()?,
-        ymd.next()?.parse().ok()?,
-        ymd.next()?.parse().ok()?,
-    );
-    let rest = rest.trim_start_matches([' ', 'T']);
-    let zone_at = rest.find(['+', '-', 'Z']).unwrap_or(rest.len());
-    let (time, zone) = rest.split_at(zone_at);
-    let mut hms = time.split(':');
-    let h: f64 = hms
-        .next()
-        .filter(|s| !s.is_empty())
-        .map_or(Some(0.0), |s| s.parse().ok())?;
-    let mi: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
-    let s: f64 = hms.next().map_or(Some(0.0), |s| s.parse().ok())?;
-    let offset = match zone {
-        "" | "Z" => 0.0,
-        z => {
-            let sign = if z.starts_with('-') { -1.0 } else { 1.0 };
-            let mut parts = z[1..].split(':');
-            let hours: f64 = parts.next()?.parse().ok()?;
-            let minutes: f64 = parts.next().map_or(Some(0.0), |p| p.parse().ok())?;
-            sign * (hours * 3600.0 + minutes * 60.0)
-        }
-    };
-    let days = crate::text::days_from_civil(y, m, d);
-    Some(days as f64 * 86400.0 + h * 3600.0 + mi * 60.0 + s - offset)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +259,60 @@ mod tests {
                 .find(|(name, _)| *name == column)
                 .and_then(|(_, v)| *v)
         }
+    }
+
+    #[test]
+    fn histogram_columns_read_bounds_cumulative_buckets_sum_and_count() {
+        let query = CustomQuery {
+            name: "pg_process_idle".into(),
+            sql: String::new(),
+            master: false,
+            cache: Duration::ZERO,
+            min_version: None,
+            max_version: None,
+            timeout: None,
+            databases: Vec::new(),
+            columns: vec![QueryColumn {
+                name: "seconds".into(),
+                usage: Usage::Histogram,
+                description: "Idle time".into(),
+                mapping: Default::default(),
+            }],
+            labels: crate::metrics::label_names(&["application_name"]),
+        };
+        let row = |app: &'static str, bounds: &'static str, cumulative: &'static str| {
+            vec![
+                ("application_name", Some(app)),
+                ("seconds", Some(bounds)),
+                ("seconds_bucket", Some(cumulative)),
+                ("seconds_sum", Some("42.5")),
+                ("seconds_count", Some("4")),
+            ]
+        };
+        let rows = vec![
+            row("psql", "{1,2,5}", "{1,3,3}"),
+            row("broken", "{1,2}", "{3,1}"),
+            row("nulls", "{1,NULL}", "{1,1}"),
+        ];
+        let families = families(&query, &rows);
+        assert_eq!(families.len(), 1);
+        let family = &families[0];
+        assert_eq!(
+            (&*family.name, family.kind),
+            ("pg_process_idle_seconds", Kind::Histogram)
+        );
+        assert_eq!(
+            family.samples.len(),
+            1,
+            "contradicting or NULL buckets give no sample"
+        );
+        let sample = &family.samples[0];
+        assert_eq!(&*sample.values, ["psql"]);
+        assert_eq!(sample.value, 42.5);
+        assert_eq!(
+            sample.buckets.as_ref().unwrap().buckets,
+            [(1.0, 1), (2.0, 2), (5.0, 0), (f64::INFINITY, 1)]
+        );
     }
 
     #[test]
@@ -383,22 +403,5 @@ mod tests {
             [("north".to_string(), 1.0)],
             "text that is no number gives no sample"
         );
-    }
-
-    #[test]
-    fn values_from_text() {
-        assert_eq!(value("42", Usage::Gauge), Some(42.0));
-        assert_eq!(value("-1.5e3", Usage::Gauge), Some(-1500.0));
-        assert_eq!(value("t", Usage::Gauge), Some(1.0));
-        assert_eq!(value("1970-01-02 00:00:00+00", Usage::Gauge), Some(86400.0));
-        assert_eq!(
-            value("2026-11-25 12:00:00.5+01", Usage::Gauge),
-            Some(1_795_604_400.5)
-        );
-        assert_eq!(value("1970-01-01T00:00:10Z", Usage::Gauge), Some(10.0));
-        assert_eq!(value("nonsense", Usage::Gauge), None);
-        assert_eq!(value("00:00:01.5", Usage::Duration), Some(1500.0));
-        assert_eq!(value("1 day 01:00:00", Usage::Duration), Some(90_000_000.0));
-        assert_eq!(value("-00:00:02", Usage::Duration), Some(-2000.0));
     }
 }
