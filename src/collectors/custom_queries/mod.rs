@@ -261,10 +261,16 @@ mod tests {
         }
     }
 
-    #[test]
-    fn histogram_columns_read_bounds_cumulative_buckets_sum_and_count() {
-        let query = CustomQuery {
-            name: "pg_process_idle".into(),
+    /// A query named `name` with these columns (usage by name), labelled by
+    /// its LABEL columns; MAPPEDMETRIC columns map `up` to 1.
+    fn query(name: &str, columns: &[(&str, Usage)]) -> CustomQuery {
+        let labels: Vec<&str> = columns
+            .iter()
+            .filter(|(_, usage)| *usage == Usage::Label)
+            .map(|(name, _)| *name)
+            .collect();
+        CustomQuery {
+            name: name.into(),
             sql: String::new(),
             master: false,
             cache: Duration::ZERO,
@@ -272,14 +278,28 @@ mod tests {
             max_version: None,
             timeout: None,
             databases: Vec::new(),
-            columns: vec![QueryColumn {
-                name: "seconds".into(),
-                usage: Usage::Histogram,
-                description: "Idle time".into(),
-                mapping: Default::default(),
-            }],
-            labels: crate::metrics::label_names(&["application_name"]),
-        };
+            columns: columns
+                .iter()
+                .map(|(name, usage)| QueryColumn {
+                    name: name.to_string(),
+                    usage: *usage,
+                    description: String::new(),
+                    mapping: [("up".to_string(), 1.0)].into_iter().collect(),
+                })
+                .collect(),
+            labels: crate::metrics::label_names(&labels),
+        }
+    }
+
+    #[test]
+    fn histogram_columns_read_bounds_cumulative_buckets_sum_and_count() {
+        let query = query(
+            "pg_process_idle",
+            &[
+                ("application_name", Usage::Label),
+                ("seconds", Usage::Histogram),
+            ],
+        );
         let row = |app: &'static str, bounds: &'static str, cumulative: &'static str| {
             vec![
                 ("application_name", Some(app)),
@@ -317,31 +337,17 @@ mod tests {
 
     #[test]
     fn rows_become_query_column_families_by_usage() {
-        let column = |name: &str, usage: Usage| QueryColumn {
-            name: name.into(),
-            usage,
-            description: String::new(),
-            mapping: [("up".to_string(), 1.0)].into_iter().collect(),
-        };
-        let query = CustomQuery {
-            name: "festival_gates".into(),
-            sql: String::new(),
-            master: false,
-            cache: Duration::ZERO,
-            min_version: None,
-            max_version: None,
-            timeout: None,
-            databases: Vec::new(),
-            columns: vec![
-                column("gate", Usage::Label),
-                column("note", Usage::Discard),
-                column("scanned", Usage::Counter),
-                column("wait", Usage::Duration),
-                column("state", Usage::MappedMetric),
-                column("open", Usage::Gauge),
+        let query = query(
+            "festival_gates",
+            &[
+                ("gate", Usage::Label),
+                ("note", Usage::Discard),
+                ("scanned", Usage::Counter),
+                ("wait", Usage::Duration),
+                ("state", Usage::MappedMetric),
+                ("open", Usage::Gauge),
             ],
-            labels: crate::metrics::label_names(&["gate"]),
-        };
+        );
         let rows = vec![
             vec![
                 ("gate", Some("north")),
