@@ -1,12 +1,13 @@
 -- pg_settings (PostgreSQL 9.6+): every numeric and boolean server setting with
 -- its unit (converted to base units in Rust), and a few enum and string
--- settings as text for pg_settings_info. archive_command is never read as
--- text: only whether it is set. Settings given by the exporter's own session
+-- settings as text for pg_setting_info. archive_command is never read as
+-- text: only whether it is set, unset, or disabled (PostgreSQL shows
+-- "(disabled)" while archive_mode is off). Settings given by the exporter's own session
 -- (source client or session: statement_timeout, lock_timeout, ...) are left
 -- out, since pg_settings would show the session's value, not the server's.
 SELECT name::text AS name,
        CASE WHEN name = 'archive_command' THEN
-                CASE WHEN setting = '' THEN 'unset' ELSE 'set' END
+                CASE setting WHEN '' THEN 'unset' WHEN '(disabled)' THEN 'disabled' ELSE 'set' END
             ELSE setting END::text AS setting,
        COALESCE(unit, '')::text AS unit,
        vartype::text AS vartype,

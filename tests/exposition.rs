@@ -19,10 +19,7 @@ use tokio::io::AsyncWriteExt;
 /// "summary" rule too); nothing else may draw a lint complaint.
 const ACCEPTED_COUNT_NAMES: &[&str] = &[
     "pg_locks_count",
-    "pg_locks_relation_count",
     "pg_stat_activity_count",
-    "pg_partition_count",
-    "pg_blocking_session_blocked_count",
     "pg_settings_tcp_keepalives_count",
 ];
 

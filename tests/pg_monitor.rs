@@ -81,7 +81,7 @@ async fn every_collector_works_for_a_pg_monitor_role() {
     );
     assert!(
         m.value(
-            "pg_locks_relation_count",
+            "pg_relation_locks",
             &[
                 ("relname", "tickets"),
                 ("mode", "accesssharelock"),

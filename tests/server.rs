@@ -59,24 +59,80 @@ async fn settings_in_base_units_and_info_without_archive_command_text() {
     );
     assert_eq!(
         m.value(
-            "pg_settings_info",
+            "pg_setting_info",
             &[("name", "archive_mode"), ("setting", "on")]
         ),
         1.0
     );
     assert_eq!(
         m.value(
-            "pg_settings_info",
+            "pg_setting_info",
             &[("name", "archive_command"), ("setting", "set")]
         ),
         1.0
     );
     assert_eq!(
         m.value(
-            "pg_settings_info",
+            "pg_setting_info",
             &[("name", "wal_level"), ("setting", "replica")]
         ),
         1.0
+    );
+    assert!(!response.body.contains("very-private-archive"));
+    // `{__name__=~"pg_settings_.*"} != ON(__name__) ... offset 5m` (a common
+    // "configuration changed" rule) needs one label-less series per name.
+    let settings: Vec<_> = m
+        .series
+        .iter()
+        .filter(|s| s.name.starts_with("pg_settings_"))
+        .collect();
+    assert!(settings.len() > 100, "{}", settings.len());
+    assert!(
+        settings.iter().all(|s| s.labels.is_empty()),
+        "{:?}",
+        settings.iter().find(|s| !s.labels.is_empty())
+    );
+}
+
+/// An archive_command that archive_mode switches off is reported as
+/// PostgreSQL reports it: `disabled` where pg_settings shows "(disabled)",
+/// never `set`; the command's text never.
+#[tokio::test]
+async fn archive_command_switched_off_by_archive_mode_is_not_set() {
+    let cluster = PgCluster::start_with(&[
+        "archive_mode = off",
+        "archive_command = '/bin/cp %p /very-private-archive/%f'",
+    ]);
+    let shown: String = cluster
+        .client()
+        .await
+        .query_one(
+            "SELECT setting FROM pg_settings WHERE name = 'archive_command'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let response = exporter.get("/metrics").await;
+    let m = Metrics::parse(&response.body);
+    let expected = if shown == "(disabled)" {
+        "disabled"
+    } else {
+        "set"
+    };
+    assert_eq!(
+        m.value(
+            "pg_setting_info",
+            &[("name", "archive_command"), ("setting", expected)]
+        ),
+        1.0,
+        "pg_settings shows {shown:?}"
+    );
+    assert_eq!(
+        m.all("pg_setting_info", &[("name", "archive_command")])
+            .len(),
+        1
     );
     assert!(!response.body.contains("very-private-archive"));
 }

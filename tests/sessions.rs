@@ -245,35 +245,35 @@ async fn locks_report_modes_relations_blocked_sessions_and_blocking_chains() {
     };
     assert_eq!(
         m.value(
-            "pg_locks_relation_count",
+            "pg_relation_locks",
             &rel("tickets", "accessexclusivelock", "true")
         ),
         1.0
     );
     assert_eq!(
         m.value(
-            "pg_locks_relation_count",
+            "pg_relation_locks",
             &rel("tickets", "accesssharelock", "false")
         ),
         1.0
     );
     assert_eq!(
         m.value(
-            "pg_locks_relation_count",
+            "pg_relation_locks",
             &rel("wallets", "accessexclusivelock", "true")
         ),
         1.0
     );
     assert_eq!(
         m.value(
-            "pg_locks_relation_count",
+            "pg_relation_locks",
             &rel("wallets", "accesssharelock", "false")
         ),
         1.0
     );
-    assert_eq!(m.all("pg_locks_relation_count", &[]).len(), 4);
+    assert_eq!(m.all("pg_relation_locks", &[]).len(), 4);
 
-    let head = m.all("pg_blocking_session_blocked_count", &[("pid", &holder_pid)]);
+    let head = m.all("pg_blocking_session_waiters", &[("pid", &holder_pid)]);
     assert_eq!(head.len(), 1);
     assert_eq!(
         head[0].value, 2.0,
@@ -287,13 +287,13 @@ async fn locks_report_modes_relations_blocked_sessions_and_blocking_chains() {
     assert_eq!(head[0].labels["usename"], "postgres");
     assert_eq!(
         m.value(
-            "pg_blocking_session_blocked_count",
+            "pg_blocking_session_waiters",
             &[("pid", &middle_pid), ("state", "active")]
         ),
         1.0
     );
     assert!(m
-        .all("pg_blocking_session_blocked_count", &[("pid", &tail_pid)])
+        .all("pg_blocking_session_waiters", &[("pid", &tail_pid)])
         .is_empty());
 
     // Releasing the head leaves middle (still in its transaction) blocking tail.
@@ -304,9 +304,9 @@ async fn locks_report_modes_relations_blocked_sessions_and_blocking_chains() {
         (m.get("pg_blocked_sessions", &blocked) == Some(1.0)).then_some(m)
     })
     .await;
-    assert_eq!(m.all("pg_blocking_session_blocked_count", &[]).len(), 1);
+    assert_eq!(m.all("pg_blocking_session_waiters", &[]).len(), 1);
     assert_eq!(
-        m.value("pg_blocking_session_blocked_count", &[("pid", &middle_pid)]),
+        m.value("pg_blocking_session_waiters", &[("pid", &middle_pid)]),
         1.0
     );
     middle.batch_execute("COMMIT").await.unwrap();
@@ -316,7 +316,7 @@ async fn locks_report_modes_relations_blocked_sessions_and_blocking_chains() {
         (m.get("pg_blocked_sessions", &blocked) == Some(0.0)).then_some(m)
     })
     .await;
-    assert!(m.all("pg_blocking_session_blocked_count", &[]).is_empty());
+    assert!(m.all("pg_blocking_session_waiters", &[]).is_empty());
     assert_eq!(
         m.value("pg_blocked_sessions_max_wait_seconds", &blocked),
         0.0

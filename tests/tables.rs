@@ -398,10 +398,10 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
         ) as f64
             * 86400.0
     };
-    assert_eq!(m.value("pg_partition_count", &tp), 4.0);
+    assert_eq!(m.value("pg_partition_children", &tp), 4.0);
     let index_parent = [("parent", "transactions_partitioned_created")];
     assert!(
-        m.all("pg_partition_count", &index_parent).is_empty(),
+        m.all("pg_partition_children", &index_parent).is_empty(),
         "a partitioned index is no parent table"
     );
     assert!(m.all("pg_partition_size_bytes", &index_parent).is_empty());
@@ -438,7 +438,7 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
             ("parent", name),
         ]
     };
-    assert_eq!(m.value("pg_partition_count", &parent("audit_logs")), 1.0);
+    assert_eq!(m.value("pg_partition_children", &parent("audit_logs")), 1.0);
     assert_eq!(
         m.value(
             "pg_partition_newest_bound_timestamp_seconds",
@@ -447,7 +447,7 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
         epoch("2027-01-01")
     );
     assert_eq!(
-        m.value("pg_partition_count", &parent("audit_logs_2026")),
+        m.value("pg_partition_children", &parent("audit_logs_2026")),
         2.0,
         "a nested list partitioning counts"
     );
@@ -461,7 +461,7 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
         m.value("pg_partition_default_rows", &parent("audit_logs_2026")),
         0.0
     );
-    assert_eq!(m.value("pg_partition_count", &parent("wallets")), 2.0);
+    assert_eq!(m.value("pg_partition_children", &parent("wallets")), 2.0);
     assert!(m
         .get(
             "pg_partition_oldest_bound_timestamp_seconds",
@@ -479,7 +479,7 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
     let oldest = m.value("pg_partition_oldest_bound_timestamp_seconds", &tickets);
     assert_eq!(oldest, epoch("2026-01-01"), "MINVALUE is no date");
     assert_eq!(
-        m.value("pg_partition_count", &parent("orders")),
+        m.value("pg_partition_children", &parent("orders")),
         1.0,
         "inheritance children count"
     );

@@ -30,7 +30,7 @@ const LOCK_COLUMNS: Columns = Columns::new(&[Column::new(
 const RELATION_COLUMNS: Columns = Columns::new(&[Column::new(
     "count",
     Desc::gauge(
-        "pg_locks_relation_count",
+        "pg_relation_locks",
         &["datname", "schemaname", "relname", "mode", "granted"],
         "Number of locks held (granted=true) or awaited (granted=false) on a relation of the current database.",
     ),
@@ -59,7 +59,7 @@ const TABLES: &[Query] = &[
 ];
 
 static BLOCKERS: SessionDesc = SessionDesc::gauge(
-    "pg_blocking_session_blocked_count",
+    "pg_blocking_session_waiters",
     "Sessions that this session blocks, directly or through a chain of waiters (top 5 blockers).",
 );
 

@@ -16,7 +16,7 @@ const SIZES_SQL: &str = include_str!("../../queries/partitions_sizes.sql");
 const PARENT: &[&str] = &["datname", "schemaname", "parent"];
 
 const PARENT_COLUMNS: Columns = Columns::new(&[
-    Column::new("partitions", Desc::gauge("pg_partition_count", PARENT, "Number of direct partitions (or inheritance children) of the parent.")),
+    Column::new("partitions", Desc::gauge("pg_partition_children", PARENT, "Number of direct partitions (or inheritance children) of the parent.")),
     Column::new(
         "newest_bound",
         Desc::gauge(

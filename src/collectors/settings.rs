@@ -3,8 +3,9 @@
 //! `pg_settings_<name>` (dots become underscores), converted to base units and
 //! suffixed (`pg_settings_autovacuum_naptime_seconds`,
 //! `pg_settings_shared_buffers_bytes`), booleans as 0/1; and a short
-//! allow-list of enum and string settings as `pg_settings_info{name,setting}`
-//! = 1. The text of `archive_command` is never exported, only `set`/`unset`.
+//! allow-list of enum and string settings as `pg_setting_info{name,setting}`
+//! = 1. The text of `archive_command` is never exported, only `set`, `unset`
+//! or `disabled`.
 //! `max_connections` and `superuser_reserved_connections` are left to the
 //! `stat_activity` collector, which always reports them.
 
@@ -36,9 +37,9 @@ static NUMERIC: Desc = Desc::gauge(
     "A numeric or boolean server setting, in base units: `_seconds` for times, `_bytes` for sizes; booleans as 0/1.",
 );
 static INFO: Desc = Desc::gauge(
-    "pg_settings_info",
+    "pg_setting_info",
     &["name", "setting"],
-    "Enum and string settings (archive_mode, wal_level, ...; archive_command only as set/unset); the value is always 1.",
+    "Enum and string settings (archive_mode, wal_level, ...; archive_command only as set, unset or disabled); the value is always 1.",
 );
 
 /// The factor to base units and the name suffix for a `pg_settings.unit`.
@@ -183,7 +184,7 @@ mod tests {
             "Server setting shared_buffers: what it does"
         );
         let info = families.last().unwrap();
-        assert_eq!(info.name, "pg_settings_info");
+        assert_eq!(info.name, "pg_setting_info");
         assert_eq!(info.samples.len(), 1, "only allow-listed text settings");
         assert_eq!(&*info.samples[0].values, ["wal_level", "replica"]);
         assert_eq!(

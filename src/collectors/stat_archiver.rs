@@ -2,7 +2,7 @@
 //! Recovery Setup": archived and failed segment counters and the age of the
 //! last archived segment from `pg_stat_archiver` (PostgreSQL 9.6+), and WAL
 //! generated from `pg_stat_wal` (PostgreSQL 14+; absent on 13). Whether
-//! archiving is on at all is `pg_settings_info{name="archive_mode"}`.
+//! archiving is on at all is `pg_setting_info{name="archive_mode"}`.
 
 use super::{Column, Columns, Query, QueryCollector, Scope};
 use crate::metrics::Desc;
