@@ -62,9 +62,24 @@ pub struct Buckets {
 impl Buckets {
     /// From cumulative counts per upper bound (as a `_bucket` series says
     /// them) and the total count; `None` when they contradict each other
-    /// (bounds not increasing, counts decreasing or above the total).
+    /// (bounds not increasing or not finite, counts decreasing, above the
+    /// total or not whole numbers a float holds exactly). A last bound of
+    /// `+Inf` is the bucket that is always added: its count must be the total.
     pub fn from_cumulative(bounds: &[f64], cumulative: &[f64], count: f64) -> Option<Buckets> {
-        let whole = |n: f64| (n.is_finite() && n >= 0.0 && n.fract() == 0.0).then_some(n as u64);
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        let whole = |n: f64| ((0.0..=EXACT).contains(&n) && n.fract() == 0.0).then_some(n as u64);
+        let (bounds, cumulative) = match (bounds.last(), cumulative.last()) {
+            (Some(&f64::INFINITY), Some(&total)) if bounds.len() == cumulative.len() => {
+                if total != count {
+                    return None;
+                }
+                (
+                    &bounds[..bounds.len() - 1],
+                    &cumulative[..cumulative.len() - 1],
+                )
+            }
+            _ => (bounds, cumulative),
+        };
         if bounds.len() != cumulative.len()
             || bounds
                 .windows(2)
@@ -77,7 +92,7 @@ impl Buckets {
         let mut below = 0;
         for (bound, total) in bounds.iter().zip(cumulative) {
             let total = whole(*total)?;
-            if total < below || total > count || bound.is_nan() {
+            if total < below || total > count || !bound.is_finite() {
                 return None;
             }
             buckets.push((*bound, total - below));
@@ -354,6 +369,10 @@ mod tests {
             (&[1.0][..], &[1.5][..], 3.0),
             (&[1.0, 2.0][..], &[1.0][..], 3.0),
             (&[1.0][..], &[1.0][..], -1.0),
+            (&[1.0, f64::INFINITY][..], &[1.0, 2.0][..], 3.0),
+            (&[f64::INFINITY, 2.0][..], &[1.0, 2.0][..], 3.0),
+            (&[f64::NAN][..], &[1.0][..], 3.0),
+            (&[1.0][..], &[1.0][..], 1e300),
         ] {
             assert_eq!(
                 Buckets::from_cumulative(bounds, cumulative, count),
@@ -361,6 +380,12 @@ mod tests {
                 "{bounds:?} {cumulative:?} {count}"
             );
         }
+    }
+
+    #[test]
+    fn a_last_infinite_bound_is_the_total_not_a_second_inf_bucket() {
+        let b = Buckets::from_cumulative(&[1.0, f64::INFINITY], &[1.0, 3.0], 3.0).unwrap();
+        assert_eq!(b.buckets, [(1.0, 1), (f64::INFINITY, 2)]);
     }
 
     #[test]

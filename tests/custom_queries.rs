@@ -244,3 +244,88 @@ async fn postgres_exporters_example_file_loads_and_each_query_stands_alone() {
     assert_eq!(failures.len(), 1, "{log}");
     assert!(failures[0].contains("total_time"), "{}", failures[0]);
 }
+
+/// SQL from a query file cannot leave its session in a state that changes
+/// what the next query sees: one query aborts a transaction it opened,
+/// another changes settings; on the exporter's only session the next query
+/// still sees the session's own settings, no transaction is left open (time
+/// moves on between scrapes), and every built-in collector still succeeds.
+#[tokio::test]
+async fn a_custom_query_cannot_change_the_session_for_the_next_query() {
+    let cluster = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queries.yaml");
+    std::fs::write(
+        &file,
+        r#"
+q_abort:
+  query: "BEGIN; SELECT 1/0 AS v"
+  metrics:
+    - v: {usage: GAUGE}
+q_set:
+  query: "SET search_path = evil, pg_catalog; SET statement_timeout = 0; SET default_transaction_read_only = off; SELECT 1 AS v"
+  metrics:
+    - v: {usage: GAUGE}
+q_after:
+  query: "SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_setting('default_transaction_read_only') AS ro, 1 AS v"
+  metrics:
+    - sp: {usage: LABEL}
+    - st: {usage: LABEL}
+    - ro: {usage: LABEL}
+    - v: {usage: GAUGE}
+q_now:
+  query: "SELECT extract(epoch FROM now()) AS v"
+  metrics:
+    - v: {usage: GAUGE}
+"#,
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--max-connections",
+            "1",
+            "--extend.query-path",
+            file.to_str().unwrap(),
+        ],
+    );
+    let first = exporter.scrape().await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let m = exporter.scrape().await;
+    let query_success = |query: &str| {
+        m.value(
+            "pg_custom_query_success",
+            &[("datname", "postgres"), ("query", query)],
+        )
+    };
+    assert_eq!(query_success("q_abort"), 0.0);
+    for query in ["q_set", "q_after", "q_now"] {
+        assert_eq!(query_success(query), 1.0, "{query}");
+    }
+    assert_eq!(
+        m.value(
+            "q_after_v",
+            &[("sp", "\"$user\", public"), ("st", "9s"), ("ro", "on")]
+        ),
+        1.0,
+        "{:?}",
+        m.all("q_after_v", &[])
+    );
+    assert!(
+        m.value("q_now_v", &[]) > first.value("q_now_v", &[]),
+        "now() moves on: no transaction is left open"
+    );
+    assert_eq!(m.value("pg_up", &[]), 1.0);
+    for (collector, ok) in m
+        .all("pg_scrape_collector_success", &[])
+        .iter()
+        .map(|s| (s.labels["collector"].clone(), s.value))
+    {
+        let expected = if collector == "custom_queries" {
+            0.0
+        } else {
+            1.0
+        };
+        assert_eq!(ok, expected, "{collector}");
+    }
+}

@@ -108,6 +108,10 @@ pub enum CollectError {
     /// A query ran over its own time limit; the session may still be busy.
     #[error("{0}")]
     Timeout(String),
+    /// The session is in an unknown state (it could not be reset after SQL
+    /// from a configuration file): it is closed, not reused.
+    #[error("{0}")]
+    SessionLost(String),
     /// Some of the collector's queries failed with an SQL error (the session
     /// is fine): the collector failed, but what the others collected is served.
     #[error("{error}")]

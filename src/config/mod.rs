@@ -95,11 +95,27 @@ impl Loaded {
             Some(path) => file::load(path)?,
             None => FileConfig::default(),
         };
-        let mut loaded = Vec::new();
-        for path in query_paths {
-            loaded.extend(queries::load(path)?);
+        let mut loaded: Vec<CustomQuery> = Vec::new();
+        let from_file = file.queries.iter().cloned().map(|q| (q, config_file));
+        let from_paths = query_paths
+            .iter()
+            .map(|path| {
+                Ok(queries::load(path)?
+                    .into_iter()
+                    .map(move |q| (q, Some(path.as_path()))))
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        for (query, origin) in from_paths.into_iter().flatten().chain(from_file) {
+            if loaded.iter().any(|q| q.name == query.name) {
+                let origin = origin.map_or(String::new(), |p| format!(" ('{}')", p.display()));
+                return Err(format!(
+                    "custom query '{}'{origin} is defined twice: its series and cached results would be confused",
+                    query.name
+                )
+                .into());
+            }
+            loaded.push(query);
         }
-        loaded.extend(file.queries.iter().cloned());
         Ok(Loaded {
             file,
             queries: Arc::new(loaded),

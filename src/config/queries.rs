@@ -187,6 +187,7 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
             );
         }
     }
+    check_names(name, &columns)?;
     if !columns
         .iter()
         .any(|c| !matches!(c.usage, Usage::Label | Usage::Discard))
@@ -216,6 +217,49 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
         columns,
         labels,
     })
+}
+
+/// Names that would make the exposition invalid: a column listed twice, a
+/// label name Prometheus reserves (`__` in front), and for a HISTOGRAM column
+/// a label `le` or another metric column named like its `_bucket`, `_sum` or
+/// `_count` series.
+fn check_names(query: &str, columns: &[QueryColumn]) -> Result<(), String> {
+    for (i, column) in columns.iter().enumerate() {
+        if columns[..i].iter().any(|c| c.name == column.name) {
+            return Err(format!("metrics: column '{}' is listed twice", column.name));
+        }
+        if column.usage == Usage::Label && column.name.starts_with("__") {
+            return Err(format!(
+                "metrics: label '{}': names starting with __ are reserved",
+                column.name
+            ));
+        }
+    }
+    for histogram in columns.iter().filter(|c| c.usage == Usage::Histogram) {
+        if columns
+            .iter()
+            .any(|c| c.usage == Usage::Label && c.name == "le")
+        {
+            return Err(format!(
+                "metrics: HISTOGRAM column '{}' needs the label name le for its buckets",
+                histogram.name
+            ));
+        }
+        for other in columns
+            .iter()
+            .filter(|c| !matches!(c.usage, Usage::Label | Usage::Discard))
+        {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                if other.name == format!("{}{suffix}", histogram.name) {
+                    return Err(format!(
+                        "metrics: column '{}' clashes with the series {query}_{}{suffix} of HISTOGRAM column '{}' (list it as DISCARD or leave it out)",
+                        other.name, histogram.name, histogram.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_column(name: &str, spec: &Value) -> Result<QueryColumn, String> {
@@ -338,6 +382,10 @@ pg_database:
             ("q:\n  query: SELECT 1 AS v\n  timeout: forever\n  metrics:\n    - v: {usage: GAUGE}\n", "timeout"),
             ("bad-name:\n  query: SELECT 1 AS v\n  metrics:\n    - v: {usage: GAUGE}\n", "query 'bad-name'"),
             ("- just a list\n", "expected a map"),
+            ("q:\n  query: SELECT 1 AS v\n  metrics:\n    - v: {usage: GAUGE}\n    - v: {usage: GAUGE}\n", "column 'v' is listed twice"),
+            ("q:\n  query: SELECT 1 AS v\n  metrics:\n    - __x: {usage: LABEL}\n    - v: {usage: GAUGE}\n", "label '__x'"),
+            ("q:\n  query: SELECT 1 AS v\n  metrics:\n    - le: {usage: LABEL}\n    - s: {usage: HISTOGRAM}\n", "needs the label name le"),
+            ("q:\n  query: SELECT 1 AS v\n  metrics:\n    - s: {usage: HISTOGRAM}\n    - s_count: {usage: GAUGE}\n", "clashes with the series q_s_count"),
         ] {
             let err = parse(text, "f.yaml").unwrap_err();
             assert!(err.starts_with("f.yaml: ") && err.contains(expected) && !err.contains('\n'), "{text:?}: {err}");

@@ -151,23 +151,40 @@ impl Conn {
         self.client.query(&statement, params).await
     }
 
-    /// Runs SQL text through the simple query protocol (every value as text),
-    /// for SQL from configuration files rather than the exporter's own.
-    pub async fn simple_query(
+    /// Runs SQL text from a configuration file through the simple query
+    /// protocol (every value as text) in a read-only transaction of its own,
+    /// and leaves the session as it found it whatever the SQL did: the
+    /// transaction is ended (an aborted one rolled back) and every setting the
+    /// SQL changed is reset, so the next query on the session, the exporter's
+    /// or another file's, is not affected. The outer error means the session
+    /// could not be put back in order (it must not be reused); the inner
+    /// result is the SQL's own.
+    pub async fn isolated_simple_query(
         &mut self,
         sql: &str,
-    ) -> Result<Vec<tokio_postgres::SimpleQueryRow>, tokio_postgres::Error> {
-        let messages = self
-            .client
-            .simple_query(&format!("{STATEMENT_MARKER}{sql}"))
+    ) -> Result<
+        Result<Vec<tokio_postgres::SimpleQueryRow>, tokio_postgres::Error>,
+        tokio_postgres::Error,
+    > {
+        let marked = |sql: &str| format!("{STATEMENT_MARKER}{sql}");
+        self.client
+            .batch_execute(&marked("BEGIN READ ONLY"))
             .await?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
-                _ => None,
-            })
-            .collect())
+        let result = self.client.simple_query(&marked(sql)).await;
+        // COMMIT ends a sound read-only transaction as an autocommitted query
+        // would (no rollback counted against the database) and rolls back an
+        // aborted one; RESET ALL undoes any SET, even one committed.
+        self.client.batch_execute(&marked("COMMIT")).await?;
+        self.client.batch_execute(&marked("RESET ALL")).await?;
+        Ok(result.map(|messages| {
+            messages
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+                    _ => None,
+                })
+                .collect()
+        }))
     }
 
     /// Reads [`ServerInfo`].

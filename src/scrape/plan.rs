@@ -258,7 +258,7 @@ impl Scraper {
                             self.pool.log_broken(query)
                         }
                         // Its query may still run: the session is cancelled and closed.
-                        CollectError::Timeout(_) => {}
+                        CollectError::Timeout(_) | CollectError::SessionLost(_) => {}
                         _ => conn.reusable(),
                     }
                     Err(Failure::Collect(err))

@@ -72,7 +72,7 @@ pub struct CustomQuery {
 static CUSTOM: Desc = Desc::gauge(
     "<query>_<column>",
     &[],
-    "A custom query's column (counters with _total, durations with _milliseconds); labels are its LABEL columns.",
+    "A custom query's column (counters with _total, durations with _milliseconds, histograms with _bucket, _sum and _count); labels are its LABEL columns.",
 );
 static QUERY_SUCCESS: Desc = Desc::gauge(
     "pg_custom_query_success",
@@ -120,8 +120,8 @@ impl Collector for CustomQueries {
                             }
                             Ok(result)
                         }
-                        // An SQL error leaves the session usable: only this
-                        // query fails. A broken session or a timeout ends the run.
+                        // An SQL error fails this query only: the session was
+                        // put back in order. A lost session or a timeout ends the run.
                         Err(CollectError::Query(err)) if err.as_db_error().is_some() => Err(err),
                         Err(err) => return Err(err),
                     },
@@ -163,17 +163,23 @@ fn applies(query: &CustomQuery, ctx: &Context) -> bool {
 }
 
 async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, CollectError> {
-    let rows = match query.timeout {
-        Some(timeout) => tokio::time::timeout(timeout, conn.simple_query(&query.sql))
-            .await
-            .map_err(|_| {
-                CollectError::Timeout(format!(
-                    "custom query {} ran over its timeout of {timeout:?}",
-                    query.name
-                ))
-            })??,
-        None => conn.simple_query(&query.sql).await?,
+    let run = conn.isolated_simple_query(&query.sql);
+    let outcome = match query.timeout {
+        Some(timeout) => tokio::time::timeout(timeout, run).await.map_err(|_| {
+            CollectError::Timeout(format!(
+                "custom query {} ran over its timeout of {timeout:?}",
+                query.name
+            ))
+        })?,
+        None => run.await,
     };
+    let rows = outcome.map_err(|err| {
+        CollectError::SessionLost(format!(
+            "custom query {}: the session could not be reset: {}",
+            query.name,
+            crate::db::error_chain(&err)
+        ))
+    })??;
     Ok(families(query, &rows))
 }
 
