@@ -53,6 +53,7 @@ MASKED = {
     "pg_stat_database_tup_fetched_total": ("catalog rows the scrapes read", FESTIVALS),
     "pg_stat_database_session_time_seconds_total": ("time the exporters' sessions have been open", FESTIVALS),
     "pg_stat_database_active_time_seconds_total": ("time the scrapes' queries ran", FESTIVALS),
+    "pg_stat_database_idle_in_transaction_time_seconds_total": ("time between the statements of the scrapes' custom-query transactions", FESTIVALS),
 }
 
 SUFFIXES = ("_total", "_created", "_count", "_sum", "_bucket", "_info", "_gcount", "_gsum")

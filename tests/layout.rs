@@ -1,6 +1,7 @@
 //! The crate's layout as src/lib.rs promises it: imports only flow down the
 //! list of rooms, so no room imports one above it (and there is no import
-//! circle between rooms), and every source file opens with its `//!` doc.
+//! circle between rooms), every source file opens with its `//!` doc, and
+//! none grows past a size a reader can hold (about 400 lines).
 
 use std::path::{Path, PathBuf};
 
@@ -84,6 +85,19 @@ fn imports_only_flow_down_the_list_of_rooms() {
         "imports against the order of src/lib.rs: {upward:#?}"
     );
     assert!(files.len() > 40, "only {} source files found", files.len());
+}
+
+#[test]
+fn no_source_file_grows_past_about_400_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let long: Vec<_> = files
+        .iter()
+        .map(|f| (f, std::fs::read_to_string(f).unwrap().lines().count()))
+        .filter(|(_, lines)| *lines > 420)
+        .collect();
+    assert!(long.is_empty(), "split these: {long:#?}");
 }
 
 #[test]

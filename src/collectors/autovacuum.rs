@@ -10,10 +10,7 @@
 use futures::future::BoxFuture;
 
 use super::rows::Cells;
-use super::{
-    descs, families_from_rows, CollectError, Collector, Column, Columns, Context, Query, Scope,
-    TABLE_LABELS,
-};
+use super::{descs, CollectError, Collector, Column, Columns, Context, Query, Scope, TABLE_LABELS};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
@@ -90,16 +87,16 @@ const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new("frozen_xid_age", Desc::gauge("pg_stat_user_tables_frozen_xid_age", TABLE_LABELS, "Transaction ID age of the table's oldest unfrozen row.")),
 ]);
 
+const PROGRESS: Query = Query::new(
+    &[(170000, PROGRESS_SQL_17), (0, PROGRESS_SQL)],
+    &[PROGRESS_COLUMNS],
+)
+.server_wide();
+const DATABASES: Query = Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide();
+const TABLE_POLICIES: Query = Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]);
+
 /// The table-mapped queries, for [`Collector::tables`].
-const TABLES: &[Query] = &[
-    Query::new(
-        &[(170000, PROGRESS_SQL_17), (0, PROGRESS_SQL)],
-        &[PROGRESS_COLUMNS],
-    )
-    .server_wide(),
-    Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide(),
-    Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]),
-];
+const TABLES: &[Query] = &[PROGRESS, DATABASES, TABLE_POLICIES];
 
 #[derive(Debug)]
 pub struct Autovacuum;
@@ -136,24 +133,12 @@ impl Collector for Autovacuum {
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families = Vec::new();
-            if ctx.server_wide {
-                let progress_sql = if ctx.server.version_num >= 170000 {
-                    PROGRESS_SQL_17
-                } else {
-                    PROGRESS_SQL
-                };
-                let rows = conn.query(progress_sql, &[]).await?;
-                families = families_from_rows(&rows, PROGRESS_COLUMNS)?;
+            if let Some(rows) = PROGRESS.rows(conn, ctx).await? {
+                families = PROGRESS.families(&rows)?;
                 families.push(phase_family(&rows)?);
-                families.extend(families_from_rows(
-                    &conn.query(DATABASES_SQL, &[]).await?,
-                    DATABASE_COLUMNS,
-                )?);
             }
-            families.extend(families_from_rows(
-                &conn.query(TABLES_SQL, &[]).await?,
-                TABLE_COLUMNS,
-            )?);
+            families.extend(DATABASES.run(conn, ctx).await?);
+            families.extend(TABLE_POLICIES.run(conn, ctx).await?);
             Ok(families)
         })
     }

@@ -7,8 +7,8 @@
 use futures::future::BoxFuture;
 
 use super::{
-    descs, families_from_rows, session_family, CollectError, Collector, Column, Columns, Context,
-    Query, Scope, SessionDesc,
+    descs, session_family, CollectError, Collector, Column, Columns, Context, Query, Scope,
+    SessionDesc,
 };
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -51,12 +51,12 @@ const BLOCKED_COLUMNS: Columns = Columns::new(&[
     ),
 ]);
 
+const LOCKS: Query = Query::new(&[(0, LOCKS_SQL)], &[LOCK_COLUMNS]).server_wide();
+const RELATIONS: Query = Query::new(&[(0, RELATIONS_SQL)], &[RELATION_COLUMNS]);
+const BLOCKED: Query = Query::new(&[(0, BLOCKED_SQL)], &[BLOCKED_COLUMNS]).server_wide();
+
 /// The table-mapped queries, for [`Collector::tables`].
-const TABLES: &[Query] = &[
-    Query::new(&[(0, LOCKS_SQL)], &[LOCK_COLUMNS]).server_wide(),
-    Query::new(&[(0, RELATIONS_SQL)], &[RELATION_COLUMNS]),
-    Query::new(&[(0, BLOCKED_SQL)], &[BLOCKED_COLUMNS]).server_wide(),
-];
+const TABLES: &[Query] = &[LOCKS, RELATIONS, BLOCKED];
 
 static BLOCKERS: SessionDesc = SessionDesc::gauge(
     "pg_blocking_session_waiters",
@@ -97,18 +97,13 @@ impl Collector for Locks {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let relations =
-                families_from_rows(&conn.query(RELATIONS_SQL, &[]).await?, RELATION_COLUMNS)?;
+            let relations = RELATIONS.run(conn, ctx).await?;
             if !ctx.server_wide {
                 return Ok(relations);
             }
-            let mut families =
-                families_from_rows(&conn.query(LOCKS_SQL, &[]).await?, LOCK_COLUMNS)?;
+            let mut families = LOCKS.run(conn, ctx).await?;
             families.extend(relations);
-            families.extend(families_from_rows(
-                &conn.query(BLOCKED_SQL, &[]).await?,
-                BLOCKED_COLUMNS,
-            )?);
+            families.extend(BLOCKED.run(conn, ctx).await?);
             let rows = conn.query(BLOCKERS_SQL, &[]).await?;
             families.push(session_family(&BLOCKERS, &rows, "blocked")?);
             Ok(families)

@@ -11,6 +11,7 @@ use super::rows::{descs, families_from_rows, Columns};
 use super::{CollectError, Collector, Context, Options, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
+use tokio_postgres::Row;
 
 /// One query of a [`QueryCollector`].
 #[derive(Debug)]
@@ -62,6 +63,44 @@ impl Query {
             .find(|(min, _)| version_num >= *min)
             .map(|(_, sql)| *sql)
     }
+
+    /// Runs the query in the context's session: its rows, or `None` when it
+    /// does not run there (no variant for this server; server-wide and this
+    /// is another database).
+    pub async fn rows(
+        &self,
+        conn: &mut Conn,
+        ctx: &Context,
+    ) -> Result<Option<Vec<Row>>, CollectError> {
+        if self.server_wide && !ctx.server_wide {
+            return Ok(None);
+        }
+        let Some(sql) = self.sql_for(ctx.server.version_num) else {
+            return Ok(None);
+        };
+        let rows = match self.param {
+            Some(param) => conn.query(sql, &[&param(&ctx.options)]).await?,
+            None => conn.query(sql, &[]).await?,
+        };
+        Ok(Some(rows))
+    }
+
+    /// Its rows as the families of its column tables, in order.
+    pub fn families(&self, rows: &[Row]) -> Result<Vec<Family>, CollectError> {
+        let mut families = Vec::new();
+        for columns in self.columns {
+            families.extend(families_from_rows(rows, *columns)?);
+        }
+        Ok(families)
+    }
+
+    /// Runs the query and maps its rows: nothing when it does not run here.
+    pub async fn run(&self, conn: &mut Conn, ctx: &Context) -> Result<Vec<Family>, CollectError> {
+        match self.rows(conn, ctx).await? {
+            Some(rows) => self.families(&rows),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// A collector made of queries alone.
@@ -105,19 +144,7 @@ impl Collector for QueryCollector {
         Box::pin(async move {
             let mut families = Vec::new();
             for query in self.queries {
-                if query.server_wide && !ctx.server_wide {
-                    continue;
-                }
-                let Some(sql) = query.sql_for(ctx.server.version_num) else {
-                    continue;
-                };
-                let rows = match query.param {
-                    Some(param) => conn.query(sql, &[&param(&ctx.options)]).await?,
-                    None => conn.query(sql, &[]).await?,
-                };
-                for columns in query.columns {
-                    families.extend(families_from_rows(&rows, *columns)?);
-                }
+                families.extend(query.run(conn, ctx).await?);
             }
             Ok(families)
         })
