@@ -121,20 +121,25 @@ impl Collector for StatActivity {
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let thresholds = &ctx.options.long_running_thresholds;
-            let rows = conn.query(SESSIONS_SQL, &[&APPLICATION_NAME]).await?;
-            let mut families = families_from_rows(&rows, SESSION_COLUMNS)?;
-
-            let rows = conn
-                .query(LONG_RUNNING_SQL, &[thresholds, &APPLICATION_NAME])
+            // One snapshot: a query the count puts above a threshold is the
+            // one the list shows, and the other way round.
+            let mut families = conn
+                .in_one_snapshot(async |conn: &mut Conn| {
+                    let rows = conn.query(SESSIONS_SQL, &[&APPLICATION_NAME]).await?;
+                    let mut families = families_from_rows(&rows, SESSION_COLUMNS)?;
+                    let rows = conn
+                        .query(LONG_RUNNING_SQL, &[thresholds, &APPLICATION_NAME])
+                        .await?;
+                    families.extend(families_from_rows(&rows, LONG_RUNNING_COLUMNS)?);
+                    if let Some(smallest) = thresholds.iter().copied().reduce(f64::min) {
+                        let rows = conn
+                            .query(TOP_QUERIES_SQL, &[&smallest, &APPLICATION_NAME])
+                            .await?;
+                        families.push(session_family(&LONGEST, &rows, "seconds")?);
+                    }
+                    Ok::<_, CollectError>(families)
+                })
                 .await?;
-            families.extend(families_from_rows(&rows, LONG_RUNNING_COLUMNS)?);
-
-            if let Some(smallest) = thresholds.iter().copied().reduce(f64::min) {
-                let rows = conn
-                    .query(TOP_QUERIES_SQL, &[&smallest, &APPLICATION_NAME])
-                    .await?;
-                families.push(session_family(&LONGEST, &rows, "seconds")?);
-            }
 
             families.extend(backends(&conn.query(BACKENDS_SQL, &[]).await?)?);
             Ok(families)

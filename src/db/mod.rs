@@ -151,6 +151,25 @@ impl Conn {
         self.client.query(&statement, params).await
     }
 
+    /// Runs `body`'s queries in one read-only transaction, so that they all
+    /// see one `now()` and one snapshot of the activity and statistics views
+    /// (PostgreSQL keeps both for a transaction): figures one query counts
+    /// and another lists then agree. The transaction is ended whatever `body`
+    /// returns (COMMIT rolls back one a failed statement aborted).
+    pub async fn in_one_snapshot<T, E: From<tokio_postgres::Error>>(
+        &mut self,
+        body: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.client
+            .batch_execute(&format!("{STATEMENT_MARKER}BEGIN READ ONLY"))
+            .await?;
+        let result = body(self).await;
+        self.client
+            .batch_execute(&format!("{STATEMENT_MARKER}COMMIT"))
+            .await?;
+        result
+    }
+
     /// Runs SQL text from a configuration file through the simple query
     /// protocol (every value as text) in a read-only transaction of its own,
     /// and leaves the session as it found it whatever the SQL did: the
