@@ -4,8 +4,8 @@
 -- buffers_backend_fsync no longer exist (pg_stat_io has them) and are absent.
 SELECT c.num_timed::float8 AS checkpoints_timed,
        c.num_requested::float8 AS checkpoints_req,
-       (c.write_time / 1000)::float8 AS checkpoint_write_seconds,
-       (c.sync_time / 1000)::float8 AS checkpoint_sync_seconds,
+       c.write_time::float8 AS checkpoint_write_time,
+       c.sync_time::float8 AS checkpoint_sync_time,
        c.buffers_written::float8 AS buffers_checkpoint,
        b.buffers_clean::float8 AS buffers_clean,
        b.maxwritten_clean::float8 AS maxwritten_clean,

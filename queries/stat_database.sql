@@ -1,7 +1,9 @@
 -- pg_stat_database (PostgreSQL 13): per database, transactions, block I/O,
--- tuples, temp files, deadlocks and conflicts. Times in seconds. The session
+-- tuples, temp files, deadlocks and conflicts. Times in seconds, but blk_read_time and blk_write_time in
+-- milliseconds as postgres_exporter serves them. The session
 -- counters arrived in 14: see stat_database.v14.sql.
-SELECT d.datname::text AS datname,
+SELECT d.datid::text AS datid,
+       d.datname::text AS datname,
        d.numbackends::float8 AS numbackends,
        d.xact_commit::float8 AS xact_commit,
        d.xact_rollback::float8 AS xact_rollback,
@@ -16,9 +18,9 @@ SELECT d.datname::text AS datname,
        d.temp_files::float8 AS temp_files,
        d.temp_bytes::float8 AS temp_bytes,
        d.deadlocks::float8 AS deadlocks,
-       (d.blk_read_time / 1000)::float8 AS blk_read_seconds,
-       (d.blk_write_time / 1000)::float8 AS blk_write_seconds,
-       EXTRACT(EPOCH FROM d.stats_reset)::float8 AS stats_reset,
+       d.blk_read_time::float8 AS blk_read_time,
+       d.blk_write_time::float8 AS blk_write_time,
+       COALESCE(EXTRACT(EPOCH FROM d.stats_reset), 0)::float8 AS stats_reset,
        c.confl_tablespace::float8 AS confl_tablespace,
        c.confl_lock::float8 AS confl_lock,
        c.confl_snapshot::float8 AS confl_snapshot,

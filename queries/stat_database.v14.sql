@@ -1,6 +1,8 @@
 -- pg_stat_database (PostgreSQL 14+): as stat_database.sql, plus the session
--- counters and times that PostgreSQL 14 added. Times in seconds.
-SELECT d.datname::text AS datname,
+-- counters and times that PostgreSQL 14 added. Times in seconds, but blk_read_time and blk_write_time in
+-- milliseconds as postgres_exporter serves them.
+SELECT d.datid::text AS datid,
+       d.datname::text AS datname,
        d.numbackends::float8 AS numbackends,
        d.xact_commit::float8 AS xact_commit,
        d.xact_rollback::float8 AS xact_rollback,
@@ -15,9 +17,9 @@ SELECT d.datname::text AS datname,
        d.temp_files::float8 AS temp_files,
        d.temp_bytes::float8 AS temp_bytes,
        d.deadlocks::float8 AS deadlocks,
-       (d.blk_read_time / 1000)::float8 AS blk_read_seconds,
-       (d.blk_write_time / 1000)::float8 AS blk_write_seconds,
-       EXTRACT(EPOCH FROM d.stats_reset)::float8 AS stats_reset,
+       d.blk_read_time::float8 AS blk_read_time,
+       d.blk_write_time::float8 AS blk_write_time,
+       COALESCE(EXTRACT(EPOCH FROM d.stats_reset), 0)::float8 AS stats_reset,
        d.sessions::float8 AS sessions,
        d.sessions_abandoned::float8 AS sessions_abandoned,
        d.sessions_fatal::float8 AS sessions_fatal,

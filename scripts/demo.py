@@ -68,7 +68,7 @@ def status(a):
     t = int(time.time() - a.start)
     try:
         up = query(a.prom, f'pg_up{{job="{a.job}"}}')
-        tps = query(a.prom, 'sum(rate(pg_stat_database_xact_commit_total{datname="festivals"}[30s]))')
+        tps = query(a.prom, 'sum(rate(pg_stat_database_xact_commit{datname="festivals"}[30s]))')
         sold = query(a.prom, 'sum(festival_sales_tickets_last_minute)')
         alerts = get(a.prom + "/api/v1/alerts")["data"]["alerts"]
     except Exception as e:  # noqa: BLE001 - the demo goes on

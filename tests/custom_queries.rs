@@ -50,7 +50,7 @@ async fn custom_queries_from_the_festival_file_and_postgres_exporter_format() {
         &compat,
         r#"
 pg_festival_state:
-  query: "SELECT 'open' AS gate, 'up' AS state, interval '1 minute 30 seconds' AS since, now() AS at, true AS ok"
+  query: "SELECT 'open' AS gate, 'up' AS state, interval '1 minute 30 seconds' AS since, now() AS at, true AS ok, 3 AS hits"
   master: true
   runonserver: ">=13.0.0"
   metrics:
@@ -59,6 +59,7 @@ pg_festival_state:
     - since: {usage: "DURATION", description: "Since"}
     - at: {usage: "GAUGE", description: "When"}
     - ok: {usage: "GAUGE", description: "Fine"}
+    - hits: {usage: "COUNTER", description: "Hits"}
     - ignored: {usage: "DISCARD", description: "Not there"}
 pg_never_here:
   query: "SELECT 1 AS one"
@@ -96,6 +97,9 @@ pg_stat_user_tables:
     );
     assert_eq!(m.value("festival_sales_tickets_total", &[]), sold);
     assert_eq!(m.types["festival_sales_tickets_total"], "counter");
+    // A COUNTER column is exposed under its own name, as postgres_exporter does.
+    assert_eq!(m.value("pg_festival_state_hits", &[("gate", "open")]), 3.0);
+    assert_eq!(m.types["pg_festival_state_hits"], "counter");
     assert!(m.value("festival_sales_tickets_last_minute", &[]) >= 0.0);
     assert_eq!(
         m.value("festival_orders_count", &[("status", "pending")]),

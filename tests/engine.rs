@@ -296,13 +296,13 @@ async fn the_scrape_deadline_follows_prometheus_timeout_header() {
 }
 
 #[tokio::test]
-async fn exposition_matches_the_catalogue_and_openmetrics_is_served_when_asked_for() {
+async fn exposition_matches_the_catalogue_and_openmetrics_is_served_only_when_switched_on() {
     let cluster = PgCluster::start();
     let exporter = Exporter::start(&cluster.dsn(), &[]);
     let plain = exporter.get("/metrics").await;
     let catalogue: Vec<String> = festival_pg_exporter::scrape::catalogue()
         .iter()
-        .map(|(_, desc)| desc.exposed_name())
+        .map(|(_, desc)| desc.name.to_string())
         .collect();
     let metrics = Metrics::parse(&plain.body);
     // A catalogue name like `pg_settings_<name>` stands for every name with that prefix.
@@ -338,10 +338,25 @@ async fn exposition_matches_the_catalogue_and_openmetrics_is_served_when_asked_f
     assert!(plain
         .body
         .contains("# TYPE pg_exporter_scrapes_total counter"));
+    // What Prometheus asks for by default: OpenMetrics first. Without
+    // --web.enable-openmetrics the answer is text 0.0.4, as postgres_exporter
+    // gives, so Prometheus stores counters under their exact names.
+    const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.5,\
+        application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let asked = http_get(exporter.addr, "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]).await;
+    assert_eq!(
+        asked.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(asked
+        .body
+        .contains("# TYPE pg_stat_database_xact_commit counter\npg_stat_database_xact_commit{"));
+
+    let switched_on = Exporter::start(&cluster.dsn(), &["--web.enable-openmetrics"]);
     let open = http_get(
-        exporter.addr,
+        switched_on.addr,
         "/metrics",
-        &[("Accept", "application/openmetrics-text;version=1.0.0")],
+        &[("Accept", PROMETHEUS_ACCEPT)],
     )
     .await;
     assert!(open
@@ -350,6 +365,19 @@ async fn exposition_matches_the_catalogue_and_openmetrics_is_served_when_asked_f
         .starts_with("application/openmetrics-text"));
     assert!(open.body.ends_with("# EOF\n"));
     assert!(open.body.contains("# TYPE pg_exporter_scrapes counter"));
+    assert!(open.body.contains(
+        "# TYPE pg_stat_database_xact_commit counter\npg_stat_database_xact_commit_total{"
+    ));
+    let refused = http_get(
+        switched_on.addr,
+        "/metrics",
+        &[("Accept", "application/openmetrics-text;q=0,*/*")],
+    )
+    .await;
+    assert_eq!(
+        refused.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
 }
 
 #[tokio::test]

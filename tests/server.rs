@@ -149,10 +149,10 @@ async fn archiver_failures_then_successes_and_wal_volume() {
         .unwrap();
     let m = eventually(WAIT, "a failed archive attempt", || async {
         let m = exporter.scrape().await;
-        (m.get("pg_stat_archiver_failed_count_total", &[]) >= Some(1.0)).then_some(m)
+        (m.get("pg_stat_archiver_failed_count", &[]) >= Some(1.0)).then_some(m)
     })
     .await;
-    assert_eq!(m.value("pg_stat_archiver_archived_count_total", &[]), 0.0);
+    assert_eq!(m.value("pg_stat_archiver_archived_count", &[]), 0.0);
     assert!(
         m.get("pg_stat_archiver_last_archive_age", &[]).is_none(),
         "nothing archived yet"
@@ -170,7 +170,7 @@ async fn archiver_failures_then_successes_and_wal_volume() {
         .unwrap();
     let m = eventually(WAIT, "an archived segment", || async {
         let m = exporter.scrape().await;
-        (m.get("pg_stat_archiver_archived_count_total", &[]) >= Some(1.0)).then_some(m)
+        (m.get("pg_stat_archiver_archived_count", &[]) >= Some(1.0)).then_some(m)
     })
     .await;
     let age = m.value("pg_stat_archiver_last_archive_age", &[]);
@@ -234,27 +234,27 @@ async fn database_statistics_count_deadlocks_temp_files_and_checkpoints() {
     };
     let m = eventually(WAIT, "the deadlock in pg_stat_database", || async {
         let m = exporter.scrape().await;
-        (m.get("pg_stat_database_deadlocks_total", &db)
-            == Some(before.value("pg_stat_database_deadlocks_total", &db) + 1.0))
+        (m.get("pg_stat_database_deadlocks", &db)
+            == Some(before.value("pg_stat_database_deadlocks", &db) + 1.0))
         .then_some(m)
     })
     .await;
-    let m = if delta(&m, "pg_stat_database_temp_files_total", &db) >= 1.0 {
+    let m = if delta(&m, "pg_stat_database_temp_files", &db) >= 1.0 {
         m
     } else {
         eventually(WAIT, "the temp file", || async {
             let m = exporter.scrape().await;
-            (delta(&m, "pg_stat_database_temp_files_total", &db) >= 1.0).then_some(m)
+            (delta(&m, "pg_stat_database_temp_files", &db) >= 1.0).then_some(m)
         })
         .await
     };
-    assert!(delta(&m, "pg_stat_database_temp_bytes_total", &db) > 0.0);
-    assert!(delta(&m, "pg_stat_database_xact_rollback_total", &db) >= 2.0);
-    assert!(m.value("pg_stat_database_xact_commit_total", &db) > 0.0);
-    assert!(m.value("pg_stat_database_blks_hit_total", &db) > 0.0);
+    assert!(delta(&m, "pg_stat_database_temp_bytes", &db) > 0.0);
+    assert!(delta(&m, "pg_stat_database_xact_rollback", &db) >= 2.0);
+    assert!(m.value("pg_stat_database_xact_commit", &db) > 0.0);
+    assert!(m.value("pg_stat_database_blks_hit", &db) > 0.0);
     assert!(m.value("pg_stat_database_numbackends", &db) >= 1.0);
     assert_eq!(
-        m.value("pg_stat_database_conflicts_confl_lock_total", &db),
+        m.value("pg_stat_database_conflicts_confl_lock", &db),
         0.0,
         "no conflicts on a primary"
     );
@@ -305,12 +305,29 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
         .await
         .unwrap();
     let m = exporter.scrape().await;
-    let slot = [("slot_name", "festival_slot"), ("slot_type", "physical")];
+    // postgres_exporter's two label sets: by database, and by slot type.
+    let slot = [("slot_name", "festival_slot"), ("database", "")];
+    let typed = [("slot_name", "festival_slot"), ("slot_type", "physical")];
     assert_eq!(m.value("pg_replication_slots_active", &slot), 0.0);
-    assert!(
-        m.value("pg_replication_slots_retained_wal_bytes", &slot) > 100_000.0,
-        "the slot holds the inserts' WAL"
+    assert_eq!(m.value("pg_replication_slots_slot_is_active", &typed), 0.0);
+    let retained = m.value("pg_replication_slots_pg_wal_lsn_diff", &slot);
+    assert!(retained > 100_000.0, "the slot holds the inserts' WAL");
+    assert!(m.value("pg_replication_slots_slot_current_wal_lsn", &typed) > retained);
+    assert_eq!(
+        m.value(
+            "pg_replication_slots_wal_status",
+            &[typed[0], typed[1], ("wal_status", "reserved")]
+        ),
+        1.0
     );
+    // Only an active logical slot has a confirmed position, and without
+    // max_slot_wal_keep_size no slot has a safe size.
+    assert!(m
+        .all("pg_replication_slots_slot_confirmed_flush_lsn", &[])
+        .is_empty());
+    assert!(m
+        .all("pg_replication_slots_safe_wal_size_bytes", &[])
+        .is_empty());
     drop(client);
 
     let standby = primary.start_standby();

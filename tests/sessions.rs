@@ -45,6 +45,24 @@ async fn stat_activity_reports_idle_transactions_and_long_queries_by_pid() {
         1.0,
         "the sleeper; the exporter is not counted"
     );
+    // postgres_exporter's series: every database and state, 0 with the other
+    // labels empty where there is no session.
+    let template = m.all("pg_stat_activity_count", &[("datname", "template1")]);
+    assert_eq!(template.len(), 6, "{template:?}");
+    assert!(template.iter().all(|s| s.value == 0.0
+        && s.labels["usename"].is_empty()
+        && s.labels["wait_event"].is_empty()));
+    assert_eq!(
+        m.value(
+            "pg_stat_activity_max_tx_duration",
+            &[("datname", "template1"), ("state", "disabled")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        m.all("pg_stat_activity_count", &group("active"))[0].labels["wait_event"],
+        "PgSleep"
+    );
     assert!(
         m.value(
             "pg_stat_activity_max_tx_duration",

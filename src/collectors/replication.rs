@@ -1,8 +1,8 @@
 //! `replication`: standby status, lag and replication slots with
 //! postgres_exporter's family names (`pg_replication_is_replica`,
 //! `pg_replication_lag_seconds`) plus per-standby lag from
-//! `pg_stat_replication` and retained WAL per slot from `pg_replication_slots`
-//! (PostgreSQL 10+). Raw facts only: a lag is never forced to 0 because two
+//! `pg_stat_replication` and postgres_exporter's `pg_replication_slots_*`
+//! families (PostgreSQL 13+). Raw facts only: a lag is never forced to 0 because two
 //! positions match. A standalone server (no standbys, no slots) is not an
 //! error: those families are simply empty.
 
@@ -14,7 +14,9 @@ const STANDBYS_SQL: &str = include_str!("../../queries/replication_standbys.sql"
 const SLOTS_SQL: &str = include_str!("../../queries/replication_slots.sql");
 
 const STANDBY: &[&str] = &["application_name", "client_addr", "state"];
-const SLOT: &[&str] = &["slot_name", "slot_type", "datname"];
+/// postgres_exporter's two label sets for slots.
+const SLOT: &[&str] = &["slot_name", "database"];
+const SLOT_TYPE: &[&str] = &["slot_name", "slot_type"];
 
 const SERVER_COLUMNS: Columns = Columns::new(&[
     Column::new(
@@ -104,14 +106,58 @@ const SLOT_COLUMNS: Columns = Columns::new(&[
         ),
     ),
     Column::new(
-        "retained_wal_bytes",
+        "pg_wal_lsn_diff",
         Desc::gauge(
-            "pg_replication_slots_retained_wal_bytes",
+            "pg_replication_slots_pg_wal_lsn_diff",
             SLOT,
-            "WAL the slot keeps from being removed, in bytes (current position minus restart_lsn).",
+            "WAL the slot keeps from being removed, in bytes (this server's current or last received position minus restart_lsn).",
         ),
     ),
 ]);
+
+const SLOT_TYPE_COLUMNS: Columns = Columns::new(&[
+    Column::new(
+        "current_wal_lsn",
+        Desc::gauge(
+            "pg_replication_slots_slot_current_wal_lsn",
+            SLOT_TYPE,
+            "This server's current (or last received) WAL position, in bytes from 0/0.",
+        ),
+    ),
+    Column::new(
+        "confirmed_flush_lsn",
+        Desc::gauge(
+            "pg_replication_slots_slot_confirmed_flush_lsn",
+            SLOT_TYPE,
+            "Position up to which the slot's consumer confirmed receiving data, in bytes from 0/0; active logical slots only.",
+        ),
+    ),
+    Column::new(
+        "active",
+        Desc::gauge(
+            "pg_replication_slots_slot_is_active",
+            SLOT_TYPE,
+            "Whether a consumer is attached to the slot.",
+        ),
+    ),
+    Column::new(
+        "safe_wal_size",
+        Desc::gauge(
+            "pg_replication_slots_safe_wal_size_bytes",
+            SLOT_TYPE,
+            "WAL that can still be written before the slot is in danger of being lost, in bytes; absent without max_slot_wal_keep_size.",
+        ),
+    ),
+]);
+
+const WAL_STATUS_COLUMNS: Columns = Columns::new(&[Column::new(
+    "wal_status_present",
+    Desc::gauge(
+        "pg_replication_slots_wal_status",
+        &["slot_name", "slot_type", "wal_status"],
+        "Availability of the WAL the slot claims (reserved, extended, unreserved, lost); the value is always 1.",
+    ),
+)]);
 
 /// The `replication` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
@@ -121,6 +167,9 @@ pub static COLLECTOR: QueryCollector = QueryCollector {
     queries: &[
         Query::new(&[(0, SQL)], &[SERVER_COLUMNS]),
         Query::new(&[(0, STANDBYS_SQL)], &[STANDBY_COLUMNS]),
-        Query::new(&[(0, SLOTS_SQL)], &[SLOT_COLUMNS]),
+        Query::new(
+            &[(0, SLOTS_SQL)],
+            &[SLOT_COLUMNS, SLOT_TYPE_COLUMNS, WAL_STATUS_COLUMNS],
+        ),
     ],
 };

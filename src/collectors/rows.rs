@@ -254,7 +254,7 @@ mod tests {
     }
 
     const A: Desc = Desc::gauge("pg_a", &["datname", "relname"], "a");
-    const B: Desc = Desc::counter("pg_b", &["datname", "relname"], "b");
+    const B: Desc = Desc::counter("pg_b_total", &["datname", "relname"], "b");
     const COLUMNS: Columns = Columns::new(&[Column::new("a", A), Column::new("b", B)]);
 
     #[test]

@@ -1,6 +1,8 @@
 //! `stat_activity`: sessions from `pg_stat_activity` (PostgreSQL 10+), the
-//! maintenance guide's "Connection Monitoring": sessions per database, user and
-//! state; the oldest transaction and query in each group; long-running queries
+//! maintenance guide's "Connection Monitoring": sessions per database, state,
+//! user, application, backend type and wait event as postgres_exporter counts
+//! them (every database and state present, 0 without sessions); the oldest
+//! transaction and query in each group; long-running queries
 //! per threshold and the ten longest by pid; server processes by type (the
 //! autovacuum workers among them); and `max_connections` with the superuser
 //! reserve, so connection use is one PromQL division. The exporter's own
@@ -21,12 +23,21 @@ const LONG_RUNNING_SQL: &str = include_str!("../../queries/stat_activity_long_ru
 const TOP_QUERIES_SQL: &str = include_str!("../../queries/stat_activity_top_queries.sql");
 const BACKENDS_SQL: &str = include_str!("../../queries/stat_activity_backends.sql");
 
-const GROUP: &[&str] = &["datname", "usename", "state"];
+/// postgres_exporter's labels of `pg_stat_activity_count`.
+const GROUP: &[&str] = &[
+    "datname",
+    "state",
+    "usename",
+    "application_name",
+    "backend_type",
+    "wait_event_type",
+    "wait_event",
+];
 
 const SESSION_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "count",
-        Desc::gauge("pg_stat_activity_count", GROUP, "Number of client sessions in this state (the exporter's own sessions excluded)."),
+        Desc::gauge("pg_stat_activity_count", GROUP, "Sessions in this state (the exporter's own excluded); 0, with the other labels empty, for a database and state without any."),
     ),
     Column::new(
         "max_tx_duration",

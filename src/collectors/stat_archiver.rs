@@ -22,7 +22,7 @@ const WAL_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "wal_bytes",
         Desc::counter(
-            "pg_wal_bytes",
+            "pg_wal_bytes_total",
             &[],
             "WAL generated, in bytes (pg_stat_wal, PostgreSQL 14+).",
         ),
@@ -30,7 +30,7 @@ const WAL_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "wal_records",
         Desc::counter(
-            "pg_wal_records",
+            "pg_wal_records_total",
             &[],
             "WAL records generated (pg_stat_wal, PostgreSQL 14+).",
         ),
@@ -38,7 +38,7 @@ const WAL_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "wal_fpi",
         Desc::counter(
-            "pg_wal_fpi",
+            "pg_wal_fpi_total",
             &[],
             "WAL full page images generated (pg_stat_wal, PostgreSQL 14+).",
         ),

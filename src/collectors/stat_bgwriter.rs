@@ -13,7 +13,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "checkpoints_timed",
         Desc::counter(
-            "pg_stat_bgwriter_checkpoints_timed",
+            "pg_stat_bgwriter_checkpoints_timed_total",
             &[],
             "Scheduled checkpoints performed.",
         ),
@@ -21,31 +21,31 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "checkpoints_req",
         Desc::counter(
-            "pg_stat_bgwriter_checkpoints_req",
+            "pg_stat_bgwriter_checkpoints_req_total",
             &[],
             "Requested checkpoints performed.",
         ),
     ),
     Column::new(
-        "checkpoint_write_seconds",
+        "checkpoint_write_time",
         Desc::counter(
-            "pg_stat_bgwriter_checkpoint_write_time_seconds",
+            "pg_stat_bgwriter_checkpoint_write_time_total",
             &[],
-            "Time spent writing files to disk during checkpoints, in seconds.",
+            "Time spent writing files to disk during checkpoints, in milliseconds (postgres_exporter's name and unit).",
         ),
     ),
     Column::new(
-        "checkpoint_sync_seconds",
+        "checkpoint_sync_time",
         Desc::counter(
-            "pg_stat_bgwriter_checkpoint_sync_time_seconds",
+            "pg_stat_bgwriter_checkpoint_sync_time_total",
             &[],
-            "Time spent synchronizing files to disk during checkpoints, in seconds.",
+            "Time spent synchronizing files to disk during checkpoints, in milliseconds (postgres_exporter's name and unit).",
         ),
     ),
     Column::new(
         "buffers_checkpoint",
         Desc::counter(
-            "pg_stat_bgwriter_buffers_checkpoint",
+            "pg_stat_bgwriter_buffers_checkpoint_total",
             &[],
             "Buffers written during checkpoints.",
         ),
@@ -53,7 +53,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "buffers_clean",
         Desc::counter(
-            "pg_stat_bgwriter_buffers_clean",
+            "pg_stat_bgwriter_buffers_clean_total",
             &[],
             "Buffers written by the background writer.",
         ),
@@ -61,7 +61,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "maxwritten_clean",
         Desc::counter(
-            "pg_stat_bgwriter_maxwritten_clean",
+            "pg_stat_bgwriter_maxwritten_clean_total",
             &[],
             "Times the background writer stopped a cleaning scan for writing too many buffers.",
         ),
@@ -69,7 +69,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "buffers_backend",
         Desc::counter(
-            "pg_stat_bgwriter_buffers_backend",
+            "pg_stat_bgwriter_buffers_backend_total",
             &[],
             "Buffers written directly by backends (PostgreSQL 13 to 16).",
         ),
@@ -77,21 +77,21 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "buffers_backend_fsync",
         Desc::counter(
-            "pg_stat_bgwriter_buffers_backend_fsync",
+            "pg_stat_bgwriter_buffers_backend_fsync_total",
             &[],
             "Times a backend had to execute its own fsync (PostgreSQL 13 to 16).",
         ),
     ),
     Column::new(
         "buffers_alloc",
-        Desc::counter("pg_stat_bgwriter_buffers_alloc", &[], "Buffers allocated."),
+        Desc::counter("pg_stat_bgwriter_buffers_alloc_total", &[], "Buffers allocated."),
     ),
     Column::new(
         "stats_reset",
-        Desc::gauge(
-            "pg_stat_bgwriter_stats_reset",
+        Desc::counter(
+            "pg_stat_bgwriter_stats_reset_total",
             &[],
-            "When these statistics were last reset, Unix seconds.",
+            "When these statistics were last reset, Unix seconds (postgres_exporter's name and type).",
         ),
     ),
 ]);

@@ -2,7 +2,8 @@
 //! `pg_stat_database_conflicts` (PostgreSQL 13+, session counters from 14),
 //! with postgres_exporter's names so its dashboards keep working: commits,
 //! rollbacks, cache hits and reads (the cache hit ratio), tuples, temp files,
-//! deadlocks and recovery conflicts. Times are seconds, so their names say so.
+//! deadlocks and recovery conflicts. Times are seconds where the name says so;
+//! `blk_read_time` and `blk_write_time` keep postgres_exporter's milliseconds.
 
 use super::{Column, Columns, Query, QueryCollector, Scope};
 use crate::metrics::Desc;
@@ -10,7 +11,8 @@ use crate::metrics::Desc;
 const SQL: &str = include_str!("../../queries/stat_database.sql");
 const SQL_14: &str = include_str!("../../queries/stat_database.v14.sql");
 
-const DB: &[&str] = &["datname"];
+/// postgres_exporter's labels: the database's oid and name.
+const DB: &[&str] = &["datid", "datname"];
 
 const COLUMNS: Columns = Columns::new(&[
     Column::new(
@@ -106,33 +108,33 @@ const COLUMNS: Columns = Columns::new(&[
         Desc::counter("pg_stat_database_deadlocks", DB, "Deadlocks detected."),
     ),
     Column::new(
-        "blk_read_seconds",
+        "blk_read_time",
         Desc::counter(
-            "pg_stat_database_blk_read_time_seconds",
+            "pg_stat_database_blk_read_time",
             DB,
-            "Time spent reading data file blocks, in seconds (needs track_io_timing).",
+            "Time spent reading data file blocks, in milliseconds (postgres_exporter's name and unit; needs track_io_timing).",
         ),
     ),
     Column::new(
-        "blk_write_seconds",
+        "blk_write_time",
         Desc::counter(
-            "pg_stat_database_blk_write_time_seconds",
+            "pg_stat_database_blk_write_time",
             DB,
-            "Time spent writing data file blocks, in seconds (needs track_io_timing).",
+            "Time spent writing data file blocks, in milliseconds (postgres_exporter's name and unit; needs track_io_timing).",
         ),
     ),
     Column::new(
         "stats_reset",
-        Desc::gauge(
+        Desc::counter(
             "pg_stat_database_stats_reset",
             DB,
-            "When these statistics were last reset, Unix seconds; absent if never.",
+            "When these statistics were last reset, Unix seconds; 0 if never (postgres_exporter's type).",
         ),
     ),
     Column::new(
         "sessions",
         Desc::counter(
-            "pg_stat_database_sessions",
+            "pg_stat_database_sessions_total",
             DB,
             "Sessions established (PostgreSQL 14+).",
         ),
@@ -140,7 +142,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "sessions_abandoned",
         Desc::counter(
-            "pg_stat_database_sessions_abandoned",
+            "pg_stat_database_sessions_abandoned_total",
             DB,
             "Sessions ended because the client disconnected (PostgreSQL 14+).",
         ),
@@ -148,7 +150,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "sessions_fatal",
         Desc::counter(
-            "pg_stat_database_sessions_fatal",
+            "pg_stat_database_sessions_fatal_total",
             DB,
             "Sessions ended by fatal errors (PostgreSQL 14+).",
         ),
@@ -156,7 +158,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "sessions_killed",
         Desc::counter(
-            "pg_stat_database_sessions_killed",
+            "pg_stat_database_sessions_killed_total",
             DB,
             "Sessions terminated by operator intervention (PostgreSQL 14+).",
         ),
@@ -164,7 +166,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "session_seconds",
         Desc::counter(
-            "pg_stat_database_session_time_seconds",
+            "pg_stat_database_session_time_seconds_total",
             DB,
             "Time spent by sessions, in seconds (PostgreSQL 14+).",
         ),
@@ -172,7 +174,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "active_seconds",
         Desc::counter(
-            "pg_stat_database_active_time_seconds",
+            "pg_stat_database_active_time_seconds_total",
             DB,
             "Time spent executing statements, in seconds (PostgreSQL 14+).",
         ),
@@ -180,7 +182,7 @@ const COLUMNS: Columns = Columns::new(&[
     Column::new(
         "idle_in_transaction_seconds",
         Desc::counter(
-            "pg_stat_database_idle_in_transaction_time_seconds",
+            "pg_stat_database_idle_in_transaction_time_seconds_total",
             DB,
             "Time spent idle in transaction, in seconds (PostgreSQL 14+).",
         ),

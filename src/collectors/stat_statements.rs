@@ -38,24 +38,24 @@ const OWN_STATEMENTS_ALLOWANCE: i64 = 50;
 const LABELS: &[&str] = &["user", "datname", "queryid"];
 
 const COLUMNS: Columns = Columns::new(&[
-    Column::new("calls", Desc::counter("pg_stat_statements_calls", LABELS, "Number of times the statement was executed.")),
-    Column::new("seconds", Desc::counter("pg_stat_statements_seconds", LABELS, "Total time spent executing the statement, in seconds.")),
+    Column::new("calls", Desc::counter("pg_stat_statements_calls_total", LABELS, "Number of times the statement was executed.")),
+    Column::new("seconds", Desc::counter("pg_stat_statements_seconds_total", LABELS, "Total time spent executing the statement, in seconds.")),
     Column::new("mean_seconds", Desc::gauge("pg_stat_statements_mean_seconds", LABELS, "Mean execution time of the statement, in seconds.")),
-    Column::new("rows", Desc::counter("pg_stat_statements_rows", LABELS, "Total number of rows retrieved or affected by the statement.")),
+    Column::new("rows", Desc::counter("pg_stat_statements_rows_total", LABELS, "Total number of rows retrieved or affected by the statement.")),
     Column::new(
         "block_read_seconds",
-        Desc::counter("pg_stat_statements_block_read_seconds", LABELS, "Total time the statement spent reading blocks, in seconds (needs track_io_timing)."),
+        Desc::counter("pg_stat_statements_block_read_seconds_total", LABELS, "Total time the statement spent reading blocks, in seconds (needs track_io_timing)."),
     ),
     Column::new(
         "block_write_seconds",
-        Desc::counter("pg_stat_statements_block_write_seconds", LABELS, "Total time the statement spent writing blocks, in seconds (needs track_io_timing)."),
+        Desc::counter("pg_stat_statements_block_write_seconds_total", LABELS, "Total time the statement spent writing blocks, in seconds (needs track_io_timing)."),
     ),
-    Column::new("shared_blks_hit", Desc::counter("pg_stat_statements_shared_blks_hit", LABELS, "Total shared block cache hits by the statement.")),
-    Column::new("shared_blks_read", Desc::counter("pg_stat_statements_shared_blks_read", LABELS, "Total shared blocks read by the statement.")),
-    Column::new("temp_blks_written", Desc::counter("pg_stat_statements_temp_blks_written", LABELS, "Total temp blocks written by the statement.")),
+    Column::new("shared_blks_hit", Desc::counter("pg_stat_statements_shared_blks_hit_total", LABELS, "Total shared block cache hits by the statement.")),
+    Column::new("shared_blks_read", Desc::counter("pg_stat_statements_shared_blks_read_total", LABELS, "Total shared blocks read by the statement.")),
+    Column::new("temp_blks_written", Desc::counter("pg_stat_statements_temp_blks_written_total", LABELS, "Total temp blocks written by the statement.")),
     Column::new(
         "plan_seconds",
-        Desc::counter("pg_stat_statements_plan_seconds", LABELS, "Total time spent planning the statement, in seconds (needs pg_stat_statements.track_planning)."),
+        Desc::counter("pg_stat_statements_plan_seconds_total", LABELS, "Total time spent planning the statement, in seconds (needs pg_stat_statements.track_planning)."),
     ),
 ]);
 
@@ -64,10 +64,10 @@ static ENABLED: Desc = Desc::gauge(
     &[],
     "Whether the pg_stat_statements extension is installed in the exporter's database (1) or not (0).",
 );
-static QUERY_ID: Desc = Desc::gauge(
+static QUERY_ID: Desc = Desc::counter(
     "pg_stat_statements_query_id",
     &["queryid", "query"],
-    "The text of a reported statement, whitespace collapsed and shortened; the value is always 1.",
+    "The text of a reported statement, whitespace collapsed and shortened; the value is always 1 (a counter, as postgres_exporter types it).",
 );
 
 /// Whether "not available" was already logged; reset once it is available.

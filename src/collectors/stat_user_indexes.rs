@@ -16,7 +16,7 @@ const COUNTER_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "idx_scan",
         Desc::counter(
-            "pg_stat_user_indexes_idx_scan",
+            "pg_stat_user_indexes_idx_scan_total",
             INDEX,
             "Number of index scans initiated on this index.",
         ),
@@ -24,7 +24,7 @@ const COUNTER_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "idx_tup_read",
         Desc::counter(
-            "pg_stat_user_indexes_idx_tup_read",
+            "pg_stat_user_indexes_idx_tup_read_total",
             INDEX,
             "Number of index entries returned by scans on this index.",
         ),
@@ -32,7 +32,7 @@ const COUNTER_COLUMNS: Columns = Columns::new(&[
     Column::new(
         "idx_tup_fetch",
         Desc::counter(
-            "pg_stat_user_indexes_idx_tup_fetch",
+            "pg_stat_user_indexes_idx_tup_fetch_total",
             INDEX,
             "Number of live table rows fetched by simple index scans using this index.",
         ),

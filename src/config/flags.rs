@@ -71,6 +71,19 @@ pub(super) struct Flags {
     )]
     pub(super) telemetry_path: String,
 
+    /// Serve OpenMetrics to scrapers that prefer it (counter samples then end in _total); off: text format 0.0.4 only, as postgres_exporter serves.
+    #[arg(
+        long = "web.enable-openmetrics",
+        env = "PG_EXPORTER_WEB_ENABLE_OPENMETRICS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    pub(super) enable_openmetrics: bool,
+
     /// Deadline of one scrape (e.g. 10s, 500ms); a shorter Prometheus scrape timeout wins.
     #[arg(
         long = "collection-timeout",

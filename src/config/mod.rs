@@ -51,6 +51,8 @@ pub struct Config {
     pub web: WebConfig,
     /// Path that serves the metrics (`/metrics` unless changed).
     pub telemetry_path: String,
+    /// Whether `/metrics` and `/probe` may answer in OpenMetrics.
+    pub openmetrics: bool,
     /// Upper bound for one scrape; a shorter Prometheus scrape timeout wins.
     pub collection_timeout: Duration,
     /// At most this many connections to the server, shared by all collectors.

@@ -158,6 +158,7 @@ pub(super) fn validate(
         web,
         listen_address,
         telemetry_path: flags.telemetry_path,
+        openmetrics: flags.enable_openmetrics,
         collection_timeout,
         max_connections,
         collectors,

@@ -1,7 +1,8 @@
 //! The HTTP side: the router and its handlers.
 //!
-//! - the telemetry path (`/metrics`): a fresh collection, in the format the
-//!   `Accept` header asks for, within the scrape's deadline;
+//! - the telemetry path (`/metrics`): a fresh collection within the scrape's
+//!   deadline, in text format 0.0.4 (OpenMetrics when switched on and the
+//!   `Accept` header prefers it);
 //! - `/healthz`: 200 while the process runs;
 //! - `/readyz`: 200 when the last connection attempt to PostgreSQL worked;
 //! - `/`: a small HTML page with the target (no password) and each
@@ -36,6 +37,8 @@ pub struct AppState {
     /// `/probe` engines and configuration reloads.
     pub targets: Arc<probe::Targets>,
     pub telemetry_path: String,
+    /// `--web.enable-openmetrics`.
+    pub openmetrics: bool,
     /// TLS is the server's business; this is for basic auth and headers.
     pub web: WebConfig,
 }
@@ -66,7 +69,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .get("x-prometheus-scrape-timeout-seconds")
         .and_then(|v| v.to_str().ok());
     let timeout = state.scraper.timeout_for(prometheus_timeout);
-    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let format = Format::negotiate(
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+        state.openmetrics,
+    );
     let collection = state.scraper.scrape(timeout).await;
     let body = collection.text(format);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
@@ -101,7 +107,10 @@ async fn probe(
     let prometheus_timeout = headers
         .get("x-prometheus-scrape-timeout-seconds")
         .and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let format = Format::negotiate(
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+        state.openmetrics,
+    );
     let collection = engine.scrape(engine.timeout_for(prometheus_timeout)).await;
     (
         [(header::CONTENT_TYPE, format.content_type())],

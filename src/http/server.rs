@@ -89,6 +89,7 @@ pub fn build_state(config: Config) -> AppState {
         targets: Arc::new(Targets::new(settings)),
         scraper,
         telemetry_path: config.telemetry_path,
+        openmetrics: config.openmetrics,
         web: config.web,
     }
 }

@@ -1,7 +1,14 @@
-//! The one encoding of a scrape's families into exposition text, through
-//! prometheus-client (synchronous: it never touches the database), in the
-//! format the scraper asked for.
+//! The one encoding of a scrape's families into exposition text, in the
+//! format the scraper asked for (synchronous: it never touches the database).
+//!
+//! Prometheus text format 0.0.4 is written here, because every family must be
+//! served under its exact name: postgres_exporter's counters such as
+//! `pg_stat_database_xact_commit` have no `_total`, which prometheus-client's
+//! text encoder would add. OpenMetrics 1.0, served only when switched on, goes
+//! through prometheus-client, whose counter samples end in `_total` as that
+//! format requires.
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector as ClientCollector;
@@ -15,21 +22,58 @@ use prometheus_client::registry::Registry;
 
 use super::{Family, Kind};
 
-/// The two exposition formats prometheus-client writes.
+/// The two exposition formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// Prometheus text format 0.0.4, what most clients and promtool expect.
+    /// Prometheus text format 0.0.4, what postgres_exporter serves.
     PrometheusText,
-    /// OpenMetrics 1.0 text, when the scraper asks for it.
+    /// OpenMetrics 1.0 text.
     OpenMetrics,
 }
 
+const OPENMETRICS: &str = "application/openmetrics-text";
+
 impl Format {
-    /// Picks the format from an HTTP `Accept` header.
-    pub fn negotiate(accept: Option<&str>) -> Format {
-        match accept {
-            Some(accept) if accept.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::PrometheusText,
+    /// Picks the format from an HTTP `Accept` header, as client_golang does:
+    /// OpenMetrics only when `openmetrics` is switched on and the header ranks
+    /// it at least as high as the text format (`q=0` refuses a type); the text
+    /// format otherwise, also when the header accepts neither.
+    pub fn negotiate(accept: Option<&str>, openmetrics: bool) -> Format {
+        let Some(accept) = accept.filter(|_| openmetrics) else {
+            return Format::PrometheusText;
+        };
+        // The quality the header gives a media type: that of the most specific
+        // range matching it (`type/subtype` over `type/*` over `*/*`), 0 if none.
+        let quality = |offer: &str| -> f64 {
+            let (family, _) = offer.split_once('/').unwrap_or((offer, ""));
+            let mut best = (0, 0.0);
+            for range in accept.split(',') {
+                let mut parts = range.split(';');
+                let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+                let specificity = if media == offer {
+                    3
+                } else if media.strip_suffix("/*") == Some(family) {
+                    2
+                } else if media == "*/*" {
+                    1
+                } else {
+                    continue;
+                };
+                let q = parts
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f64>().ok())
+                    .unwrap_or(1.0);
+                if (specificity, q) > best {
+                    best = (specificity, q);
+                }
+            }
+            best.1
+        };
+        let open = quality(OPENMETRICS);
+        if open > 0.0 && open >= quality("text/plain") {
+            Format::OpenMetrics
+        } else {
+            Format::PrometheusText
         }
     }
 
@@ -41,20 +85,138 @@ impl Format {
     }
 }
 
-/// Encodes the families of one scrape into `format`.
+/// Encodes the families of one scrape into `format`; families without
+/// samples are left out.
 pub fn encode(families: impl Into<Arc<Vec<Family>>>, format: Format) -> String {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Families(families.into())));
+    let families = families.into();
     let mut text = String::with_capacity(64 * 1024);
     let result = match format {
-        Format::PrometheusText => {
-            prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+        Format::PrometheusText => prometheus_text(&mut text, &families),
+        Format::OpenMetrics => {
+            let mut registry = Registry::default();
+            registry.register_collector(Box::new(Families(families)));
+            prometheus_client::encoding::text::encode(&mut text, &registry)
         }
-        Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut text, &registry),
     };
-    // Writing into a String cannot fail; the encoder only propagates the writer's errors.
+    // Writing into a String cannot fail; the encoders only propagate the writer's errors.
     debug_assert!(result.is_ok());
     text
+}
+
+/// Text format 0.0.4: each family's HELP and TYPE, then its samples under the
+/// family's exact name (a histogram's as `_bucket`, `_sum` and `_count`).
+fn prometheus_text(out: &mut String, families: &[Family]) -> std::fmt::Result {
+    for family in families.iter().filter(|f| !f.samples.is_empty()) {
+        let name = &*family.name;
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        escape(out, &family.help, false);
+        let kind = match family.kind {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
+        };
+        writeln!(out, "\n# TYPE {name} {kind}")?;
+        for sample in &family.samples {
+            let series = |out: &mut String, suffix: &str, le: Option<f64>| {
+                out.push_str(name);
+                out.push_str(suffix);
+                let labels = family.labels.iter().zip(sample.values.iter());
+                let mut first = true;
+                for (label, value) in labels {
+                    out.push(if first { '{' } else { ',' });
+                    first = false;
+                    out.push_str(label);
+                    out.push_str("=\"");
+                    escape(out, value, true);
+                    out.push('"');
+                }
+                if let Some(le) = le {
+                    out.push(if first { '{' } else { ',' });
+                    first = false;
+                    out.push_str("le=\"");
+                    go_float(out, le);
+                    out.push('"');
+                }
+                if !first {
+                    out.push('}');
+                }
+                out.push(' ');
+            };
+            match (&sample.buckets, family.kind) {
+                (Some(buckets), Kind::Histogram) => {
+                    let mut cumulative = 0;
+                    for (bound, count) in &buckets.buckets {
+                        cumulative += count;
+                        series(out, "_bucket", Some(*bound));
+                        writeln!(out, "{cumulative}")?;
+                    }
+                    series(out, "_sum", None);
+                    float(out, sample.value);
+                    series(out, "_count", None);
+                    writeln!(out, "{}", buckets.count)?;
+                }
+                _ => {
+                    series(out, "", None);
+                    float(out, sample.value);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Escapes a help text (backslash, newline) or a label value (also `"`).
+fn escape(out: &mut String, text: &str, quote: bool) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if quote => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A sample value and the end of its line: the shortest text that reads back
+/// as the same float, `NaN`, `+Inf` or `-Inf`.
+fn float(out: &mut String, value: f64) {
+    let mut buffer = dtoa::Buffer::new();
+    out.push_str(if value.is_finite() {
+        buffer.format_finite(value)
+    } else {
+        nonfinite(value)
+    });
+    out.push('\n');
+}
+
+fn nonfinite(value: f64) -> &'static str {
+    if value.is_nan() {
+        "NaN"
+    } else if value > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
+/// A bucket bound as Go clients write `le` (`strconv.FormatFloat(v, 'g',
+/// -1, 64)`): `1`, `0.25`, `1e+06`, `+Inf`, so series from either client are
+/// the same series.
+fn go_float(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push_str(nonfinite(v));
+    } else if v.fract() == 0.0 && v.abs() < 1e6 {
+        let _ = write!(out, "{}", v as i64);
+    } else if (1e-4..1e6).contains(&v.abs()) {
+        let _ = write!(out, "{v}");
+    } else {
+        let sci = format!("{v:e}");
+        let (mantissa, exponent) = sci.split_once('e').expect("{:e} has an exponent");
+        let exponent: i32 = exponent.parse().expect("{:e} exponent is a number");
+        let _ = write!(out, "{mantissa}e{exponent:+03}");
+    }
 }
 
 #[derive(Debug)]
@@ -88,8 +250,13 @@ impl ClientCollector for Families {
                 Kind::Counter => MetricType::Counter,
                 Kind::Histogram => MetricType::Histogram,
             };
+            // prometheus-client adds `_total` to a counter's samples.
+            let name = match family.kind {
+                Kind::Counter => family.name.strip_suffix("_total").unwrap_or(&family.name),
+                _ => &family.name,
+            };
             let mut metric_encoder =
-                encoder.encode_descriptor(&family.name, &family.help, None, metric_type)?;
+                encoder.encode_descriptor(name, &family.help, None, metric_type)?;
             for sample in &family.samples {
                 let labels = Labels {
                     names: family.labels,

@@ -2,10 +2,9 @@
 //!
 //! Collectors return [`Family`] values: a name, a help text, a type and rows of
 //! label values with a number. Nothing here touches the database, so encoding
-//! (synchronous in prometheus-client) can never block on a query. The whole
-//! scrape is encoded once, by [`encode`], through prometheus-client's
-//! [`Collector`](prometheus_client::collector::Collector) interface, which keeps
-//! the rows in the order the collectors produced them (the SQL's `ORDER BY`).
+//! can never block on a query. The whole scrape is encoded once per format, by
+//! [`encode`], keeping the rows in the order the collectors produced them (the
+//! SQL's `ORDER BY`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -18,7 +17,8 @@ pub use encode::{encode, Format};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Gauge,
-    /// A counter: the encoder appends `_total` to the family name.
+    /// A counter, named exactly as its samples are in text format 0.0.4
+    /// (`_total` where the name has it; postgres_exporter's have none).
     Counter,
     /// A histogram: each sample carries its [`Buckets`]; its value is the sum.
     Histogram,
@@ -27,7 +27,7 @@ pub enum Kind {
 /// One metric family as a collector produced it.
 #[derive(Debug, Clone)]
 pub struct Family {
-    /// Name without the `_total` suffix of counters (the encoder adds it).
+    /// The exact name of its samples in text format 0.0.4.
     pub name: Cow<'static, str>,
     pub help: Cow<'static, str>,
     pub kind: Kind,
@@ -168,7 +168,7 @@ pub fn label_names(names: &[&str]) -> &'static [&'static str] {
 /// each scrape's [`Family`] from them, so code and catalogue cannot drift.
 #[derive(Debug, Clone, Copy)]
 pub struct Desc {
-    /// Name without the `_total` suffix of counters (the encoder adds it).
+    /// The exact name of its samples in text format 0.0.4.
     pub name: &'static str,
     pub kind: Kind,
     pub labels: &'static [&'static str],
@@ -213,14 +213,6 @@ impl Desc {
         family.push(Vec::new(), value);
         family
     }
-
-    /// The name as it appears in the exposition (`_total` added to counters).
-    pub fn exposed_name(&self) -> String {
-        match self.kind {
-            Kind::Gauge | Kind::Histogram => self.name.to_string(),
-            Kind::Counter => format!("{}_total", self.name),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -228,27 +220,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counters_get_total_and_labels_are_escaped_in_order() {
+    fn names_are_exact_and_labels_are_escaped_in_order() {
         let mut gauge = Family::new(
             "pg_demo",
-            "A demo gauge.",
+            "A demo gauge.\nSecond \\ line.",
             Kind::Gauge,
             &["relname", "mode"],
         );
         gauge.push(vec!["b\"q\\\n".into(), "x".into()], 2.5);
         gauge.push(vec!["a".into(), "y".into()], 1.0);
-        let counter = Desc::counter("pg_demo_events", &[], "Events.").single(7.0);
+        let counter = Desc::counter("pg_demo_events_total", &[], "Events.").single(7.0);
+        let bare = Desc::counter("pg_stat_database_xact_commit", &["datname"], "Commits.");
+        let mut bare = bare.family();
+        bare.push(vec!["festivals".into()], 1e21);
+        let odd = Desc::gauge("pg_odd", &[], "Odd.");
+        let odd: Vec<Family> = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5]
+            .map(|v| odd.single(v))
+            .into();
         let empty = Desc::gauge("pg_nothing", &["x"], "No rows.").family();
-        let text = encode(vec![gauge, counter, empty], Format::PrometheusText);
-        let expected = "# HELP pg_demo A demo gauge.\n# TYPE pg_demo gauge\n\
+        let mut families = vec![gauge, counter, bare, empty];
+        families.extend(odd);
+        let text = encode(families.clone(), Format::PrometheusText);
+        let expected = "# HELP pg_demo A demo gauge.\\nSecond \\\\ line.\n# TYPE pg_demo gauge\n\
              pg_demo{relname=\"b\\\"q\\\\\\n\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
              # HELP pg_demo_events_total Events.\n# TYPE pg_demo_events_total counter\n\
-             pg_demo_events_total 7.0\n";
-        assert_eq!(text, expected);
-        let open = encode(
-            vec![Desc::gauge("pg_up", &[], "Up.").single(1.0)],
-            Format::OpenMetrics,
-        );
+             pg_demo_events_total 7.0\n\
+             # HELP pg_stat_database_xact_commit Commits.\n# TYPE pg_stat_database_xact_commit counter\n\
+             pg_stat_database_xact_commit{datname=\"festivals\"} 1e21\n";
+        let odd_lines = ["pg_odd NaN", "pg_odd +Inf", "pg_odd -Inf", "pg_odd -0.5"];
+        assert!(text.starts_with(expected), "{text}");
+        for line in odd_lines {
+            assert!(text.contains(&format!("\n{line}\n")), "{line} in {text}");
+        }
+        // OpenMetrics: a counter family's samples end in _total, whether or
+        // not its name does; the text ends with # EOF.
+        let open = encode(families, Format::OpenMetrics);
+        for line in [
+            "# TYPE pg_demo_events counter\npg_demo_events_total 7.0\n",
+            "# TYPE pg_stat_database_xact_commit counter\n",
+            "pg_stat_database_xact_commit_total{datname=\"festivals\"} 1e21\n",
+        ] {
+            assert!(open.contains(line), "{line} in {open}");
+        }
         assert!(open.ends_with("# EOF\n"), "{open}");
     }
 
@@ -318,13 +331,40 @@ mod tests {
 
     #[test]
     fn format_negotiation() {
-        assert_eq!(Format::negotiate(None), Format::PrometheusText);
-        assert_eq!(
-            Format::negotiate(Some(
-                "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
-            )),
-            Format::OpenMetrics
-        );
+        let om = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5";
+        let prometheus = "application/openmetrics-text;version=1.0.0;q=0.5,\
+             application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        for (accept, openmetrics, expected) in [
+            (None, true, Format::PrometheusText),
+            (Some(om), false, Format::PrometheusText),
+            (Some(om), true, Format::OpenMetrics),
+            (Some(prometheus), true, Format::OpenMetrics),
+            (Some(prometheus), false, Format::PrometheusText),
+            (
+                Some("application/openmetrics-text;q=0"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=0,*/*"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("text/plain,application/openmetrics-text;q=0.9"),
+                true,
+                Format::PrometheusText,
+            ),
+            (Some("*/*"), true, Format::OpenMetrics),
+            (Some("application/*;q=0.1"), true, Format::OpenMetrics),
+            (Some("image/png"), true, Format::PrometheusText),
+        ] {
+            assert_eq!(
+                Format::negotiate(accept, openmetrics),
+                expected,
+                "{accept:?} openmetrics {openmetrics}"
+            );
+        }
         assert!(Format::PrometheusText
             .content_type()
             .starts_with("text/plain; version=0.0.4"));

@@ -46,7 +46,7 @@ pub(super) static SCRAPE_DURATION: Desc = Desc::gauge(
     "Duration of this scrape's collection, in seconds.",
 );
 pub(super) static SCRAPES: Desc = Desc::counter(
-    "pg_exporter_scrapes",
+    "pg_exporter_scrapes_total",
     &[],
     "Collections run since the exporter started (concurrent requests share one).",
 );
@@ -105,8 +105,7 @@ pub fn catalogue_text() -> String {
         };
         text.push_str(&format!(
             "{}\t{kind}\t{labels}\t{collector}\t{}\n",
-            desc.exposed_name(),
-            desc.help
+            desc.name, desc.help
         ));
     }
     text

@@ -5,7 +5,7 @@
 use crate::metrics::{Desc, Family};
 
 static CPU: Desc = Desc::counter(
-    "process_cpu_seconds",
+    "process_cpu_seconds_total",
     &[],
     "Total user and system CPU time spent in seconds.",
 );
