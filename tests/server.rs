@@ -185,6 +185,14 @@ async fn archiver_failures_then_successes_and_wal_volume() {
             "no pg_stat_wal before 14"
         );
     }
+    // postgres_exporter's wal families: the segment files in pg_wal.
+    let segments = m.value("pg_wal_segments", &[]);
+    assert!(segments >= 1.0, "{segments}");
+    let wal_segment_size = 16.0 * 1024.0 * 1024.0;
+    assert_eq!(
+        m.value("pg_wal_size_bytes", &[]),
+        segments * wal_segment_size
+    );
     assert_eq!(success(&m, "stat_archiver"), 1.0);
 }
 
@@ -288,10 +296,10 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
         "no replicas is not an error"
     );
     assert_eq!(m.value("pg_replication_is_replica", &[]), 0.0);
-    assert!(m.all("pg_replication_lag_seconds", &[]).is_empty());
-    assert!(m
-        .all("pg_stat_replication_replay_lag_bytes", &[])
-        .is_empty());
+    // postgres_exporter's definition: no lag on a primary.
+    assert_eq!(m.value("pg_replication_lag_seconds", &[]), 0.0);
+    assert_eq!(m.value("pg_replication_last_replay_seconds", &[]), 0.0);
+    assert!(m.all("pg_stat_replication_pg_wal_lsn_diff", &[]).is_empty());
 
     let client = primary.client().await;
     client
@@ -335,7 +343,7 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
     let m = eventually(WAIT, "a streaming standby", || async {
         let m = exporter.scrape().await;
         (!m.all(
-            "pg_stat_replication_replay_lag_bytes",
+            "pg_stat_replication_pg_wal_lsn_diff",
             &[
                 ("application_name", "festival_standby"),
                 ("state", "streaming"),
@@ -345,13 +353,25 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
         .then_some(m)
     })
     .await;
+    // postgres_exporter's labels: the address as inet text, the pid.
     let standby_labels = [
         ("application_name", "festival_standby"),
-        ("client_addr", "127.0.0.1"),
+        ("client_addr", "127.0.0.1/32"),
         ("state", "streaming"),
     ];
     assert!(m.value("pg_stat_replication_sent_lag_bytes", &standby_labels) >= 0.0);
-    assert!(m.value("pg_stat_replication_replay_lag_bytes", &standby_labels) >= 0.0);
+    let streaming = m.all("pg_stat_replication_pg_wal_lsn_diff", &standby_labels);
+    assert!(streaming[0].value >= 0.0);
+    assert!(
+        streaming[0].labels["pid"].parse::<u32>().is_ok(),
+        "{streaming:?}"
+    );
+    assert!(
+        m.value(
+            "pg_stat_replication_pg_current_wal_lsn_bytes",
+            &standby_labels
+        ) >= streaming[0].value
+    );
 
     client
         .batch_execute("INSERT INTO tickets SELECT generate_series(1, 1000)")
@@ -360,7 +380,7 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
     let replica = Exporter::start(&standby.dsn(), &[]);
     let m = eventually(WAIT, "a replayed transaction on the standby", || async {
         let m = replica.scrape().await;
-        m.get("pg_replication_lag_seconds", &[]).map(|_| m)
+        (m.get("pg_replication_last_replay_seconds", &[]) > Some(0.0)).then_some(m)
     })
     .await;
     assert_eq!(m.value("pg_replication_is_replica", &[]), 1.0);

@@ -52,6 +52,15 @@ async fn stat_user_tables_reports_tuples_scans_and_maintenance() {
         300.0
     );
     assert_eq!(metrics.value("pg_stat_user_tables_n_tup_del", &table), 50.0);
+    // pg_statio_user_tables: the table was written through the cache; it has
+    // an index (the primary key) and no TOAST table (int and short text).
+    assert!(metrics.value("pg_statio_user_tables_heap_blocks_hit", &table) > 0.0);
+    assert!(metrics.value("pg_statio_user_tables_idx_blocks_hit", &table) > 0.0);
+    assert!(metrics.value("pg_statio_user_tables_heap_blocks_read", &table) >= 0.0);
+    assert_eq!(
+        metrics.types["pg_statio_user_tables_heap_blocks_hit"],
+        "counter"
+    );
     assert!(metrics.value("pg_stat_user_tables_n_tup_hot_upd", &table) <= 300.0);
     for never in [
         "last_vacuum",
@@ -157,7 +166,9 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
          INSERT INTO tickets SELECT g, repeat('t', 3000) FROM generate_series(1, 2000) g;
          CREATE TABLE orders (id int PRIMARY KEY);
          INSERT INTO orders SELECT generate_series(1, 1000);
-         CREATE TABLE wallets (id int PRIMARY KEY)",
+         CREATE TABLE wallets (id int PRIMARY KEY);
+         CREATE ROLE festival_app LOGIN CONNECTION LIMIT 20;
+         CREATE DATABASE festivals CONNECTION LIMIT 150",
     )
     .await;
     let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "5s"]);
@@ -203,6 +214,24 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
             &[("relname", "tickets"), ("indexrelname", "tickets_pkey")]
         ),
         expected.get::<_, f64>(4)
+    );
+    // postgres_exporter's database and roles families: connection limits.
+    let limit = |name, labels| m.value(name, &[labels]);
+    assert_eq!(
+        limit("pg_database_connection_limit", ("datname", "festivals")),
+        150.0
+    );
+    assert_eq!(
+        limit("pg_database_connection_limit", ("datname", "postgres")),
+        -1.0
+    );
+    assert_eq!(
+        limit("pg_roles_connection_limit", ("rolname", "festival_app")),
+        20.0
+    );
+    assert_eq!(
+        limit("pg_roles_connection_limit", ("rolname", "postgres")),
+        -1.0
     );
     let db_size = m.value("pg_database_size_bytes", &[("datname", "postgres")]);
     assert!(

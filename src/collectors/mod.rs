@@ -33,6 +33,7 @@ pub mod health;
 pub mod locks;
 pub mod partitions;
 pub mod replication;
+pub mod roles;
 pub mod settings;
 pub mod sizes;
 pub mod stat_activity;
@@ -42,6 +43,7 @@ pub mod stat_database;
 pub mod stat_statements;
 pub mod stat_user_indexes;
 pub mod stat_user_tables;
+pub mod statio_user_tables;
 
 /// One area of statistics, collected on every scrape while enabled.
 pub trait Collector: Send + Sync + std::fmt::Debug {
@@ -124,6 +126,7 @@ pub enum CollectError {
 /// Every collector the exporter has, in the order their families are written.
 pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_user_tables::COLLECTOR,
+    &statio_user_tables::COLLECTOR,
     &stat_activity::StatActivity,
     &locks::Locks,
     &stat_statements::StatStatements,
@@ -136,6 +139,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_database::COLLECTOR,
     &stat_bgwriter::COLLECTOR,
     &replication::COLLECTOR,
+    &roles::COLLECTOR,
     &health::COLLECTOR,
     &bloat::Bloat,
     &custom_queries::CustomQueries,

@@ -3,7 +3,8 @@
 //! `pg_replication_lag_seconds`) plus per-standby lag from
 //! `pg_stat_replication` and postgres_exporter's `pg_replication_slots_*`
 //! families (PostgreSQL 13+). Raw facts only: a lag is never forced to 0 because two
-//! positions match. A standalone server (no standbys, no slots) is not an
+//! positions match, except in `pg_replication_lag_seconds`, which keeps
+//! postgres_exporter's definition. A standalone server (no standbys, no slots) is not an
 //! error: those families are simply empty.
 
 use super::{Column, Columns, Query, QueryCollector, Scope};
@@ -13,7 +14,14 @@ const SQL: &str = include_str!("../../queries/replication.sql");
 const STANDBYS_SQL: &str = include_str!("../../queries/replication_standbys.sql");
 const SLOTS_SQL: &str = include_str!("../../queries/replication_slots.sql");
 
-const STANDBY: &[&str] = &["application_name", "client_addr", "state"];
+/// postgres_exporter's labels for a connected standby.
+const STANDBY: &[&str] = &[
+    "application_name",
+    "client_addr",
+    "state",
+    "slot_name",
+    "pid",
+];
 /// postgres_exporter's two label sets for slots.
 const SLOT: &[&str] = &["slot_name", "database"];
 const SLOT_TYPE: &[&str] = &["slot_name", "slot_type"];
@@ -32,7 +40,15 @@ const SERVER_COLUMNS: Columns = Columns::new(&[
         Desc::gauge(
             "pg_replication_lag_seconds",
             &[],
-            "On a standby, seconds since the last replayed transaction committed on the primary.",
+            "On a standby, seconds since the last replayed transaction committed on the primary; 0 on a primary and when all received WAL is replayed (postgres_exporter's definition).",
+        ),
+    ),
+    Column::new(
+        "last_replay_seconds",
+        Desc::gauge(
+            "pg_replication_last_replay_seconds",
+            &[],
+            "Seconds since the last replayed transaction committed on the primary, whether or not WAL is waiting; 0 on a primary.",
         ),
     ),
 ]);
@@ -87,11 +103,19 @@ const STANDBY_COLUMNS: Columns = Columns::new(&[
         ),
     ),
     Column::new(
-        "replay_lag_bytes",
+        "pg_wal_lsn_diff",
         Desc::gauge(
-            "pg_stat_replication_replay_lag_bytes",
+            "pg_stat_replication_pg_wal_lsn_diff",
             STANDBY,
-            "WAL bytes not yet replayed by the standby.",
+            "WAL bytes not yet replayed by the standby (this server's current, or last received, position minus replay_lsn).",
+        ),
+    ),
+    Column::new(
+        "pg_current_wal_lsn_bytes",
+        Desc::gauge(
+            "pg_stat_replication_pg_current_wal_lsn_bytes",
+            STANDBY,
+            "This server's current (or last received) WAL position, in bytes from 0/0.",
         ),
     ),
 ]);

@@ -1,5 +1,5 @@
 //! `sizes`: the guide's "Check Database Size" and "Table Sizes": every
-//! database's size, and per user table and index of the connected database the
+//! database's size (and connection limit), and per user table and index of the connected database the
 //! table, TOAST, index and total sizes (postgres_exporter's names where it has
 //! them). A relation under an ACCESS EXCLUSIVE lock (VACUUM FULL, the guide's
 //! monthly task) is left out of that scrape instead of making the collector
@@ -12,14 +12,24 @@ const DATABASES_SQL: &str = include_str!("../../queries/sizes_databases.sql");
 const TABLES_SQL: &str = include_str!("../../queries/sizes_tables.sql");
 const INDEXES_SQL: &str = include_str!("../../queries/sizes_indexes.sql");
 
-const DATABASE_COLUMNS: Columns = Columns::new(&[Column::new(
-    "size_bytes",
-    Desc::gauge(
-        "pg_database_size_bytes",
-        &["datname"],
-        "Disk space used by the database, in bytes.",
+const DATABASE_COLUMNS: Columns = Columns::new(&[
+    Column::new(
+        "size_bytes",
+        Desc::gauge(
+            "pg_database_size_bytes",
+            &["datname"],
+            "Disk space used by the database, in bytes.",
+        ),
     ),
-)]);
+    Column::new(
+        "connection_limit",
+        Desc::gauge(
+            "pg_database_connection_limit",
+            &["datname"],
+            "Connection limit of the database; -1 for none.",
+        ),
+    ),
+]);
 
 const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new(

@@ -1,7 +1,8 @@
 //! `stat_archiver`: WAL archiving and WAL volume, the guide's "Point-in-Time
 //! Recovery Setup": archived and failed segment counters and the age of the
 //! last archived segment from `pg_stat_archiver` (PostgreSQL 9.6+), and WAL
-//! generated from `pg_stat_wal` (PostgreSQL 14+; absent on 13). Whether
+//! generated from `pg_stat_wal` (PostgreSQL 14+; absent on 13), and the
+//! segment files in `pg_wal` (postgres_exporter's `wal` families). Whether
 //! archiving is on at all is `pg_setting_info{name="archive_mode"}`.
 
 use super::{Column, Columns, Query, QueryCollector, Scope};
@@ -9,6 +10,22 @@ use crate::metrics::Desc;
 
 const ARCHIVER_SQL: &str = include_str!("../../queries/stat_archiver.sql");
 const WAL_SQL: &str = include_str!("../../queries/stat_wal.sql");
+const WAL_DIRECTORY_SQL: &str = include_str!("../../queries/wal_directory.sql");
+
+const WAL_DIRECTORY_COLUMNS: Columns = Columns::new(&[
+    Column::new(
+        "segments",
+        Desc::gauge("pg_wal_segments", &[], "WAL segment files in pg_wal."),
+    ),
+    Column::new(
+        "size_bytes",
+        Desc::gauge(
+            "pg_wal_size_bytes",
+            &[],
+            "Total size of the WAL segment files in pg_wal, in bytes.",
+        ),
+    ),
+]);
 
 const ARCHIVER_COLUMNS: Columns = Columns::new(&[
     Column::new("archived_count", Desc::counter("pg_stat_archiver_archived_count", &[], "WAL segments successfully archived.")),
@@ -48,10 +65,12 @@ const WAL_COLUMNS: Columns = Columns::new(&[
 /// The `stat_archiver` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "stat_archiver",
-    description: "WAL archiving from pg_stat_archiver and WAL volume from pg_stat_wal",
+    description:
+        "WAL archiving from pg_stat_archiver, WAL volume from pg_stat_wal and the pg_wal directory",
     scope: Scope::Server,
     queries: &[
         Query::new(&[(0, ARCHIVER_SQL)], &[ARCHIVER_COLUMNS]),
         Query::new(&[(140000, WAL_SQL)], &[WAL_COLUMNS]),
+        Query::new(&[(0, WAL_DIRECTORY_SQL)], &[WAL_DIRECTORY_COLUMNS]),
     ],
 };
