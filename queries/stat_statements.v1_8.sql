@@ -2,7 +2,8 @@
 -- by total execution time, per user, database and queryid, read WITHOUT their
 -- texts ({schema}.pg_stat_statements(false)) so no query text file is loaded
 -- or sorted. Rows of one statement at several nesting levels (toplevel, 1.9+)
--- are added up. $1 = how many rows to return. Times in seconds.
+-- are added up. $1 = how many rows to return; $2 and $3 the databases and
+-- users left out. Times in seconds.
 SELECT r.rolname::text AS "user",
        d.datname::text AS datname,
        s.queryid::text AS queryid,
@@ -20,6 +21,8 @@ FROM {schema}.pg_stat_statements(false) s
 JOIN pg_roles r ON r.oid = s.userid
 JOIN pg_database d ON d.oid = s.dbid
 WHERE s.queryid IS NOT NULL
+  AND d.datname <> ALL($2::text[])
+  AND r.rolname <> ALL($3::text[])
 GROUP BY r.rolname, d.datname, s.queryid
 ORDER BY sum(s.total_exec_time) DESC, 1, 2, 3
 LIMIT $1

@@ -352,7 +352,16 @@ async fn exposition_matches_the_catalogue_and_openmetrics_is_served_only_when_sw
         .body
         .contains("# TYPE pg_stat_database_xact_commit counter\npg_stat_database_xact_commit{"));
 
-    let switched_on = Exporter::start(&cluster.dsn(), &["--web.enable-openmetrics"]);
+    // With postgres_exporter's --constantLabels on every series, and one of
+    // its collector flags that has no meaning here: one warning line.
+    let switched_on = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--web.enable-openmetrics",
+            "--constantLabels=cluster=festival,datname=never",
+            "--collector.database",
+        ],
+    );
     let open = http_get(
         switched_on.addr,
         "/metrics",
@@ -368,6 +377,32 @@ async fn exposition_matches_the_catalogue_and_openmetrics_is_served_only_when_sw
     assert!(open.body.contains(
         "# TYPE pg_stat_database_xact_commit counter\npg_stat_database_xact_commit_total{"
     ));
+    let plain = switched_on.get("/metrics").await.body;
+    for body in [&open.body, &plain] {
+        let m = Metrics::parse(body);
+        assert!(m.series.len() > 100);
+        for series in &m.series {
+            assert_eq!(series.labels["cluster"], "festival", "{series:?}");
+        }
+        // A family's own label wins over a constant one of the same name.
+        assert_eq!(
+            m.all("pg_stat_database_numbackends", &[("datname", "postgres")])
+                .len(),
+            1
+        );
+        assert_eq!(m.all("pg_up", &[("datname", "never")]).len(), 1);
+    }
+    let warnings: Vec<String> = switched_on
+        .stderr()
+        .lines()
+        .filter(|l| l.contains("is ignored"))
+        .map(String::from)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("--collector.database is ignored"),
+        "{warnings:?}"
+    );
     let refused = http_get(
         switched_on.addr,
         "/metrics",

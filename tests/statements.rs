@@ -94,7 +94,8 @@ async fn stat_statements_reports_top_statements_without_the_exporters_own() {
         &cluster.dsn(),
         &[
             "--collector.stat_statements.limit=2",
-            "--collector.stat_statements.query-length=0",
+            // postgres_exporter's spelling of --collector.stat_statements.query-length=0
+            "--collector.stat_statements.include_query=false",
         ],
     );
     let m = limited.scrape().await;
@@ -106,6 +107,27 @@ async fn stat_statements_reports_top_statements_without_the_exporters_own() {
         &[("queryid", &top[0].labels["queryid"])],
     );
     assert!(slowest_first >= top[1].value, "ordered by total time");
+
+    // postgres_exporter's exclusions: every statement here ran as postgres
+    // in database postgres.
+    for excluded in [
+        "--collector.stat_statements.exclude_users=app,postgres",
+        "--collector.stat_statements.exclude_databases=postgres",
+    ] {
+        let m = Exporter::start(&cluster.dsn(), &[excluded]).scrape().await;
+        assert_eq!(success(&m, "stat_statements"), 1.0);
+        assert!(
+            m.all("pg_stat_statements_calls_total", &[]).is_empty(),
+            "{excluded}"
+        );
+    }
+    let m = Exporter::start(
+        &cluster.dsn(),
+        &["--collector.stat_statements.exclude_users=app"],
+    )
+    .scrape()
+    .await;
+    assert!(!m.all("pg_stat_statements_calls_total", &[]).is_empty());
 }
 
 #[tokio::test]

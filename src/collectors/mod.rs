@@ -155,6 +155,12 @@ pub struct Options {
     pub stat_statements_limit: i64,
     /// stat_statements: longest text in `pg_stat_statements_query_id`; 0 = no texts.
     pub stat_statements_query_length: usize,
+    /// stat_statements: statements of these databases and users are left out.
+    pub stat_statements_exclude_databases: Vec<String>,
+    pub stat_statements_exclude_users: Vec<String>,
+    /// custom_queries: replaces the leading `pg` of query names
+    /// (postgres_exporter's `--metric-prefix`).
+    pub metric_prefix: String,
     /// health: dead-tuple ratio above which a table needs VACUUM.
     pub dead_ratio: f64,
     /// backup: globs of backup files.
@@ -176,6 +182,9 @@ impl Default for Options {
             long_running_thresholds: vec![5.0, 60.0, 300.0],
             stat_statements_limit: 100,
             stat_statements_query_length: QUERY_LABEL_CHARS,
+            stat_statements_exclude_databases: Vec::new(),
+            stat_statements_exclude_users: Vec::new(),
+            metric_prefix: "pg".into(),
             dead_ratio: 0.2,
             backup_paths: Vec::new(),
             bloat_method: bloat::Method::Estimate,

@@ -23,6 +23,7 @@ use super::{
     Extension,
 };
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 use crate::db::{error_chain, Conn, STATEMENT_MARKER};
 use crate::metrics::{Desc, Family};
@@ -125,7 +126,12 @@ impl Collector for StatStatements {
             };
             let options = &ctx.options;
             let fetch = options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE;
-            let mut rows = match conn.query(&extension.sql(template), &[&fetch]).await {
+            let params: [&(dyn ToSql + Sync); 3] = [
+                &fetch,
+                &options.stat_statements_exclude_databases,
+                &options.stat_statements_exclude_users,
+            ];
+            let mut rows = match conn.query(&extension.sql(template), &params).await {
                 Ok(rows) => rows,
                 // Installed but not in shared_preload_libraries: as good as missing.
                 Err(err) if err.code() == Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {

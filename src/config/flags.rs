@@ -157,11 +157,30 @@ pub(super) struct Flags {
     /// Longest statement text in pg_stat_statements_query_id, in characters; 0 exports no texts.
     #[arg(
         long = "collector.stat_statements.query-length",
+        alias = "collector.stat_statements.query_length",
         env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_QUERY_LENGTH",
         default_value = "100",
         value_name = "CHARS"
     )]
     pub(super) stat_statements_query_length: String,
+
+    /// Databases whose statements stat_statements leaves out (comma-separated names).
+    #[arg(
+        long = "collector.stat_statements.exclude_databases",
+        env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_EXCLUDE_DATABASES",
+        value_delimiter = ',',
+        value_name = "NAMES"
+    )]
+    pub(super) stat_statements_exclude_databases: Vec<String>,
+
+    /// Users whose statements stat_statements leaves out (comma-separated names).
+    #[arg(
+        long = "collector.stat_statements.exclude_users",
+        env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_EXCLUDE_USERS",
+        value_delimiter = ',',
+        value_name = "NAMES"
+    )]
+    pub(super) stat_statements_exclude_users: Vec<String>,
 
     /// Dead-tuple ratio above which pg_tables_needing_vacuum counts a table (0.2 or 20%).
     #[arg(
@@ -268,7 +287,7 @@ fn collector_env(name: &str) -> String {
 }
 
 pub(super) fn command() -> clap::Command {
-    let mut command = Flags::command();
+    let mut command = Flags::command().args(super::compat::args());
     for collector in COLLECTORS {
         let name = collector.name();
         let default = if collector.enabled_by_default() {

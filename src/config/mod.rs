@@ -27,6 +27,7 @@ use crate::db::tls::TlsConnector;
 pub use crate::logging::LogFormat;
 use crate::text::first_line;
 
+mod compat;
 pub mod databases;
 pub mod file;
 mod flags;
@@ -75,6 +76,11 @@ pub struct Config {
     pub log_level: tracing::Level,
     /// Log line format.
     pub log_format: LogFormat,
+    /// `--constantLabels`: added to every series of every scrape.
+    pub constant_labels: Vec<(String, String)>,
+    /// One line per postgres_exporter flag accepted without effect, logged
+    /// as a warning at startup.
+    pub warnings: Vec<String>,
 }
 
 /// What a reload reads again: the configuration file (probe targets, auth
@@ -232,6 +238,9 @@ where
     }
     let config =
         validate::validate(flags, &matches, &LibpqEnv::from_process_env()).map_err(UsageError)?;
+    if matches.get_flag("dumpmaps") {
+        return Ok(Parsed::Catalogue);
+    }
     match subcommand {
         None => Ok(Parsed::Run(config)),
         Some(flags::Subcommand::Metrics) => Ok(Parsed::Catalogue),

@@ -209,12 +209,85 @@ fn every_flag_is_one_line_in_help_and_has_an_env_var_or_is_a_switch() {
     }
     for arg in command().get_arguments() {
         let id = arg.get_id().as_str();
-        if id == "help" || id == "version" || id.starts_with("no-collector.") {
+        let theirs = arg
+            .get_help()
+            .is_some_and(|h| h.to_string().starts_with("postgres_exporter's"));
+        if id == "help" || id == "version" || id.starts_with("no-collector.") || theirs {
             continue;
         }
         assert!(
             arg.get_env().is_some(),
             "flag {id} has no environment variable"
         );
+    }
+}
+
+#[test]
+fn postgres_exporter_flags_take_effect_or_warn_once_each() {
+    let config = run(&[
+        "--collector.database",
+        "--no-collector.stat_wal_receiver",
+        "--disable-default-metrics",
+        "--web.systemd-socket",
+        "--disable-settings-metrics",
+        "--no-collector.roles",
+        "--constantLabels=cluster=festival, env=prod",
+        "--metric-prefix=festival",
+        "--collector.stat_statements.include_query=false",
+    ])
+    .unwrap();
+    let flags = [
+        "--disable-default-metrics",
+        "--web.systemd-socket",
+        "--collector.database",
+        "--no-collector.stat_wal_receiver",
+    ];
+    assert_eq!(config.warnings.len(), flags.len(), "{:?}", config.warnings);
+    for (warning, flag) in config.warnings.iter().zip(flags) {
+        assert!(
+            warning.starts_with(&format!("{flag} is ignored: ")),
+            "{warning}"
+        );
+        assert!(!warning.contains('\n'));
+    }
+    assert!(config.warnings[2].contains("sizes collector"));
+    assert!(!names(&config).contains(&"settings"));
+    assert!(!names(&config).contains(&"roles"));
+    let labels = [("cluster", "festival"), ("env", "prod")].map(|(n, v)| (n.into(), v.into()));
+    assert_eq!(config.constant_labels, labels);
+    assert_eq!(config.options.metric_prefix, "festival");
+    assert_eq!(config.options.stat_statements_query_length, 0);
+
+    let config = run(&["--collector.stat_statements.query_length=50"]).unwrap();
+    assert_eq!(config.options.stat_statements_query_length, 50);
+    assert!(config.warnings.is_empty());
+    assert_eq!(config.options.metric_prefix, "pg");
+    assert!(names(&config).contains(&"settings"));
+
+    assert!(matches!(
+        super::parse(["festival-pg-exporter", "--dumpmaps"]),
+        Ok(super::Parsed::Catalogue)
+    ));
+    for (args, flag) in [
+        (
+            &["--constantLabels", "cluster"][..],
+            "--constantLabels: 'cluster'",
+        ),
+        (&["--constantLabels", "1x=a"][..], "--constantLabels: '1x'"),
+        (
+            &["--constantLabels", "__name__=a"][..],
+            "--constantLabels: '__name__'",
+        ),
+        (
+            &["--constantLabels", "a=1,a=2"][..],
+            "--constantLabels: 'a' is given twice",
+        ),
+        (
+            &["--metric-prefix", "festival-pg"][..],
+            "--metric-prefix: 'festival-pg'",
+        ),
+    ] {
+        let err = run(args).unwrap_err();
+        assert!(err.starts_with(flag), "{args:?}: {err}");
     }
 }

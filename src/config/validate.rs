@@ -138,12 +138,15 @@ pub(super) fn validate(
             ))
         }
     };
+    let compat = super::compat::read(matches)?;
     let collectors = COLLECTORS
         .iter()
         .copied()
         .filter(|c| {
             let name = c.name();
-            if matches.get_flag(&format!("no-collector.{name}")) {
+            if matches.get_flag(&format!("no-collector.{name}"))
+                || (name == "settings" && compat.disable_settings)
+            {
                 return false;
             }
             matches
@@ -168,7 +171,14 @@ pub(super) fn validate(
         options: Options {
             long_running_thresholds,
             stat_statements_limit,
-            stat_statements_query_length,
+            stat_statements_query_length: if compat.include_query {
+                stat_statements_query_length
+            } else {
+                0
+            },
+            stat_statements_exclude_databases: flags.stat_statements_exclude_databases,
+            stat_statements_exclude_users: flags.stat_statements_exclude_users,
+            metric_prefix: compat.metric_prefix,
             dead_ratio,
             backup_paths: flags.backup_paths,
             bloat_method,
@@ -179,5 +189,7 @@ pub(super) fn validate(
         discovery: flags.auto_discover_databases.then_some(discovery),
         log_level,
         log_format,
+        constant_labels: compat.constant_labels,
+        warnings: compat.warnings,
     })
 }

@@ -23,7 +23,7 @@ use axum::Router;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::WebConfig;
-use crate::metrics::Format;
+use crate::metrics::{ConstantLabels, Format};
 use crate::scrape::Scraper;
 
 pub mod auth;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub telemetry_path: String,
     /// `--web.enable-openmetrics`.
     pub openmetrics: bool,
+    /// `--constantLabels`, on every series of `/metrics` and `/probe`.
+    pub constant_labels: ConstantLabels,
     /// TLS is the server's business; this is for basic auth and headers.
     pub web: WebConfig,
 }
@@ -74,7 +76,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         state.openmetrics,
     );
     let collection = state.scraper.scrape(timeout).await;
-    let body = collection.text(format);
+    let body = collection.text(format, &state.constant_labels);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 
@@ -114,7 +116,7 @@ async fn probe(
     let collection = engine.scrape(engine.timeout_for(prometheus_timeout)).await;
     (
         [(header::CONTENT_TYPE, format.content_type())],
-        collection.text(format),
+        collection.text(format, &state.constant_labels),
     )
         .into_response()
 }

@@ -17,6 +17,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen_address))?;
     let local = listener.local_addr().context("listener has no address")?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let state = build_state(config);
     reload_on_sighup(Arc::clone(&state.targets));
     // One connection attempt right away, so /readyz tells the truth before the
@@ -90,6 +93,7 @@ pub fn build_state(config: Config) -> AppState {
         scraper,
         telemetry_path: config.telemetry_path,
         openmetrics: config.openmetrics,
+        constant_labels: config.constant_labels.into(),
         web: config.web,
     }
 }

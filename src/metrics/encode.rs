@@ -85,16 +85,24 @@ impl Format {
     }
 }
 
-/// Encodes the families of one scrape into `format`; families without
-/// samples are left out.
-pub fn encode(families: impl Into<Arc<Vec<Family>>>, format: Format) -> String {
+/// Labels added to every series (`--constantLabels`): name and value. A
+/// family that has a label of the same name keeps its own.
+pub type ConstantLabels = Arc<[(String, String)]>;
+
+/// Encodes the families of one scrape into `format`, with `constant` labels
+/// on every series; families without samples are left out.
+pub fn encode(
+    families: impl Into<Arc<Vec<Family>>>,
+    format: Format,
+    constant: &ConstantLabels,
+) -> String {
     let families = families.into();
     let mut text = String::with_capacity(64 * 1024);
     let result = match format {
-        Format::PrometheusText => prometheus_text(&mut text, &families),
+        Format::PrometheusText => prometheus_text(&mut text, &families, constant),
         Format::OpenMetrics => {
             let mut registry = Registry::default();
-            registry.register_collector(Box::new(Families(families)));
+            registry.register_collector(Box::new(Families(families, Arc::clone(constant))));
             prometheus_client::encoding::text::encode(&mut text, &registry)
         }
     };
@@ -105,9 +113,17 @@ pub fn encode(families: impl Into<Arc<Vec<Family>>>, format: Format) -> String {
 
 /// Text format 0.0.4: each family's HELP and TYPE, then its samples under the
 /// family's exact name (a histogram's as `_bucket`, `_sum` and `_count`).
-fn prometheus_text(out: &mut String, families: &[Family]) -> std::fmt::Result {
+fn prometheus_text(
+    out: &mut String,
+    families: &[Family],
+    constant: &[(String, String)],
+) -> std::fmt::Result {
     for family in families.iter().filter(|f| !f.samples.is_empty()) {
         let name = &*family.name;
+        let constant: Vec<&(String, String)> = constant
+            .iter()
+            .filter(|(label, _)| !family.labels.contains(&label.as_str()))
+            .collect();
         out.push_str("# HELP ");
         out.push_str(name);
         out.push(' ');
@@ -122,9 +138,12 @@ fn prometheus_text(out: &mut String, families: &[Family]) -> std::fmt::Result {
             let series = |out: &mut String, suffix: &str, le: Option<f64>| {
                 out.push_str(name);
                 out.push_str(suffix);
-                let labels = family.labels.iter().zip(sample.values.iter());
+                let labels = family.labels.iter().copied().zip(sample.values.iter());
+                let constant = constant
+                    .iter()
+                    .map(|(label, value)| (label.as_str(), value));
                 let mut first = true;
-                for (label, value) in labels {
+                for (label, value) in labels.chain(constant) {
                     out.push(if first { '{' } else { ',' });
                     first = false;
                     out.push_str(label);
@@ -220,18 +239,25 @@ fn go_float(out: &mut String, v: f64) {
 }
 
 #[derive(Debug)]
-struct Families(Arc<Vec<Family>>);
+struct Families(Arc<Vec<Family>>, ConstantLabels);
 
 struct Labels<'a> {
     names: &'static [&'static str],
     values: &'a [String],
+    constant: &'a [(String, String)],
 }
 
 impl EncodeLabelSet for Labels<'_> {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        for (name, value) in self.names.iter().zip(self.values) {
+        let own = self.names.iter().copied().zip(self.values.iter());
+        let constant = self
+            .constant
+            .iter()
+            .filter(|(name, _)| !self.names.contains(&name.as_str()))
+            .map(|(name, value)| (name.as_str(), value));
+        for (name, value) in own.chain(constant) {
             prometheus_client::encoding::EncodeLabel::encode(
-                &(*name, value.as_str()),
+                &(name, value.as_str()),
                 encoder.encode_label(),
             )?;
         }
@@ -261,6 +287,7 @@ impl ClientCollector for Families {
                 let labels = Labels {
                     names: family.labels,
                     values: &sample.values,
+                    constant: &self.1,
                 };
                 let mut sample_encoder = metric_encoder.encode_family(&labels)?;
                 match (family.kind, &sample.buckets) {

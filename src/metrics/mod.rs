@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 mod encode;
 
-pub use encode::{encode, Format};
+pub use encode::{encode, ConstantLabels, Format};
 
 /// Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,7 +240,8 @@ mod tests {
         let empty = Desc::gauge("pg_nothing", &["x"], "No rows.").family();
         let mut families = vec![gauge, counter, bare, empty];
         families.extend(odd);
-        let text = encode(families.clone(), Format::PrometheusText);
+        let none = ConstantLabels::from([]);
+        let text = encode(families.clone(), Format::PrometheusText, &none);
         let expected = "# HELP pg_demo A demo gauge.\\nSecond \\\\ line.\n# TYPE pg_demo gauge\n\
              pg_demo{relname=\"b\\\"q\\\\\\n\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
              # HELP pg_demo_events_total Events.\n# TYPE pg_demo_events_total counter\n\
@@ -254,7 +255,7 @@ mod tests {
         }
         // OpenMetrics: a counter family's samples end in _total, whether or
         // not its name does; the text ends with # EOF.
-        let open = encode(families, Format::OpenMetrics);
+        let open = encode(families, Format::OpenMetrics, &none);
         for line in [
             "# TYPE pg_demo_events counter\npg_demo_events_total 7.0\n",
             "# TYPE pg_stat_database_xact_commit counter\n",
@@ -304,7 +305,11 @@ mod tests {
         let mut family = Family::new("pg_idle_seconds", "Idle time.", Kind::Histogram, &["app"]);
         let buckets = Buckets::from_cumulative(&[1.0, 5.0], &[1.0, 3.0], 4.0).unwrap();
         family.push_histogram(vec!["a".to_string()], 7.5, buckets);
-        let text = encode(vec![family], Format::PrometheusText);
+        let text = encode(
+            vec![family],
+            Format::PrometheusText,
+            &ConstantLabels::from([]),
+        );
         assert_eq!(
             text,
             "# HELP pg_idle_seconds Idle time.\n\

@@ -32,7 +32,7 @@ use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Caches, CollectError, Collector, Options};
 use crate::config::{Discovery, Reloadable};
 use crate::db::{Pool, ServerInfo};
-use crate::metrics::{encode, Family, Format};
+use crate::metrics::{encode, ConstantLabels, Family, Format};
 
 pub mod catalogue;
 mod discover;
@@ -79,13 +79,14 @@ impl Collection {
         }
     }
 
-    /// The collection as exposition text in `format`.
-    pub fn text(&self, format: Format) -> Bytes {
+    /// The collection as exposition text in `format`, with the process's
+    /// `--constantLabels` (the same on every call: the text is kept).
+    pub fn text(&self, format: Format, constant: &ConstantLabels) -> Bytes {
         let slot = match format {
             Format::PrometheusText => &self.encoded[0],
             Format::OpenMetrics => &self.encoded[1],
         };
-        slot.get_or_init(|| Bytes::from(encode(Arc::clone(&self.families), format)))
+        slot.get_or_init(|| Bytes::from(encode(Arc::clone(&self.families), format, constant)))
             .clone()
     }
 }

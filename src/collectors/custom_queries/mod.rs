@@ -113,7 +113,7 @@ impl Collector for CustomQueries {
                 let key = Key::query(self.name(), &ctx.datname, &query.name);
                 let result = match ctx.caches.fresh(&key, query.cache) {
                     Some((_, result)) => Ok(result),
-                    None => match run(conn, query).await {
+                    None => match run(conn, query, &ctx.options.metric_prefix).await {
                         Ok(result) => {
                             if !query.cache.is_zero() {
                                 ctx.caches.store(key, result.clone());
@@ -162,7 +162,11 @@ fn applies(query: &CustomQuery, ctx: &Context) -> bool {
         && (query.databases.is_empty() || query.databases.contains(&ctx.datname))
 }
 
-async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, CollectError> {
+async fn run(
+    conn: &mut Conn,
+    query: &CustomQuery,
+    prefix: &str,
+) -> Result<Vec<Family>, CollectError> {
     let run = conn.isolated_simple_query(&query.sql);
     let outcome = match query.timeout {
         Some(timeout) => tokio::time::timeout(timeout, run).await.map_err(|_| {
@@ -180,7 +184,7 @@ async fn run(conn: &mut Conn, query: &CustomQuery) -> Result<Vec<Family>, Collec
             crate::db::error_chain(&err)
         ))
     })??;
-    Ok(families(query, &rows))
+    Ok(families(query, &rows, prefix))
 }
 
 /// A row of text values, as the simple query protocol returns it.
@@ -197,9 +201,11 @@ impl TextRow for tokio_postgres::SimpleQueryRow {
 }
 
 /// The query's families from its rows: one per metric column, named
-/// `<query>_<column>`, labelled by its LABEL columns; a NULL or unreadable
-/// value gives no sample.
-fn families<R: TextRow>(query: &CustomQuery, rows: &[R]) -> Vec<Family> {
+/// `<query>_<column>` (the first `pg` of the query name replaced by `prefix`,
+/// as postgres_exporter's `--metric-prefix` does), labelled by its LABEL
+/// columns; a NULL or unreadable value gives no sample.
+fn families<R: TextRow>(query: &CustomQuery, rows: &[R], prefix: &str) -> Vec<Family> {
+    let namespace = query.name.replacen("pg", prefix, 1);
     let metric_columns: Vec<_> = query
         .columns
         .iter()
@@ -220,7 +226,7 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R]) -> Vec<Family> {
                 column.description.clone()
             };
             Family::new(
-                format!("{}_{}{suffix}", query.name, column.name),
+                format!("{namespace}_{}{suffix}", column.name),
                 help,
                 kind,
                 query.labels,
@@ -320,7 +326,11 @@ mod tests {
             row("broken", "{1,2}", "{3,1}"),
             row("nulls", "{1,NULL}", "{1,1}"),
         ];
-        let families = families(&query, &rows);
+        // --metric-prefix replaces the first "pg" of the query name, as
+        // postgres_exporter does.
+        let prefixed = families(&query, &rows, "festival");
+        assert_eq!(prefixed[0].name, "festival_process_idle_seconds");
+        let families = families(&query, &rows, "pg");
         assert_eq!(families.len(), 1);
         let family = &families[0];
         assert_eq!(
@@ -371,7 +381,7 @@ mod tests {
                 ("open", Some("soon")),
             ],
         ];
-        let families = families(&query, &rows);
+        let families = families(&query, &rows, "pg");
         let names: Vec<&str> = families.iter().map(|f| &*f.name).collect();
         assert_eq!(
             names,
