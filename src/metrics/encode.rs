@@ -132,6 +132,7 @@ fn prometheus_text(
             Kind::Gauge => "gauge",
             Kind::Counter => "counter",
             Kind::Histogram => "histogram",
+            Kind::Untyped => "untyped",
         };
         writeln!(out, "\n# TYPE {name} {kind}")?;
         for sample in &family.samples {
@@ -275,6 +276,7 @@ impl ClientCollector for Families {
                 Kind::Gauge => MetricType::Gauge,
                 Kind::Counter => MetricType::Counter,
                 Kind::Histogram => MetricType::Histogram,
+                Kind::Untyped => MetricType::Unknown,
             };
             // prometheus-client adds `_total` to a counter's samples.
             let name = match family.kind {

@@ -22,6 +22,9 @@ pub enum Kind {
     Counter,
     /// A histogram: each sample carries its [`Buckets`]; its value is the sum.
     Histogram,
+    /// No type (`untyped` in text format 0.0.4), where postgres_exporter
+    /// serves one so.
+    Untyped,
 }
 
 /// One metric family as a collector produced it.
@@ -189,6 +192,19 @@ impl Desc {
         }
     }
 
+    pub const fn untyped(
+        name: &'static str,
+        labels: &'static [&'static str],
+        help: &'static str,
+    ) -> Desc {
+        Desc {
+            name,
+            kind: Kind::Untyped,
+            labels,
+            help,
+        }
+    }
+
     pub const fn counter(
         name: &'static str,
         labels: &'static [&'static str],
@@ -238,7 +254,8 @@ mod tests {
             .map(|v| odd.single(v))
             .into();
         let empty = Desc::gauge("pg_nothing", &["x"], "No rows.").family();
-        let mut families = vec![gauge, counter, bare, empty];
+        let untyped = Desc::untyped("pg_static", &[], "Version.").single(1.0);
+        let mut families = vec![gauge, counter, bare, empty, untyped];
         families.extend(odd);
         let none = ConstantLabels::from([]);
         let text = encode(families.clone(), Format::PrometheusText, &none);
@@ -248,6 +265,10 @@ mod tests {
              pg_demo_events_total 7.0\n\
              # HELP pg_stat_database_xact_commit Commits.\n# TYPE pg_stat_database_xact_commit counter\n\
              pg_stat_database_xact_commit{datname=\"festivals\"} 1e21\n";
+        assert!(
+            text.contains("# TYPE pg_static untyped\npg_static 1.0\n"),
+            "{text}"
+        );
         let odd_lines = ["pg_odd NaN", "pg_odd +Inf", "pg_odd -Inf", "pg_odd -0.5"];
         assert!(text.starts_with(expected), "{text}");
         for line in odd_lines {
@@ -260,6 +281,7 @@ mod tests {
             "# TYPE pg_demo_events counter\npg_demo_events_total 7.0\n",
             "# TYPE pg_stat_database_xact_commit counter\n",
             "pg_stat_database_xact_commit_total{datname=\"festivals\"} 1e21\n",
+            "# TYPE pg_static unknown\npg_static 1.0\n",
         ] {
             assert!(open.contains(line), "{line} in {open}");
         }

@@ -10,7 +10,8 @@ pub(super) static UP: Desc = Desc::gauge(
     &[],
     "Whether the last scrape could query PostgreSQL (1) or not (0).",
 );
-pub(super) static STATIC: Desc = Desc::gauge(
+/// Untyped, as postgres_exporter serves it.
+pub(super) static STATIC: Desc = Desc::untyped(
     "pg_static",
     &["version", "short_version"],
     "Version string as reported by PostgreSQL; the value is always 1.",
@@ -97,6 +98,7 @@ pub fn catalogue_text() -> String {
             crate::metrics::Kind::Gauge => "gauge",
             crate::metrics::Kind::Counter => "counter",
             crate::metrics::Kind::Histogram => "histogram",
+            crate::metrics::Kind::Untyped => "untyped",
         };
         let labels = if desc.labels.is_empty() {
             "-".to_string()

@@ -1,5 +1,6 @@
 //! The standard `process_*` metrics of the exporter itself (resident and
-//! virtual memory, CPU time, start time, file descriptors), read from Linux's
+//! virtual memory and its limit, CPU time, start time, file descriptors,
+//! network bytes), read from Linux's
 //! `/proc/self` on every scrape. Elsewhere they are simply absent.
 
 use crate::metrics::{Desc, Family};
@@ -30,10 +31,35 @@ static MAX_FDS: Desc = Desc::gauge(
     &[],
     "Maximum number of open file descriptors.",
 );
+static MAX_VIRTUAL: Desc = Desc::gauge(
+    "process_virtual_memory_max_bytes",
+    &[],
+    "Maximum amount of virtual memory available in bytes.",
+);
+static RECEIVED: Desc = Desc::counter(
+    "process_network_receive_bytes_total",
+    &[],
+    "Number of bytes received by the process over the network.",
+);
+static TRANSMITTED: Desc = Desc::counter(
+    "process_network_transmit_bytes_total",
+    &[],
+    "Number of bytes sent by the process over the network.",
+);
 
 /// Every process family, for the catalogue.
 pub fn metrics() -> Vec<&'static Desc> {
-    vec![&CPU, &RESIDENT, &VIRTUAL, &START, &OPEN_FDS, &MAX_FDS]
+    vec![
+        &CPU,
+        &RESIDENT,
+        &VIRTUAL,
+        &START,
+        &OPEN_FDS,
+        &MAX_FDS,
+        &MAX_VIRTUAL,
+        &RECEIVED,
+        &TRANSMITTED,
+    ]
 }
 
 /// CPU time (user plus system) this process has used, in seconds.
@@ -57,8 +83,15 @@ pub fn families() -> Vec<Family> {
     if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
         families.push(OPEN_FDS.single(entries.count() as f64));
     }
-    if let Some(max) = max_fds() {
+    if let Some(max) = limit("Max open files") {
         families.push(MAX_FDS.single(max));
+    }
+    if let Some(max) = limit("Max address space") {
+        families.push(MAX_VIRTUAL.single(max));
+    }
+    if let Some((received, transmitted)) = network_bytes() {
+        families.push(RECEIVED.single(received));
+        families.push(TRANSMITTED.single(transmitted));
     }
     families
 }
@@ -98,12 +131,33 @@ fn boot_time() -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-fn max_fds() -> Option<f64> {
+/// A soft limit from `/proc/self/limits`; "unlimited" is the largest 64-bit
+/// value, as the Go client reports it.
+fn limit(name: &str) -> Option<f64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
+    let line = limits.lines().find(|line| line.starts_with(name))?;
+    let soft = line[name.len()..].split_whitespace().next()?;
+    match soft {
+        "unlimited" => Some(u64::MAX as f64),
+        soft => soft.parse().ok(),
+    }
+}
+
+/// Bytes received and sent over every interface of the process's network
+/// namespace (`/proc/self/net/dev`), as the Go client counts them.
+fn network_bytes() -> Option<(f64, f64)> {
+    let dev = std::fs::read_to_string("/proc/self/net/dev").ok()?;
+    let mut totals = (0.0, 0.0);
+    for line in dev.lines().skip(2) {
+        let (_, counters) = line.split_once(':')?;
+        let fields: Vec<f64> = counters
+            .split_whitespace()
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        totals.0 += fields.first()?;
+        totals.1 += fields.get(8)?;
+    }
+    Some(totals)
 }
 
 #[cfg(test)]
@@ -120,6 +174,10 @@ mod tests {
         };
         assert!(value("process_resident_memory_bytes") > 1_000_000.0);
         assert!(value("process_open_fds") >= 3.0);
+        assert!(value("process_max_fds") >= value("process_open_fds"));
+        assert!(value("process_virtual_memory_max_bytes") >= value("process_virtual_memory_bytes"));
+        assert!(value("process_network_receive_bytes_total") >= 0.0);
+        assert!(value("process_network_transmit_bytes_total") >= 0.0);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
