@@ -21,6 +21,13 @@ async fn every_table_mapped_query_has_the_columns_and_types_its_table_reads() {
             .unwrap();
     client.batch_execute(&schema).await.unwrap();
     let version = cluster.version_num().await;
+    if version >= 160000 {
+        // buffercache_summary reads the extension's function.
+        client
+            .batch_execute("CREATE EXTENSION pg_buffercache")
+            .await
+            .unwrap();
+    }
 
     let mut checked = 0;
     let mut problems = Vec::new();

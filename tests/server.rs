@@ -338,7 +338,7 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
         .is_empty());
     drop(client);
 
-    let standby = primary.start_standby();
+    let standby = primary.start_standby("festival_slot");
     let client = primary.client().await;
     let m = eventually(WAIT, "a streaming standby", || async {
         let m = exporter.scrape().await;
@@ -353,11 +353,13 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
         .then_some(m)
     })
     .await;
-    // postgres_exporter's labels: the address as inet text, the pid.
+    // postgres_exporter's labels: the address as inet text, the slot the
+    // standby streams from, the pid.
     let standby_labels = [
         ("application_name", "festival_standby"),
         ("client_addr", "127.0.0.1/32"),
         ("state", "streaming"),
+        ("slot_name", "festival_slot"),
     ];
     assert!(m.value("pg_stat_replication_sent_lag_bytes", &standby_labels) >= 0.0);
     let streaming = m.all("pg_stat_replication_pg_wal_lsn_diff", &standby_labels);
@@ -377,7 +379,7 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
         .batch_execute("INSERT INTO tickets SELECT generate_series(1, 1000)")
         .await
         .unwrap();
-    let replica = Exporter::start(&standby.dsn(), &[]);
+    let replica = Exporter::start(&standby.dsn(), &["--collector.stat_wal_receiver"]);
     let m = eventually(WAIT, "a replayed transaction on the standby", || async {
         let m = replica.scrape().await;
         (m.get("pg_replication_last_replay_seconds", &[]) > Some(0.0)).then_some(m)
@@ -385,7 +387,24 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
     .await;
     assert_eq!(m.value("pg_replication_is_replica", &[]), 1.0);
     assert!(m.value("pg_replication_lag_seconds", &[]) >= 0.0);
+    // postgres_exporter's stat_wal_receiver: the upstream and the slot.
+    let receiver = [
+        ("upstream_host", "127.0.0.1"),
+        ("slot_name", "festival_slot"),
+        ("status", "streaming"),
+    ];
+    let flushed = m.value("pg_stat_wal_receiver_flushed_lsn", &receiver);
+    assert!(flushed >= m.value("pg_stat_wal_receiver_receive_start_lsn", &receiver));
+    assert_eq!(m.value("pg_stat_wal_receiver_received_tli", &receiver), 1.0);
+    assert!(
+        (m.value("pg_stat_wal_receiver_last_msg_receipt_time", &receiver) - now()).abs() < 120.0
+    );
+    assert!(
+        m.all("pg_stat_wal_receiver_upstream_node", &[]).is_empty(),
+        "not a repmgr slot"
+    );
     for collector in [
+        "stat_wal_receiver",
         "replication",
         "stat_user_tables",
         "sizes",
@@ -560,4 +579,91 @@ async fn backup_files_by_glob() {
             .is_none(),
         "off by default"
     );
+}
+
+#[tokio::test]
+async fn postgres_exporters_optional_collectors() {
+    let cluster = PgCluster::start();
+    let version = cluster.version_num().await;
+    let setup = cluster.client().await;
+    setup
+        .batch_execute(
+            "CREATE TABLE tickets (id int PRIMARY KEY);
+             INSERT INTO tickets SELECT generate_series(1, 1000);
+             SELECT count(*) FROM tickets WHERE id < 10;
+             CHECKPOINT",
+        )
+        .await
+        .unwrap();
+    if version >= 160000 {
+        setup
+            .batch_execute("CREATE EXTENSION pg_buffercache")
+            .await
+            .unwrap();
+    }
+    // An open transaction, idle in it: one long-running transaction.
+    let open = cluster.client().await;
+    open.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let collectors = [
+        "statio_user_indexes",
+        "database_wraparound",
+        "long_running_transactions",
+        "stat_checkpointer",
+        "buffercache_summary",
+    ];
+    let flags: Vec<String> = collectors
+        .iter()
+        .map(|c| format!("--collector.{c}"))
+        .collect();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let exporter = Exporter::start(&cluster.dsn(), &flags);
+    let index = [
+        ("schemaname", "public"),
+        ("relname", "tickets"),
+        ("indexrelname", "tickets_pkey"),
+    ];
+    // The setup session's statistics reach the views within a second or so.
+    let m = eventually(WAIT, "index statistics", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_statio_user_indexes_idx_blks_hit_total", &index) > Some(0.0)).then_some(m)
+    })
+    .await;
+    for collector in collectors {
+        assert_eq!(success(&m, collector), 1.0, "{collector}");
+    }
+    assert!(m.value("pg_statio_user_indexes_idx_blks_read_total", &index) >= 0.0);
+    let postgres = [("datname", "postgres")];
+    assert!(m.value("pg_database_wraparound_age_datfrozenxid_seconds", &postgres) > 0.0);
+    assert!(m.value("pg_database_wraparound_age_datminmxid_seconds", &postgres) >= 0.0);
+    assert!(
+        m.all(
+            "pg_database_wraparound_age_datfrozenxid_seconds",
+            &[("datname", "template0")]
+        )
+        .is_empty(),
+        "only databases that accept connections"
+    );
+    assert_eq!(m.value("pg_long_running_transactions", &[]), 1.0);
+    assert!(m.value("pg_long_running_transactions_oldest_timestamp_seconds", &[]) > 0.0);
+    if version >= 170000 {
+        assert!(m.value("pg_stat_checkpointer_num_requested_total", &[]) >= 1.0);
+        assert!(m.value("pg_stat_checkpointer_buffers_written_total", &[]) > 0.0);
+    } else {
+        assert!(m
+            .all("pg_stat_checkpointer_num_requested_total", &[])
+            .is_empty());
+    }
+    if version >= 160000 {
+        let used = m.value("pg_buffercache_summary_buffers_used", &[]);
+        let unused = m.value("pg_buffercache_summary_buffers_unused", &[]);
+        assert!(used > 0.0);
+        assert_eq!(
+            used + unused,
+            16.0 * 1024.0 * 1024.0 / 8192.0,
+            "shared_buffers 16MB"
+        );
+    } else {
+        assert!(m.all("pg_buffercache_summary_buffers_used", &[]).is_empty());
+    }
+    drop(open);
 }

@@ -167,7 +167,7 @@ async fn stat_activity_reports_idle_transactions_and_long_queries_by_pid() {
 #[tokio::test]
 async fn stat_activity_counts_autovacuum_workers() {
     let cluster = PgCluster::start();
-    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let exporter = Exporter::start(&cluster.dsn(), &["--collector.stat_activity_autovacuum"]);
     assert_eq!(
         exporter
             .scrape()
@@ -177,11 +177,19 @@ async fn stat_activity_counts_autovacuum_workers() {
     );
     // A throttled autovacuum of many dead tuples keeps a worker busy for a while.
     run_and_disconnect(&cluster, SLOW_AUTOVACUUM).await;
-    let m = eventually(WAIT, "an autovacuum worker", || async {
+    let audit_logs = [("relname", "audit_logs")];
+    let m = eventually(WAIT, "an autovacuum worker on audit_logs", || async {
         let m = exporter.scrape().await;
-        (m.get("pg_stat_activity_autovacuum_workers", &[]) >= Some(1.0)).then_some(m)
+        (m.get("pg_stat_activity_autovacuum_workers", &[]) >= Some(1.0)
+            && m.get("pg_stat_activity_autovacuum_timestamp_seconds", &audit_logs)
+                .is_some())
+        .then_some(m)
     })
     .await;
+    // postgres_exporter's stat_activity_autovacuum: when the worker's
+    // transaction started.
+    let started = m.value("pg_stat_activity_autovacuum_timestamp_seconds", &audit_logs);
+    assert!((support::now() - started) < 60.0, "{started}");
     assert_eq!(
         m.value(
             "pg_stat_activity_backends",

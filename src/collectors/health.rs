@@ -21,6 +21,7 @@ const COLUMNS: Columns = Columns::new(&[Column::new(
 /// The `health` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "health",
+    enabled_by_default: true,
     description: "Tables needing VACUUM by the guide's dead-ratio health check",
     scope: Scope::Database,
     queries: &[Query::new(&[(0, SQL)], &[COLUMNS]).with_param(dead_ratio)],

@@ -28,21 +28,28 @@ pub use rows::{
 pub mod autovacuum;
 pub mod backup;
 pub mod bloat;
+pub mod buffercache_summary;
 pub mod custom_queries;
+pub mod database_wraparound;
 pub mod health;
 pub mod locks;
+pub mod long_running_transactions;
 pub mod partitions;
 pub mod replication;
 pub mod roles;
 pub mod settings;
 pub mod sizes;
 pub mod stat_activity;
+pub mod stat_activity_autovacuum;
 pub mod stat_archiver;
 pub mod stat_bgwriter;
+pub mod stat_checkpointer;
 pub mod stat_database;
 pub mod stat_statements;
 pub mod stat_user_indexes;
 pub mod stat_user_tables;
+pub mod stat_wal_receiver;
+pub mod statio_user_indexes;
 pub mod statio_user_tables;
 
 /// One area of statistics, collected on every scrape while enabled.
@@ -144,6 +151,13 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &bloat::Bloat,
     &custom_queries::CustomQueries,
     &backup::Backup,
+    &buffercache_summary::COLLECTOR,
+    &database_wraparound::COLLECTOR,
+    &long_running_transactions::COLLECTOR,
+    &stat_activity_autovacuum::COLLECTOR,
+    &stat_checkpointer::COLLECTOR,
+    &stat_wal_receiver::COLLECTOR,
+    &statio_user_indexes::COLLECTOR,
 ];
 
 /// Settings of individual collectors, from their `--collector.<name>.<setting>` flags.

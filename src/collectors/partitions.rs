@@ -47,6 +47,7 @@ const SIZE_COLUMNS: Columns = Columns::new(&[Column::new(
 /// The `partitions` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "partitions",
+    enabled_by_default: true,
     description:
         "Partitions per parent, their sizes, date range coverage and DEFAULT partition rows",
     scope: Scope::Database,

@@ -107,6 +107,8 @@ impl Query {
 #[derive(Debug)]
 pub struct QueryCollector {
     pub name: &'static str,
+    /// Whether it runs when no flag says otherwise.
+    pub enabled_by_default: bool,
     pub description: &'static str,
     pub scope: Scope,
     pub queries: &'static [Query],
@@ -115,6 +117,10 @@ pub struct QueryCollector {
 impl Collector for QueryCollector {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn enabled_by_default(&self) -> bool {
+        self.enabled_by_default
     }
 
     fn description(&self) -> &'static str {

@@ -186,6 +186,7 @@ const WAL_STATUS_COLUMNS: Columns = Columns::new(&[Column::new(
 /// The `replication` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "replication",
+    enabled_by_default: true,
     description: "Standby status and lag, per-standby lag and replication slots",
     scope: Scope::Server,
     queries: &[

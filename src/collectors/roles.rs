@@ -19,6 +19,7 @@ const COLUMNS: Columns = Columns::new(&[Column::new(
 /// The `roles` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "roles",
+    enabled_by_default: true,
     description: "Connection limit of every role from pg_roles",
     scope: Scope::Server,
     queries: &[Query::new(&[(0, SQL)], &[COLUMNS])],

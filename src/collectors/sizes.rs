@@ -53,6 +53,7 @@ const INDEX_COLUMNS: Columns = Columns::new(&[Column::new(
 /// The `sizes` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "sizes",
+    enabled_by_default: true,
     description:
         "Database, table, TOAST and index sizes, skipping relations under an exclusive lock",
     scope: Scope::Both,

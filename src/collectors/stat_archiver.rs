@@ -65,6 +65,7 @@ const WAL_COLUMNS: Columns = Columns::new(&[
 /// The `stat_archiver` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "stat_archiver",
+    enabled_by_default: true,
     description:
         "WAL archiving from pg_stat_archiver, WAL volume from pg_stat_wal and the pg_wal directory",
     scope: Scope::Server,

@@ -99,6 +99,7 @@ const COLUMNS: Columns = Columns::new(&[
 /// The `stat_bgwriter` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "stat_bgwriter",
+    enabled_by_default: true,
     description:
         "Checkpoints and buffer writes from pg_stat_bgwriter (pg_stat_checkpointer from 17)",
     scope: Scope::Server,

@@ -232,6 +232,7 @@ const COLUMNS: Columns = Columns::new(&[
 /// The `stat_database` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "stat_database",
+    enabled_by_default: true,
     description:
         "Per-database transactions, cache hits, tuples, temp files, deadlocks and conflicts",
     scope: Scope::Server,

@@ -59,6 +59,7 @@ const INFO_COLUMNS: Columns = Columns::new(&[Column::new(
 /// The `stat_user_indexes` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "stat_user_indexes",
+    enabled_by_default: true,
     description:
         "Per-index scans and tuples from pg_stat_user_indexes, and index properties from pg_index",
     scope: Scope::Database,

@@ -34,6 +34,7 @@ const COLUMNS: Columns = Columns::new(&[
 /// The `stat_user_tables` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "stat_user_tables",
+    enabled_by_default: true,
     description:
         "Per-table tuples, scans and (auto)vacuum/analyze history from pg_stat_user_tables",
     scope: Scope::Database,

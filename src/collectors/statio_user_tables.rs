@@ -78,6 +78,7 @@ const COLUMNS: Columns = Columns::new(&[
 /// The `statio_user_tables` collector.
 pub static COLLECTOR: QueryCollector = QueryCollector {
     name: "statio_user_tables",
+    enabled_by_default: true,
     description:
         "Per-table heap, index and TOAST block reads and buffer hits from pg_statio_user_tables",
     scope: Scope::Database,

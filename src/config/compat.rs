@@ -9,20 +9,31 @@ use clap::{Arg, ArgAction, ArgMatches};
 /// postgres_exporter's collectors that have no collector of that name here,
 /// with where their families are.
 const FOREIGN_COLLECTORS: &[(&str, &str)] = &[
-    ("buffercache_summary", "its pg_buffercache_summary_* families are not served"),
-    ("database", "pg_database_size_bytes and pg_database_connection_limit come from the sizes collector"),
-    ("database_wraparound", "the transaction ID age per database is pg_database_frozen_xid_age from the autovacuum collector"),
-    ("long_running_transactions", "long transactions are pg_stat_activity_max_tx_duration and pg_stat_activity_long_running_queries from the stat_activity collector"),
-    ("postmaster", "pg_postmaster_start_time_seconds is always served"),
+    (
+        "database",
+        "pg_database_size_bytes and pg_database_connection_limit come from the sizes collector",
+    ),
+    (
+        "postmaster",
+        "pg_postmaster_start_time_seconds is always served",
+    ),
     ("process_idle", "pg_process_idle_seconds is not served"),
-    ("replication_slots", "pg_replication_slots_* come from the replication collector"),
-    ("stat_activity_autovacuum", "running autovacuums are pg_stat_progress_vacuum_* from the autovacuum collector"),
-    ("stat_checkpointer", "checkpoints are pg_stat_bgwriter_* from the stat_bgwriter collector on every version"),
-    ("stat_progress_vacuum", "pg_stat_progress_vacuum_* come from the autovacuum collector"),
-    ("stat_replication", "pg_stat_replication_* come from the replication collector"),
-    ("stat_wal_receiver", "pg_stat_wal_receiver_* are not served"),
-    ("statio_user_indexes", "pg_statio_user_indexes_* are not served"),
-    ("wal", "pg_wal_segments and pg_wal_size_bytes come from the stat_archiver collector"),
+    (
+        "replication_slots",
+        "pg_replication_slots_* come from the replication collector",
+    ),
+    (
+        "stat_progress_vacuum",
+        "pg_stat_progress_vacuum_* come from the autovacuum collector",
+    ),
+    (
+        "stat_replication",
+        "pg_stat_replication_* come from the replication collector",
+    ),
+    (
+        "wal",
+        "pg_wal_segments and pg_wal_size_bytes come from the stat_archiver collector",
+    ),
     ("xlog_location", "it reads PostgreSQL 9 only"),
 ];
 

@@ -164,7 +164,7 @@ impl PgCluster {
     /// A streaming standby of this (running) cluster: the primary is stopped
     /// for a moment, its data directory copied cold (a valid base backup
     /// without pg_basebackup, which not every build ships), and both started.
-    pub fn start_standby(&self) -> PgCluster {
+    pub fn start_standby(&self, slot: &str) -> PgCluster {
         self.stop();
         let dir = tempfile::Builder::new()
             .prefix("fpe-pg-standby-")
@@ -187,7 +187,7 @@ impl PgCluster {
             &dir.path().display().to_string(),
         );
         conf.push_str(&format!(
-            "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=festival_standby'\nhot_standby = on\n",
+            "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=festival_standby'\nprimary_slot_name = '{slot}'\nhot_standby = on\n",
             self.port
         ));
         std::fs::write(&conf_path, conf).unwrap();
