@@ -110,6 +110,25 @@ pg_stat_user_tables:
     assert_eq!(m.value("festival_wallets_count", &[]), wallets);
     assert!(m.value("festival_wallets_balance_total", &[]) > 0.0);
 
+    // postgres_exporter's load status per --extend.query-path file, with
+    // the SHA-256 of its content.
+    let sha256 = |path: &str| {
+        let out = std::process::Command::new("sha256sum")
+            .arg(path)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    for file in [festival_file, compat.to_str().unwrap()] {
+        let labels = [("filename", file), ("hashsum", &sha256(file))];
+        assert_eq!(
+            m.value("pg_exporter_user_queries_load_error", &labels),
+            0.0,
+            "{file}"
+        );
+    }
+    assert_eq!(m.all("pg_exporter_user_queries_load_error", &[]).len(), 2);
+
     let gate = [("gate", "open")];
     assert_eq!(m.value("pg_festival_state_state", &gate), 1.0);
     assert_eq!(

@@ -130,7 +130,21 @@ async fn probes_five_servers_of_different_majors_and_reloads_its_configuration()
         format!("{auth}{targets}{}{extend}", target("late", late.port)),
     )
     .unwrap();
+    let before = exporter.scrape().await;
+    assert_eq!(
+        before.value("postgres_exporter_config_last_reload_successful", &[]),
+        1.0
+    );
+    let started = before.value(
+        "postgres_exporter_config_last_reload_success_timestamp_seconds",
+        &[],
+    );
     assert_eq!(post(addr, "/-/reload").await, 200);
+    let reloaded = exporter.scrape().await.value(
+        "postgres_exporter_config_last_reload_success_timestamp_seconds",
+        &[],
+    );
+    assert!(reloaded > started, "{reloaded} after {started}");
     let m = Metrics::parse(&http_get(addr, "/probe?target=late", &[]).await.body);
     assert_eq!(m.value("pg_up", &[]), 1.0);
     assert_eq!(m.value("festival_marker_answer", &[]), 42.0);
@@ -151,6 +165,19 @@ async fn probes_five_servers_of_different_majors_and_reloads_its_configuration()
         exporter.stderr().contains("reload failed"),
         "{}",
         exporter.stderr()
+    );
+    let m = exporter.scrape().await;
+    assert_eq!(
+        m.value("postgres_exporter_config_last_reload_successful", &[]),
+        0.0
+    );
+    assert_eq!(
+        m.value(
+            "postgres_exporter_config_last_reload_success_timestamp_seconds",
+            &[]
+        ),
+        reloaded,
+        "the last success is still the one before"
     );
 
     std::fs::write(

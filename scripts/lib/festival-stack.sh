@@ -4,9 +4,11 @@
 # PostgreSQL with schema/festival.sql, festival-pg-exporter, Prometheus with a
 # temp copy of alerts/*.yml, Alertmanager and a small webhook receiver. Sourced
 # (never run) by scripts/demo and scripts/e2e, which start that whole stack,
-# and by scripts/bench, scripts/load and scripts/compare-exposition, which use
-# only the PostgreSQL part (tools, temp dir, free ports, the cluster, psql)
-# and their own exporter runs (see the function list below). Its Python
+# by scripts/compat (PostgreSQL, any postgres_exporter-compatible exporter and
+# Prometheus with postgres_exporter's mixin rules, no Alertmanager), and by
+# scripts/bench, scripts/load and scripts/compare-exposition, which use only
+# the PostgreSQL part (tools, temp dir, free ports, the cluster, psql) and
+# their own exporter runs (see the function list below). Its Python
 # lives next to it: scripts/lib/net.py (free port, HTTP wait) and
 # scripts/lib/webhook.py (the webhook receiver).
 #
@@ -37,7 +39,9 @@
 #   fs_start_exporter ADDR ARGS...   festival-pg-exporter on ADDR -> FS_EXPORTER_PID
 #                               (database FS_EXPORTER_DB, default festivals;
 #                               FS_EXPORTER_CLEAN_ENV=1: with PATH as its only
-#                               environment variable)
+#                               environment variable; FS_EXPORTER_DSN_ENV=1:
+#                               the DSN in DATA_SOURCE_NAME, not a flag, so any
+#                               postgres_exporter-compatible binary starts)
 #   fs_rules_copy DIR FOR [NAME=VALUE]...   alerts/*.yml into DIR, every `for:`
 #                               set to FOR, festival_pg:threshold:NAME set to VALUE
 #   fs_start_webhook LOG [PORT] webhook receiver, one JSON line per notification
@@ -46,7 +50,8 @@
 #                               (receiver name: FS_AM_RECEIVER, default webhook)
 #   fs_start_prometheus PORT TARGET AM_ADDR RULES_DIR INTERVAL [JOB] [ARGS...]
 #                               (scrape timeout FS_SCRAPE_TIMEOUT, default 80 %
-#                               of INTERVAL)
+#                               of INTERVAL; an empty AM_ADDR: no alerting
+#                               section, an empty RULES_DIR: no rule files)
 #   fs_wait_http URL SECONDS [PID]  until URL answers 2xx (or PID has exited)
 #   fs_stop_all                 stop everything recorded, bounded
 #
@@ -215,11 +220,12 @@ fs_load_schema() { # [DB]: creates DB (festivals) and loads schema/festival.sql 
 }
 
 fs_start_exporter() { # ADDR [ARGS...]: against FS_PG_PORT's festivals, log in FS_TMP/exporter.log
-  local addr=$1 clean=()
+  local addr=$1 run=(env) dsn dsn_flag=()
   shift
-  [[ ${FS_EXPORTER_CLEAN_ENV:-0} == 1 ]] && clean=(env -i PATH="$PATH")
-  ${clean[@]+"${clean[@]}"} "$EXPORTER_BIN" \
-    --data-source-name "postgresql://postgres@127.0.0.1:$FS_PG_PORT/${FS_EXPORTER_DB:-festivals}?sslmode=disable" \
+  dsn="postgresql://postgres@127.0.0.1:$FS_PG_PORT/${FS_EXPORTER_DB:-festivals}?sslmode=disable"
+  [[ ${FS_EXPORTER_CLEAN_ENV:-0} == 1 ]] && run=(env -i PATH="$PATH")
+  if [[ ${FS_EXPORTER_DSN_ENV:-0} == 1 ]]; then run+=(DATA_SOURCE_NAME="$dsn"); else dsn_flag=(--data-source-name "$dsn"); fi
+  "${run[@]}" "$EXPORTER_BIN" ${dsn_flag[@]+"${dsn_flag[@]}"} \
     --web.listen-address "$addr" "$@" >>"$FS_TMP/exporter.log" 2>&1 &
   FS_EXPORTER_PID=$!
   FS_PIDS+=("$FS_EXPORTER_PID")
@@ -291,22 +297,22 @@ fs_start_prometheus() { # PORT TARGET AM_ADDR RULES_DIR INTERVAL [JOB] [ARGS...]
     case ${BASH_REMATCH[2]} in s) ms=$((ms * 1000)) ;; m) ms=$((ms * 60000)) ;; esac
     timeout=$((ms * 4 / 5))ms
   fi
-  cat >"$FS_TMP/prometheus.yml" <<EOF
+  {
+    cat <<EOF
 global:
   scrape_interval: $interval
   scrape_timeout: $timeout
   evaluation_interval: $interval
-rule_files:
-  - $rules/*.yml
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: ['$am']
+EOF
+    [[ -z $rules ]] || printf 'rule_files:\n  - %s/*.yml\n' "$rules"
+    [[ -z $am ]] || printf "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['%s']\n" "$am"
+    cat <<EOF
 scrape_configs:
   - job_name: $job
     static_configs:
       - targets: ['$target']
 EOF
+  } >"$FS_TMP/prometheus.yml"
   "$PROMETHEUS_BIN" --config.file="$FS_TMP/prometheus.yml" --storage.tsdb.path="$FS_TMP/prometheus" \
     --web.listen-address="127.0.0.1:$port" --log.level=warn "$@" >"$FS_TMP/prometheus.log" 2>&1 &
   FS_PIDS+=($!)

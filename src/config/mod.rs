@@ -133,23 +133,113 @@ impl Loaded {
 
 /// The files as last loaded, shared by every scrape engine of the process: a
 /// reload swaps the one value inside, and collections in flight keep the one
-/// they started with.
+/// they started with. Beside it, how the last load went.
 #[derive(Debug, Clone, Default)]
-pub struct Reloadable(Arc<RwLock<Arc<Loaded>>>);
+pub struct Reloadable {
+    loaded: Arc<RwLock<Arc<Loaded>>>,
+    status: Arc<RwLock<Arc<LoadStatus>>>,
+}
+
+/// How the last reading of the files went, for postgres_exporter's
+/// `postgres_exporter_config_last_reload_*` and
+/// `pg_exporter_user_queries_load_error` families.
+#[derive(Debug, Clone, Default)]
+pub struct LoadStatus {
+    /// Whether the last reading (at startup or a reload) was taken into use.
+    pub successful: bool,
+    /// When files were last taken into use, Unix seconds.
+    pub success_time_seconds: f64,
+    /// Each `--extend.query-path` file at the last reading.
+    pub query_files: Vec<QueryFileStatus>,
+}
+
+/// One query file as last read: its name, the SHA-256 of its content (hex)
+/// and whether it failed to load on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryFileStatus {
+    pub filename: String,
+    pub hashsum: String,
+    pub failed: bool,
+}
+
+impl QueryFileStatus {
+    /// Reads and checks each file of `paths` on its own.
+    pub fn read(paths: &[PathBuf]) -> Vec<QueryFileStatus> {
+        use sha2::Digest;
+        paths
+            .iter()
+            .map(|path| {
+                let content = std::fs::read(path);
+                QueryFileStatus {
+                    filename: path.display().to_string(),
+                    hashsum: content
+                        .as_deref()
+                        .map(|bytes| {
+                            sha2::Sha256::digest(bytes)
+                                .iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    failed: content.is_err() || queries::load(path).is_err(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
 
 impl Reloadable {
-    pub fn new(loaded: Loaded) -> Reloadable {
-        Reloadable(Arc::new(RwLock::new(Arc::new(loaded))))
+    /// The files read at startup, from `query_paths`.
+    pub fn new(loaded: Loaded, query_paths: &[PathBuf]) -> Reloadable {
+        let status = LoadStatus {
+            successful: true,
+            success_time_seconds: unix_now(),
+            query_files: QueryFileStatus::read(query_paths),
+        };
+        Reloadable {
+            loaded: Arc::new(RwLock::new(Arc::new(loaded))),
+            status: Arc::new(RwLock::new(Arc::new(status))),
+        }
     }
 
     /// What is loaded now.
     pub fn current(&self) -> Arc<Loaded> {
-        Arc::clone(&self.0.read().expect("loaded lock"))
+        Arc::clone(&self.loaded.read().expect("loaded lock"))
+    }
+
+    /// How the last reading went.
+    pub fn status(&self) -> Arc<LoadStatus> {
+        Arc::clone(&self.status.read().expect("status lock"))
     }
 
     /// Serves `loaded` from the next collection on.
-    pub fn replace(&self, loaded: Loaded) {
-        *self.0.write().expect("loaded lock") = Arc::new(loaded);
+    pub fn replace(&self, loaded: Loaded, query_paths: &[PathBuf]) {
+        *self.loaded.write().expect("loaded lock") = Arc::new(loaded);
+        self.record(true, query_paths);
+    }
+
+    /// Notes a reading that failed: what is loaded stays.
+    pub fn failed(&self, query_paths: &[PathBuf]) {
+        self.record(false, query_paths);
+    }
+
+    fn record(&self, successful: bool, query_paths: &[PathBuf]) {
+        let mut status = self.status.write().expect("status lock");
+        *status = Arc::new(LoadStatus {
+            successful,
+            success_time_seconds: if successful {
+                unix_now()
+            } else {
+                status.success_time_seconds
+            },
+            query_files: QueryFileStatus::read(query_paths),
+        });
     }
 }
 

@@ -291,3 +291,30 @@ fn postgres_exporter_flags_take_effect_or_warn_once_each() {
         assert!(err.starts_with(flag), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn query_file_status_hashes_each_file_and_checks_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let [good, empty, bad, gone] =
+        ["good", "empty", "bad", "gone"].map(|name| dir.path().join(format!("{name}.yaml")));
+    std::fs::write(
+        &good,
+        "pg_x:\n  query: SELECT 1 AS one\n  metrics:\n    - one: {usage: GAUGE}\n",
+    )
+    .unwrap();
+    std::fs::write(&empty, "").unwrap();
+    std::fs::write(&bad, "pg_x:\n  query: [not, a, string]\n").unwrap();
+    let status = super::QueryFileStatus::read(&[good.clone(), empty, bad, gone]);
+    assert_eq!(status[0].filename, good.display().to_string());
+    assert_eq!(
+        status.iter().map(|s| s.failed).collect::<Vec<_>>(),
+        [false, true, true, true]
+    );
+    assert_eq!(status[0].hashsum.len(), 64);
+    // SHA-256 of no bytes.
+    assert_eq!(
+        status[1].hashsum,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(status[3].hashsum, "", "an unreadable file has no hash");
+}

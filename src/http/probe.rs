@@ -148,13 +148,19 @@ impl Targets {
     /// targets may have changed.
     pub fn reload(&self) -> Result<(), ConfigError> {
         let s = &self.settings;
-        let loaded = Loaded::read(s.config_file.as_deref(), &s.query_paths)?;
+        let loaded = match Loaded::read(s.config_file.as_deref(), &s.query_paths) {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                s.loaded.failed(&s.query_paths);
+                return Err(err);
+            }
+        };
         tracing::info!(
             targets = loaded.file.targets.len(),
             queries = loaded.queries.len(),
             "configuration reloaded"
         );
-        s.loaded.replace(loaded);
+        s.loaded.replace(loaded, &s.query_paths);
         self.engines.lock().expect("engines lock").clear();
         Ok(())
     }

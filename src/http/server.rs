@@ -73,7 +73,7 @@ pub fn build_state(config: Config) -> AppState {
     let settings = EngineSettings {
         collectors: config.collectors,
         options: Arc::new(config.options),
-        loaded: Reloadable::new(config.loaded),
+        loaded: Reloadable::new(config.loaded, &config.query_paths),
         discovery: config.discovery,
         timeout: config.collection_timeout,
         max_connections: config.max_connections,

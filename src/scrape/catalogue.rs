@@ -57,6 +57,27 @@ pub(super) static SCRAPE_ERROR: Desc = Desc::gauge(
     "Whether this scrape had an error: PostgreSQL unreachable or a collector failed (1), or not (0).",
 );
 
+pub(super) static QUERY_FILE_ERROR: Desc = Desc::gauge(
+    "pg_exporter_user_queries_load_error",
+    &["filename", "hashsum"],
+    "Whether the --extend.query-path file failed to load at the last reading (1) or not (0); hashsum is the SHA-256 of its content.",
+);
+pub(super) static RELOAD_SUCCESSFUL: Desc = Desc::gauge(
+    "postgres_exporter_config_last_reload_successful",
+    &[],
+    "Whether the last reading of the configuration and query files was taken into use (postgres_exporter's name).",
+);
+pub(super) static RELOAD_SUCCESS_TIME: Desc = Desc::gauge(
+    "postgres_exporter_config_last_reload_success_timestamp_seconds",
+    &[],
+    "When the configuration and query files were last taken into use, Unix seconds (postgres_exporter's name).",
+);
+pub(super) static BUILD_INFO: Desc = Desc::gauge(
+    "postgres_exporter_build_info",
+    &["branch", "goarch", "goos", "goversion", "revision", "tags", "version"],
+    "This exporter's version under postgres_exporter's name and labels (goarch and goos as Go names them; branch, goversion, revision and tags empty); the value is always 1.",
+);
+
 /// Every family the exporter can produce, with the collector that makes it
 /// (`exporter` for the engine's own), in output order.
 pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
@@ -69,6 +90,10 @@ pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
         &SCRAPE_DURATION,
         &SCRAPES,
         &SCRAPE_ERROR,
+        &QUERY_FILE_ERROR,
+        &RELOAD_SUCCESSFUL,
+        &RELOAD_SUCCESS_TIME,
+        &BUILD_INFO,
     ];
     let mut all: Vec<(&'static str, &'static Desc)> =
         server.into_iter().map(|desc| ("exporter", desc)).collect();
