@@ -247,11 +247,13 @@ async fn locks_report_modes_relations_blocked_sessions_and_blocking_chains() {
         ),
         2.0
     );
-    assert_eq!(
-        m.all("pg_locks_count", &[("datname", "postgres")]).len(),
-        9,
-        "every lock mode is present"
-    );
+    for datname in ["postgres", "template0", "template1"] {
+        assert_eq!(
+            m.all("pg_locks_count", &[("datname", datname)]).len(),
+            9,
+            "every database and lock mode is present, as in postgres_exporter"
+        );
+    }
     assert_eq!(
         m.value(
             "pg_locks_count",
