@@ -155,10 +155,13 @@ mod tests {
                 seen.insert(name.to_string()),
                 "{name} twice in the catalogue"
             );
-            // `<query>_<column>`: the custom queries' families, named by their files.
+            // `<query>_<column>`: the custom queries' families, named by their
+            // files; `postgres_exporter_`: that exporter's names for its reload
+            // status and build, kept for its dashboards.
             assert!(
                 name.starts_with("pg_")
                     || name.starts_with("process_")
+                    || name.starts_with("postgres_exporter_")
                     || name == "<query>_<column>",
                 "{name}"
             );

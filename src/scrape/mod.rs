@@ -36,6 +36,7 @@ use crate::metrics::{encode, ConstantLabels, Family, Format};
 
 pub mod catalogue;
 mod discover;
+mod files;
 mod merge;
 mod plan;
 pub mod process;
@@ -312,7 +313,7 @@ impl Scraper {
         families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
         families.push(SCRAPES.single(scrapes as f64));
         families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
-        families.extend(load_status_families(&self.loaded.status()));
+        families.extend(files::families(&self.loaded.status()));
         families.extend(process::families());
         self.drop_duplicates(&mut families);
         Collection::new(families)
@@ -394,41 +395,4 @@ mod tests {
             );
         }
     }
-}
-
-/// postgres_exporter's families about the files and the build: the last
-/// reading of the configuration and query files, and the version.
-fn load_status_families(status: &crate::config::LoadStatus) -> Vec<Family> {
-    let mut files = QUERY_FILE_ERROR.family();
-    for file in &status.query_files {
-        files.push(
-            vec![file.filename.clone(), file.hashsum.clone()],
-            if file.failed { 1.0 } else { 0.0 },
-        );
-    }
-    let mut build = BUILD_INFO.family();
-    let goarch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    build.push(
-        vec![
-            String::new(),
-            goarch.to_string(),
-            std::env::consts::OS.to_string(),
-            String::new(),
-            String::new(),
-            String::new(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ],
-        1.0,
-    );
-    vec![
-        files,
-        RELOAD_SUCCESSFUL.single(if status.successful { 1.0 } else { 0.0 }),
-        RELOAD_SUCCESS_TIME.single(status.success_time_seconds),
-        build,
-    ]
 }
