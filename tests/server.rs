@@ -585,21 +585,18 @@ async fn backup_files_by_glob() {
 async fn postgres_exporters_optional_collectors() {
     let cluster = PgCluster::start();
     let version = cluster.version_num().await;
-    let setup = cluster.client().await;
-    setup
-        .batch_execute(
-            "CREATE TABLE tickets (id int PRIMARY KEY);
-             INSERT INTO tickets SELECT generate_series(1, 1000);
-             SELECT count(*) FROM tickets WHERE id < 10;
-             CHECKPOINT",
-        )
-        .await
-        .unwrap();
+    // Disconnecting sends the session's statistics (before 15 nothing else
+    // does while it sits idle).
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE tickets (id int PRIMARY KEY);
+         INSERT INTO tickets SELECT generate_series(1, 1000);
+         SELECT count(*) FROM tickets WHERE id < 10;
+         CHECKPOINT",
+    )
+    .await;
     if version >= 160000 {
-        setup
-            .batch_execute("CREATE EXTENSION pg_buffercache")
-            .await
-            .unwrap();
+        run_and_disconnect(&cluster, "CREATE EXTENSION pg_buffercache").await;
     }
     // An open transaction, idle in it: one long-running transaction.
     let open = cluster.client().await;
@@ -622,7 +619,7 @@ async fn postgres_exporters_optional_collectors() {
         ("relname", "tickets"),
         ("indexrelname", "tickets_pkey"),
     ];
-    // The setup session's statistics reach the views within a second or so.
+    // The statistics reach the views within a second or so.
     let m = eventually(WAIT, "index statistics", || async {
         let m = exporter.scrape().await;
         (m.get("pg_statio_user_indexes_idx_blks_hit_total", &index) > Some(0.0)).then_some(m)
