@@ -537,3 +537,105 @@ async fn a_session_just_closed_is_waited_for_under_a_role_connection_limit() {
         "the role's one slot is the pool's idle session"
     );
 }
+
+/// A database owner who points their database's search_path at a schema of
+/// their own, with functions named like the catalog's, runs nothing in the
+/// exporter's sessions: those search `pg_catalog` only, whatever the database
+/// or role says; custom queries search PostgreSQL's default path.
+#[tokio::test]
+async fn a_database_search_path_cannot_hijack_the_exporters_sql() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    create_database(&cluster, &admin, "hijack", 10).await;
+    let owner = connect(&cluster.dsn().replace("/postgres?", "/hijack?")).await;
+    owner
+        .batch_execute(
+            "CREATE SCHEMA evil;
+             CREATE FUNCTION evil.current_database() RETURNS name LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE FUNCTION evil.lower(text) RETURNS text LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE FUNCTION evil.count(anyelement) RETURNS bigint LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             GRANT USAGE ON SCHEMA evil TO PUBLIC;
+             ALTER DATABASE hijack SET search_path = evil, pg_catalog, public;",
+        )
+        .await
+        .unwrap();
+    drop(owner);
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries.yaml");
+    std::fs::write(
+        &queries,
+        "pg_hijack_tables:\n  query: \"SELECT count(*) AS count FROM t_hijack\"\n  databases: [hijack]\n  metrics:\n    - count: {usage: GAUGE}\n",
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--auto-discover-databases",
+            "--extend.query-path",
+            queries.to_str().unwrap(),
+        ],
+    );
+    let m = exporter.scrape().await;
+    assert_eq!(
+        m.value("pg_scrape_database_success", &[("datname", "hijack")]),
+        1.0,
+        "{}",
+        exporter.stderr()
+    );
+    for s in m.all("pg_scrape_collector_success", &[]) {
+        assert_eq!(s.value, 1.0, "{s:?}: {}", exporter.stderr());
+    }
+    assert!(!exporter.stderr().contains("evil code ran"));
+    let tables = [
+        ("datname", "hijack"),
+        ("schemaname", "public"),
+        ("relname", "t_hijack"),
+    ];
+    assert_eq!(m.value("pg_stat_user_tables_n_live_tup", &tables), 10.0);
+    // The custom query finds the owner's public table by PostgreSQL's default path.
+    assert_eq!(m.value("pg_hijack_tables_count", &[]), 10.0);
+}
+
+/// Database and role names that are not UTF-8 (an owner of a `SQL_ASCII`
+/// database can create them) come out with U+FFFD in their labels; no
+/// collector fails on them, and discovery skips a database it cannot name.
+#[tokio::test]
+async fn names_that_are_not_utf8_fail_no_collector() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    admin
+        .batch_execute(
+            "CREATE DATABASE ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+        )
+        .await
+        .unwrap();
+    cluster.psql_bytes(
+        "ascii",
+        b"CREATE DATABASE \"bad_\xff\";\nCREATE ROLE \"role_\xff\";\n",
+    );
+    let exporter = Exporter::start(&cluster.dsn(), &["--auto-discover-databases"]);
+    let m = exporter.scrape().await;
+    for s in m.all("pg_scrape_collector_success", &[]) {
+        assert_eq!(s.value, 1.0, "{s:?}: {}", exporter.stderr());
+    }
+    assert_eq!(
+        m.value(
+            "pg_database_connection_limit",
+            &[("datname", "bad_\u{fffd}")]
+        ),
+        -1.0
+    );
+    assert_eq!(
+        m.value("pg_roles_connection_limit", &[("rolname", "role_\u{fffd}")]),
+        -1.0
+    );
+    let visited: Vec<&str> = m
+        .all("pg_scrape_database_success", &[])
+        .iter()
+        .map(|s| s.labels["datname"].as_str())
+        .collect();
+    assert_eq!(visited, ["postgres", "ascii"]);
+}

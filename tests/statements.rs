@@ -27,6 +27,13 @@ async fn stat_statements_reports_top_statements_without_the_exporters_own() {
         .batch_execute("SELECT\n  1 +\n\t2   AS three")
         .await
         .unwrap();
+    // PostgreSQL keeps a password given in a statement in its text.
+    client
+        .batch_execute("CREATE ROLE festival_victim LOGIN PASSWORD 'VictimPw-42'")
+        .await
+        .unwrap();
+    let body = exporter.get("/metrics").await.body;
+    assert!(!body.contains("VictimPw-42"), "a password in a label");
     let m = exporter.scrape().await;
     assert_eq!(m.value("pg_stat_statements_enabled", &[]), 1.0);
     assert_eq!(success(&m, "stat_statements"), 1.0);
@@ -68,6 +75,10 @@ async fn stat_statements_reports_top_statements_without_the_exporters_own() {
         );
     }
     assert_eq!(find("AS three").labels["query"], "SELECT $1 + $2 AS three");
+    assert_eq!(
+        find("festival_victim").labels["query"],
+        "CREATE ROLE festival_victim LOGIN PASSWORD ***"
+    );
     assert!(
         texts
             .iter()

@@ -151,7 +151,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &bloat::Bloat,
     &custom_queries::CustomQueries,
     &backup::Backup,
-    &buffercache_summary::COLLECTOR,
+    &buffercache_summary::BuffercacheSummary,
     &database_wraparound::COLLECTOR,
     &long_running_transactions::COLLECTOR,
     &stat_activity_autovacuum::COLLECTOR,

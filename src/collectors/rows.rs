@@ -95,13 +95,31 @@ pub trait Cells {
     fn required_number(&self, column: &str) -> Result<f64, CollectError>;
 }
 
+/// Text as the server sent it, bytes that are not UTF-8 replaced (U+FFFD): a
+/// name or statement from a `SQL_ASCII` database may hold any byte, and must
+/// not make the collector fail.
+struct LossyText(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for LossyText {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(LossyText(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <String as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
 impl Cells for Row {
     fn has(&self, column: &str) -> bool {
         self.columns().iter().any(|c| c.name() == column)
     }
 
     fn text(&self, column: &str) -> Result<Option<String>, CollectError> {
-        Ok(self.try_get(column)?)
+        Ok(self.try_get::<_, Option<LossyText>>(column)?.map(|t| t.0))
     }
 
     fn number(&self, column: &str) -> Result<Option<f64>, CollectError> {
@@ -109,7 +127,7 @@ impl Cells for Row {
     }
 
     fn required_text(&self, column: &str) -> Result<String, CollectError> {
-        Ok(self.try_get(column)?)
+        Ok(self.try_get::<_, LossyText>(column)?.0)
     }
 
     fn required_number(&self, column: &str) -> Result<f64, CollectError> {
@@ -200,10 +218,12 @@ pub fn session_family<R: Cells>(
     Ok(family)
 }
 
-/// A statement text fit for a label: runs of whitespace (newlines included)
-/// collapsed to one space, control characters dropped, cut at `max_chars`
-/// characters.
+/// A statement text fit for a label: secrets PostgreSQL recorded in it
+/// replaced by `***` (see [`redact_secrets`]), runs of whitespace (newlines
+/// included) collapsed to one space, control characters dropped, cut at
+/// `max_chars` characters.
 pub fn collapse_query(text: &str, max_chars: usize) -> String {
+    let text = &*redact_secrets(text);
     let mut out = String::with_capacity(max_chars.min(text.len()));
     let mut chars = 0;
     let mut pending_space = false;
@@ -232,10 +252,92 @@ pub fn collapse_query(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// A statement text with the secrets it may carry replaced by `***`: the
+/// literal after `PASSWORD` (`CREATE ROLE`, `ALTER USER … PASSWORD '…'`), the
+/// value of a `password=` (or `passwd`, `pwd`) connection parameter
+/// (`dblink_connect('host=… password=…')`, `CREATE USER MAPPING … OPTIONS
+/// (password '…')`) and the password of a URI (`postgresql://user:…@host`).
+/// A literal cut off by PostgreSQL's `track_activity_query_size` is redacted
+/// up to the end of the text.
+pub fn redact_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::sync::OnceLock;
+    static SECRETS: OnceLock<regex::Regex> = OnceLock::new();
+    let secrets = SECRETS.get_or_init(|| {
+        regex::Regex::new(concat!(
+            // A quoted value after the keyword, with or without `=`.
+            r"(?is)(?P<keep>\b(?:password|passwd|pwd)\b(?:\s*=\s*|\s+))",
+            r"(?:'(?:[^']|'')*(?:'|$)|\x22[^\x22]*(?:\x22|$))",
+            // A bare value after `keyword=`, as in a connection string.
+            r"|(?P<bare>\b(?:password|passwd|pwd)\s*=\s*)[^\s'\x22,;)&]+",
+            // user:password@ in a URI.
+            r"|(?P<uri>[a-z][a-z0-9+.-]*://[^\s:/@'\x22]*:)[^\s@'\x22]*@",
+        ))
+        .expect("secret patterns compile")
+    });
+    secrets.replace_all(text, |caps: &regex::Captures| {
+        match (caps.name("keep").or(caps.name("bare")), caps.name("uri")) {
+            (Some(keep), _) => format!("{}***", keep.as_str()),
+            (None, Some(uri)) => format!("{}***@", uri.as_str()),
+            (None, None) => unreachable!("one of the alternatives matched"),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::TestRow;
     use super::*;
+
+    #[test]
+    fn secrets_in_statement_texts_are_redacted() {
+        for (text, redacted) in [
+            (
+                "ALTER ROLE app PASSWORD 'Sup3r''s3cret!'",
+                "ALTER ROLE app PASSWORD ***",
+            ),
+            (
+                "create user x with encrypted password 'p w'",
+                "create user x with encrypted password ***",
+            ),
+            (
+                "ALTER USER \"a\" WITH PASSWORD \"x\"",
+                "ALTER USER \"a\" WITH PASSWORD ***",
+            ),
+            (
+                "SELECT dblink_connect('host=db password=hunter2 user=a')",
+                "SELECT dblink_connect('host=db password=*** user=a')",
+            ),
+            (
+                "OPTIONS (user 'a', password 'b')",
+                "OPTIONS (user 'a', password ***)",
+            ),
+            (
+                "SELECT 'postgresql://app:s3cret@db:5432/x'",
+                "SELECT 'postgresql://app:***@db:5432/x'",
+            ),
+            // PostgreSQL cut the text inside the literal.
+            (
+                "ALTER ROLE app PASSWORD 'half-of-the-sec",
+                "ALTER ROLE app PASSWORD ***",
+            ),
+            // Not secrets.
+            (
+                "SELECT password_hash FROM users WHERE id = 1",
+                "SELECT password_hash FROM users WHERE id = 1",
+            ),
+            ("SELECT password FROM users", "SELECT password FROM users"),
+            (
+                "SELECT 'http://example.com/a'",
+                "SELECT 'http://example.com/a'",
+            ),
+        ] {
+            assert_eq!(redact_secrets(text), redacted, "{text}");
+        }
+        assert_eq!(
+            collapse_query("ALTER ROLE a\n  PASSWORD\n 'x y'", 100),
+            "ALTER ROLE a PASSWORD ***"
+        );
+    }
 
     #[test]
     fn query_text_is_collapsed_and_cut() {

@@ -165,11 +165,11 @@ impl Collector for StatStatements {
                     .iter()
                     .map(|r| {
                         Ok((
-                            r.try_get("queryid")?,
-                            r.try_get::<_, Option<String>>("query")?.unwrap_or_default(),
+                            r.required_text("queryid")?,
+                            r.text("query")?.unwrap_or_default(),
                         ))
                     })
-                    .collect::<Result<_, tokio_postgres::Error>>()?
+                    .collect::<Result<_, CollectError>>()?
             };
             let texts: HashMap<String, String> = {
                 let mut known = ctx.caches.statement_texts();

@@ -186,8 +186,12 @@ impl Conn {
         tokio_postgres::Error,
     > {
         let marked = |sql: &str| format!("{STATEMENT_MARKER}{sql}");
+        // The SQL is the configuration's, written for PostgreSQL's default
+        // search path, not the exporter's pinned `pg_catalog`.
         self.client
-            .batch_execute(&marked("BEGIN READ ONLY"))
+            .batch_execute(&marked(
+                "BEGIN READ ONLY; SET LOCAL search_path = \"$user\", public",
+            ))
             .await?;
         let result = self.client.simple_query(&marked(sql)).await;
         // COMMIT ends a sound read-only transaction as an autocommitted query

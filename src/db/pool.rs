@@ -10,8 +10,11 @@
 //! startup, in the connection's own startup packet (no extra round trip):
 //! `application_name = festival-pg-exporter`, `statement_timeout` and
 //! `lock_timeout` below the scrape deadline ([`SessionLimits`]),
-//! `default_transaction_read_only`, and `TimeZone = UTC` (so dates in
-//! partition bounds mean the same everywhere).
+//! `default_transaction_read_only`, `TimeZone = UTC` (so dates in
+//! partition bounds mean the same everywhere) and `search_path = pg_catalog`,
+//! which the startup packet sets over any `ALTER DATABASE`/`ALTER ROLE …
+//! SET search_path`: no schema a database owner controls can put a function
+//! or operator in front of the catalog's in the exporter's SQL.
 //! A session whose query was cut off by the deadline is cancelled on the server
 //! and closed rather than reused, so a slow query never queues the next one.
 //! Statements are prepared once per session and reused across scrapes.
@@ -78,7 +81,7 @@ impl Pool {
         limits: SessionLimits,
     ) -> Pool {
         let session_options = format!(
-            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC",
+            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC -c search_path=pg_catalog",
             limits.statement_timeout.as_millis().max(1),
             limits.lock_timeout.as_millis().max(1)
         );

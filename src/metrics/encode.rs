@@ -34,43 +34,42 @@ pub enum Format {
 const OPENMETRICS: &str = "application/openmetrics-text";
 
 impl Format {
-    /// Picks the format from an HTTP `Accept` header, as client_golang does:
-    /// OpenMetrics only when `openmetrics` is switched on and the header ranks
-    /// it at least as high as the text format (`q=0` refuses a type); the text
-    /// format otherwise, also when the header accepts neither.
+    /// Picks the format from the HTTP `Accept` header: OpenMetrics only when
+    /// `openmetrics` is switched on and the header names
+    /// `application/openmetrics-text` with a weight above 0 and at least that
+    /// of `text/plain`; the text format otherwise. As client_golang does, a
+    /// wildcard (`*/*`, `text/*`) gets the text format. Parameter names are
+    /// case-insensitive; a weight that is not a number from 0 to 1 (RFC 9110:
+    /// at most three decimals) makes its range count for nothing.
     pub fn negotiate(accept: Option<&str>, openmetrics: bool) -> Format {
         let Some(accept) = accept.filter(|_| openmetrics) else {
             return Format::PrometheusText;
         };
-        // The quality the header gives a media type: that of the most specific
-        // range matching it (`type/subtype` over `type/*` over `*/*`), 0 if none.
-        let quality = |offer: &str| -> f64 {
-            let (family, _) = offer.split_once('/').unwrap_or((offer, ""));
-            let mut best = (0, 0.0);
-            for range in accept.split(',') {
-                let mut parts = range.split(';');
-                let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-                let specificity = if media == offer {
-                    3
-                } else if media.strip_suffix("/*") == Some(family) {
-                    2
-                } else if media == "*/*" {
-                    1
-                } else {
-                    continue;
-                };
-                let q = parts
-                    .filter_map(|p| p.trim().strip_prefix("q="))
-                    .find_map(|q| q.trim().parse::<f64>().ok())
-                    .unwrap_or(1.0);
-                if (specificity, q) > best {
-                    best = (specificity, q);
-                }
-            }
-            best.1
+        // The highest weight the header gives `media` by name, 0 if none.
+        let weight = |media: &str| -> f64 {
+            accept
+                .split(',')
+                .filter_map(|range| {
+                    let mut parts = range.split(';');
+                    let name = parts.next()?.trim();
+                    if !name.eq_ignore_ascii_case(media) {
+                        return None;
+                    }
+                    let mut q = 1.0;
+                    for param in parts {
+                        let Some((key, value)) = param.split_once('=') else {
+                            continue;
+                        };
+                        if key.trim().eq_ignore_ascii_case("q") {
+                            q = parse_weight(value.trim())?;
+                        }
+                    }
+                    Some(q)
+                })
+                .fold(0.0, f64::max)
         };
-        let open = quality(OPENMETRICS);
-        if open > 0.0 && open >= quality("text/plain") {
+        let open = weight(OPENMETRICS);
+        if open > 0.0 && open >= weight("text/plain") {
             Format::OpenMetrics
         } else {
             Format::PrometheusText
@@ -88,6 +87,16 @@ impl Format {
 /// Labels added to every series (`--constantLabels`): name and value. A
 /// family that has a label of the same name keeps its own.
 pub type ConstantLabels = Arc<[(String, String)]>;
+
+/// An HTTP weight (`0`, `0.5`, `1.000`): at most three decimals, from 0 to 1.
+fn parse_weight(text: &str) -> Option<f64> {
+    let (whole, decimals) = text.split_once('.').unwrap_or((text, ""));
+    let valid = matches!(whole, "0" | "1")
+        && decimals.len() <= 3
+        && decimals.bytes().all(|b| b.is_ascii_digit())
+        && (whole == "0" || decimals.bytes().all(|b| b == b'0'));
+    valid.then(|| text.parse().ok()).flatten()
+}
 
 /// Encodes the families of one scrape into `format`, with `constant` labels
 /// on every series; families without samples are left out.
@@ -283,8 +292,11 @@ impl ClientCollector for Families {
                 Kind::Counter => family.name.strip_suffix("_total").unwrap_or(&family.name),
                 _ => &family.name,
             };
-            let mut metric_encoder =
-                encoder.encode_descriptor(name, &family.help, None, metric_type)?;
+            // prometheus-client writes HELP as given: escape it as OpenMetrics
+            // requires (backslash, newline and, there, the double quote).
+            let mut help = String::with_capacity(family.help.len());
+            escape(&mut help, &family.help, true);
+            let mut metric_encoder = encoder.encode_descriptor(name, &help, None, metric_type)?;
             for sample in &family.samples {
                 let labels = Labels {
                     names: family.labels,

@@ -286,6 +286,10 @@ mod tests {
             assert!(open.contains(line), "{line} in {open}");
         }
         assert!(open.ends_with("# EOF\n"), "{open}");
+        assert!(
+            open.contains("# HELP pg_demo A demo gauge.\\nSecond \\\\ line.\n"),
+            "HELP escaped in OpenMetrics too: {open}"
+        );
     }
 
     #[test]
@@ -373,6 +377,11 @@ mod tests {
                 Format::PrometheusText,
             ),
             (
+                Some("application/openmetrics-text; Q=0"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
                 Some("application/openmetrics-text;q=0,*/*"),
                 true,
                 Format::PrometheusText,
@@ -382,9 +391,46 @@ mod tests {
                 true,
                 Format::PrometheusText,
             ),
-            (Some("*/*"), true, Format::OpenMetrics),
-            (Some("application/*;q=0.1"), true, Format::OpenMetrics),
+            // Wildcards get text, as from client_golang.
+            (Some("*/*"), true, Format::PrometheusText),
+            (Some("application/*"), true, Format::PrometheusText),
             (Some("image/png"), true, Format::PrometheusText),
+            (
+                Some("APPLICATION/OPENMETRICS-TEXT"),
+                true,
+                Format::OpenMetrics,
+            ),
+            // Weights that are not weights count for nothing.
+            (
+                Some("application/openmetrics-text;q=1e999"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=NaN"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=1.5"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=-1"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=0.0001"),
+                true,
+                Format::PrometheusText,
+            ),
+            (
+                Some("application/openmetrics-text;q=0.001"),
+                true,
+                Format::OpenMetrics,
+            ),
         ] {
             assert_eq!(
                 Format::negotiate(accept, openmetrics),

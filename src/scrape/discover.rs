@@ -64,11 +64,13 @@ impl Scraper {
             match tokio::time::timeout_at(deadline, conn.query(DATABASES_SQL, &[])).await {
                 Err(_) => (Err("scrape deadline reached".to_string()), false),
                 Ok(Err(err)) => (Err(error_chain(&err)), !is_connection_error(&err)),
+                // A name that is not UTF-8 (made in a SQL_ASCII database)
+                // cannot be given to connect to: that database is skipped.
                 Ok(Ok(rows)) => (
-                    rows.iter()
-                        .map(|row| row.try_get::<_, String>("datname"))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|err| error_chain(&err)),
+                    Ok(rows
+                        .iter()
+                        .filter_map(|row| row.try_get::<_, String>("datname").ok())
+                        .collect::<Vec<_>>()),
                     true,
                 ),
             };

@@ -261,6 +261,31 @@ impl PgCluster {
         assert!(status.success());
     }
 
+    /// Runs `sql` in `database` through psql with client encoding
+    /// `SQL_ASCII`, so its bytes reach the server as they are (names that are
+    /// not UTF-8, which no UTF-8 client can send).
+    pub fn psql_bytes(&self, database: &str, sql: &[u8]) {
+        use std::io::Write;
+        let mut psql = Command::new(self.bindir.join("psql"))
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .args(["-p", &self.port.to_string(), "-d", database])
+            .env("PGCLIENTENCODING", "SQL_ASCII")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        psql.stdin.take().unwrap().write_all(sql).unwrap();
+        assert!(psql.wait().unwrap().success(), "psql failed");
+    }
+
     /// libpq URL of database `postgres` as superuser `postgres`.
     pub fn dsn(&self) -> String {
         format!(
