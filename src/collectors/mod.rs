@@ -14,6 +14,7 @@ pub mod cache;
 pub mod extension;
 pub mod query;
 pub mod rows;
+pub mod statement_text;
 #[cfg(test)]
 mod testing;
 
@@ -21,9 +22,10 @@ pub use cache::Caches;
 pub use extension::{quote_ident, Extension};
 pub use query::{Query, QueryCollector};
 pub use rows::{
-    collapse_query, descs, families_from_rows, session_family, Column, Columns, SessionDesc,
-    QUERY_LABEL_CHARS, SESSION_LABELS, TABLE_LABELS,
+    descs, families_from_rows, session_family, Column, Columns, SessionDesc, QUERY_LABEL_CHARS,
+    SESSION_LABELS, TABLE_LABELS,
 };
+pub use statement_text::{collapse_query, redact_secrets};
 
 pub mod autovacuum;
 pub mod backup;

@@ -1,0 +1,212 @@
+//! Unit tests of the families and their encoding: exact names, escaping,
+//! histograms, format negotiation.
+
+use super::*;
+
+#[test]
+fn names_are_exact_and_labels_are_escaped_in_order() {
+    let mut gauge = Family::new(
+        "pg_demo",
+        "A demo gauge.\nSecond \\ line.",
+        Kind::Gauge,
+        &["relname", "mode"],
+    );
+    gauge.push(vec!["b\"q\\\n".into(), "x".into()], 2.5);
+    gauge.push(vec!["a".into(), "y".into()], 1.0);
+    let counter = Desc::counter("pg_demo_events_total", &[], "Events.").single(7.0);
+    let bare = Desc::counter("pg_stat_database_xact_commit", &["datname"], "Commits.");
+    let mut bare = bare.family();
+    bare.push(vec!["festivals".into()], 1e21);
+    let odd = Desc::gauge("pg_odd", &[], "Odd.");
+    let odd: Vec<Family> = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5]
+        .map(|v| odd.single(v))
+        .into();
+    let empty = Desc::gauge("pg_nothing", &["x"], "No rows.").family();
+    let untyped = Desc::untyped("pg_static", &[], "Version.").single(1.0);
+    let mut families = vec![gauge, counter, bare, empty, untyped];
+    families.extend(odd);
+    let none = ConstantLabels::from([]);
+    let text = encode(families.clone(), Format::PrometheusText, &none);
+    let expected = "# HELP pg_demo A demo gauge.\\nSecond \\\\ line.\n# TYPE pg_demo gauge\n\
+         pg_demo{relname=\"b\\\"q\\\\\\n\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
+         # HELP pg_demo_events_total Events.\n# TYPE pg_demo_events_total counter\n\
+         pg_demo_events_total 7.0\n\
+         # HELP pg_stat_database_xact_commit Commits.\n# TYPE pg_stat_database_xact_commit counter\n\
+         pg_stat_database_xact_commit{datname=\"festivals\"} 1e21\n";
+    assert!(
+        text.contains("# TYPE pg_static untyped\npg_static 1.0\n"),
+        "{text}"
+    );
+    let odd_lines = ["pg_odd NaN", "pg_odd +Inf", "pg_odd -Inf", "pg_odd -0.5"];
+    assert!(text.starts_with(expected), "{text}");
+    for line in odd_lines {
+        assert!(text.contains(&format!("\n{line}\n")), "{line} in {text}");
+    }
+    // OpenMetrics: a counter family's samples end in _total, whether or
+    // not its name does; the text ends with # EOF.
+    let open = encode(families, Format::OpenMetrics, &none);
+    for line in [
+        "# TYPE pg_demo_events counter\npg_demo_events_total 7.0\n",
+        "# TYPE pg_stat_database_xact_commit counter\n",
+        "pg_stat_database_xact_commit_total{datname=\"festivals\"} 1e21\n",
+        "# TYPE pg_static unknown\npg_static 1.0\n",
+    ] {
+        assert!(open.contains(line), "{line} in {open}");
+    }
+    assert!(open.ends_with("# EOF\n"), "{open}");
+    assert!(
+        open.contains("# HELP pg_demo A demo gauge.\\nSecond \\\\ line.\n"),
+        "HELP escaped in OpenMetrics too: {open}"
+    );
+}
+
+#[test]
+fn histogram_buckets_from_cumulative_counts() {
+    let b = Buckets::from_cumulative(&[1.0, 2.0, 5.0], &[1.0, 3.0, 3.0], 4.0).unwrap();
+    assert_eq!(b.count, 4);
+    assert_eq!(
+        b.buckets,
+        [(1.0, 1), (2.0, 2), (5.0, 0), (f64::INFINITY, 1)]
+    );
+    for (bounds, cumulative, count) in [
+        (&[1.0, 2.0][..], &[2.0, 1.0][..], 3.0),
+        (&[2.0, 1.0][..], &[1.0, 2.0][..], 3.0),
+        (&[1.0][..], &[5.0][..], 3.0),
+        (&[1.0][..], &[1.5][..], 3.0),
+        (&[1.0, 2.0][..], &[1.0][..], 3.0),
+        (&[1.0][..], &[1.0][..], -1.0),
+        (&[1.0, f64::INFINITY][..], &[1.0, 2.0][..], 3.0),
+        (&[f64::INFINITY, 2.0][..], &[1.0, 2.0][..], 3.0),
+        (&[f64::NAN][..], &[1.0][..], 3.0),
+        (&[1.0][..], &[1.0][..], 1e300),
+    ] {
+        assert_eq!(
+            Buckets::from_cumulative(bounds, cumulative, count),
+            None,
+            "{bounds:?} {cumulative:?} {count}"
+        );
+    }
+}
+
+#[test]
+fn a_last_infinite_bound_is_the_total_not_a_second_inf_bucket() {
+    let b = Buckets::from_cumulative(&[1.0, f64::INFINITY], &[1.0, 3.0], 3.0).unwrap();
+    assert_eq!(b.buckets, [(1.0, 1), (f64::INFINITY, 2)]);
+}
+
+#[test]
+fn histograms_are_encoded_with_buckets_sum_and_count() {
+    let mut family = Family::new("pg_idle_seconds", "Idle time.", Kind::Histogram, &["app"]);
+    let buckets = Buckets::from_cumulative(&[1.0, 5.0], &[1.0, 3.0], 4.0).unwrap();
+    family.push_histogram(vec!["a".to_string()], 7.5, buckets);
+    let text = encode(
+        vec![family],
+        Format::PrometheusText,
+        &ConstantLabels::from([]),
+    );
+    assert_eq!(
+        text,
+        "# HELP pg_idle_seconds Idle time.\n\
+         # TYPE pg_idle_seconds histogram\n\
+         pg_idle_seconds_bucket{app=\"a\",le=\"1\"} 1\n\
+         pg_idle_seconds_bucket{app=\"a\",le=\"5\"} 3\n\
+         pg_idle_seconds_bucket{app=\"a\",le=\"+Inf\"} 4\n\
+         pg_idle_seconds_sum{app=\"a\"} 7.5\n\
+         pg_idle_seconds_count{app=\"a\"} 4\n"
+    );
+}
+
+#[test]
+fn runtime_label_names_are_interned_once() {
+    let first = label_names(&["datname", "status"]);
+    let again = label_names(&["datname".to_string().as_str(), "status"]);
+    assert_eq!(first, ["datname", "status"]);
+    assert!(
+        std::ptr::eq(first, again),
+        "the same list is not kept twice"
+    );
+    assert_ne!(label_names(&["status"]), first);
+}
+
+#[test]
+fn format_negotiation() {
+    let om = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5";
+    let prometheus = "application/openmetrics-text;version=1.0.0;q=0.5,\
+         application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    for (accept, openmetrics, expected) in [
+        (None, true, Format::PrometheusText),
+        (Some(om), false, Format::PrometheusText),
+        (Some(om), true, Format::OpenMetrics),
+        (Some(prometheus), true, Format::OpenMetrics),
+        (Some(prometheus), false, Format::PrometheusText),
+        (
+            Some("application/openmetrics-text;q=0"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text; Q=0"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text;q=0,*/*"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("text/plain,application/openmetrics-text;q=0.9"),
+            true,
+            Format::PrometheusText,
+        ),
+        // Wildcards get text, as from client_golang.
+        (Some("*/*"), true, Format::PrometheusText),
+        (Some("application/*"), true, Format::PrometheusText),
+        (Some("image/png"), true, Format::PrometheusText),
+        (
+            Some("APPLICATION/OPENMETRICS-TEXT"),
+            true,
+            Format::OpenMetrics,
+        ),
+        // Weights that are not weights count for nothing.
+        (
+            Some("application/openmetrics-text;q=1e999"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text;q=NaN"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text;q=1.5"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text;q=-1"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text;q=0.0001"),
+            true,
+            Format::PrometheusText,
+        ),
+        (
+            Some("application/openmetrics-text;q=0.001"),
+            true,
+            Format::OpenMetrics,
+        ),
+    ] {
+        assert_eq!(
+            Format::negotiate(accept, openmetrics),
+            expected,
+            "{accept:?} openmetrics {openmetrics}"
+        );
+    }
+    assert!(Format::PrometheusText
+        .content_type()
+        .starts_with("text/plain; version=0.0.4"));
+}
