@@ -160,7 +160,7 @@ pg_stat_user_tables:
     assert!(
         exporter
             .stderr()
-            .contains("two collectors produce this family"),
+            .contains("two families would share a series name"),
         "{}",
         exporter.stderr()
     );
@@ -173,15 +173,47 @@ pg_stat_user_tables:
     let m = other.scrape().await;
     assert_eq!(m.value("pg_other_database_one", &[]), 1.0);
 
-    // A query over its own timeout fails the collector, and the exporter recovers.
-    std::fs::write(&compat, "slow:\n  query: SELECT pg_sleep(5) AS slept, 1 AS one\n  timeout: 300ms\n  metrics:\n    - one: {usage: GAUGE}\n").unwrap();
-    let slow = Exporter::start(&dsn, &["--extend.query-path", compat.to_str().unwrap()]);
+    // A query over its own timeout fails alone: the next query on the same
+    // session still runs. Two rows with the same labels fail their query too.
+    std::fs::write(
+        &compat,
+        "slow:\n  query: SELECT pg_sleep(5) AS slept, 1 AS one\n  timeout: 300ms\n  metrics:\n    - one: {usage: GAUGE}\n\
+         twice:\n  query: \"SELECT 'a' AS l, 1 AS v UNION ALL SELECT 'a', 2\"\n  metrics:\n    - l: {usage: LABEL}\n    - v: {usage: GAUGE}\n\
+         after:\n  query: SELECT 1 AS one\n  metrics:\n    - one: {usage: GAUGE}\n",
+    )
+    .unwrap();
+    let slow = Exporter::start(
+        &dsn,
+        &[
+            "--extend.query-path",
+            compat.to_str().unwrap(),
+            "--max-connections=1",
+        ],
+    );
+    let started = std::time::Instant::now();
     let m = slow.scrape().await;
-    assert_eq!(success(&m, "custom_queries"), 0.0);
     assert!(
-        slow.stderr().contains("ran over its timeout"),
-        "{}",
-        slow.stderr()
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "not the 5 s sleep"
+    );
+    assert_eq!(success(&m, "custom_queries"), 0.0);
+    let query = |name| {
+        m.value(
+            "pg_custom_query_success",
+            &[("datname", "festivals"), ("query", name)],
+        )
+    };
+    assert_eq!(
+        (query("slow"), query("twice"), query("after")),
+        (0.0, 0.0, 1.0)
+    );
+    assert_eq!(m.value("after_one", &[]), 1.0);
+    assert!(m.all("twice_v", &[]).is_empty());
+    let log = slow.stderr();
+    assert!(log.contains("statement timeout"), "{log}");
+    assert!(
+        log.contains("two rows give the same series twice_v{l=\\\"a\\\"}"),
+        "{log}"
     );
     assert_eq!(slow.scrape().await.value("pg_up", &[]), 1.0);
 

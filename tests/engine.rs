@@ -295,6 +295,53 @@ async fn the_scrape_deadline_follows_prometheus_timeout_header() {
     drop(silent);
 }
 
+/// A scraper asking for a tiny deadline gets a collection cut short, but a
+/// scrape with a longer deadline arriving meanwhile does not take that
+/// result: it gets a collection of its own.
+#[tokio::test]
+async fn a_tiny_timeout_header_cannot_cut_short_another_scrape() {
+    let cluster = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries.yaml");
+    std::fs::write(
+        &queries,
+        "pg_slow:\n  query: SELECT pg_sleep(1) AS slept, 1 AS one\n  metrics:\n    - one: {usage: GAUGE}\n",
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &["--extend.query-path", queries.to_str().unwrap()],
+    );
+    exporter.scrape().await;
+    let short = http_get(
+        exporter.addr,
+        "/metrics",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "0.6")],
+    );
+    let normal = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        http_get(exporter.addr, "/metrics", &[]).await
+    };
+    let (short, normal) = tokio::join!(short, normal);
+    let short = Metrics::parse(&short.body);
+    let normal = Metrics::parse(&normal.body);
+    assert_eq!(
+        short.value(
+            "pg_scrape_collector_success",
+            &[("collector", "custom_queries")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        normal.value(
+            "pg_scrape_collector_success",
+            &[("collector", "custom_queries")]
+        ),
+        1.0
+    );
+    assert_eq!(normal.value("pg_slow_one", &[]), 1.0);
+}
+
 #[tokio::test]
 async fn exposition_matches_the_catalogue_and_openmetrics_is_served_only_when_switched_on() {
     let cluster = PgCluster::start();

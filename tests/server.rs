@@ -607,6 +607,7 @@ async fn postgres_exporters_optional_collectors() {
         "long_running_transactions",
         "stat_checkpointer",
         "buffercache_summary",
+        "process_idle",
     ];
     let flags: Vec<String> = collectors
         .iter()
@@ -641,6 +642,19 @@ async fn postgres_exporters_optional_collectors() {
         "only databases that accept connections"
     );
     assert_eq!(m.value("pg_long_running_transactions", &[]), 1.0);
+    // The same session as postgres_exporter's process_idle histogram sees it.
+    let idle = [("state", "idle in transaction"), ("application_name", "")];
+    assert_eq!(m.value("pg_process_idle_seconds_count", &idle), 1.0);
+    assert!(m.value("pg_process_idle_seconds_sum", &idle) > 0.0);
+    let bucket = |le| {
+        m.value(
+            "pg_process_idle_seconds_bucket",
+            &[idle[0], idle[1], ("le", le)],
+        )
+    };
+    assert_eq!(bucket("300"), 1.0);
+    assert_eq!(bucket("+Inf"), 1.0);
+    assert_eq!(m.types["pg_process_idle_seconds"], "histogram");
     assert!(m.value("pg_long_running_transactions_oldest_timestamp_seconds", &[]) > 0.0);
     if version >= 170000 {
         assert!(m.value("pg_stat_checkpointer_num_requested_total", &[]) >= 1.0);

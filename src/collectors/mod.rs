@@ -37,6 +37,7 @@ pub mod health;
 pub mod locks;
 pub mod long_running_transactions;
 pub mod partitions;
+pub mod process_idle;
 pub mod replication;
 pub mod roles;
 pub mod settings;
@@ -160,6 +161,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_checkpointer::COLLECTOR,
     &stat_wal_receiver::COLLECTOR,
     &statio_user_indexes::COLLECTOR,
+    &process_idle::ProcessIdle,
 ];
 
 /// Settings of individual collectors, from their `--collector.<name>.<setting>` flags.

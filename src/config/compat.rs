@@ -17,7 +17,6 @@ const FOREIGN_COLLECTORS: &[(&str, &str)] = &[
         "postmaster",
         "pg_postmaster_start_time_seconds is always served",
     ),
-    ("process_idle", "pg_process_idle_seconds is not served"),
     (
         "replication_slots",
         "pg_replication_slots_* come from the replication collector",

@@ -226,7 +226,7 @@ fn every_flag_is_one_line_in_help_and_has_an_env_var_or_is_a_switch() {
 fn postgres_exporter_flags_take_effect_or_warn_once_each() {
     let config = run(&[
         "--collector.database",
-        "--no-collector.process_idle",
+        "--no-collector.xlog_location",
         "--disable-default-metrics",
         "--web.systemd-socket",
         "--disable-settings-metrics",
@@ -240,7 +240,7 @@ fn postgres_exporter_flags_take_effect_or_warn_once_each() {
         "--disable-default-metrics",
         "--web.systemd-socket",
         "--collector.database",
-        "--no-collector.process_idle",
+        "--no-collector.xlog_location",
     ];
     assert_eq!(config.warnings.len(), flags.len(), "{:?}", config.warnings);
     for (warning, flag) in config.warnings.iter().zip(flags) {

@@ -171,7 +171,8 @@ impl Conn {
     }
 
     /// Runs SQL text from a configuration file through the simple query
-    /// protocol (every value as text) in a read-only transaction of its own,
+    /// protocol (every value as text) in a read-only transaction of its own
+    /// (with `timeout` as its `statement_timeout`, if given),
     /// and leaves the session as it found it whatever the SQL did: the
     /// transaction is ended (an aborted one rolled back) and every setting the
     /// SQL changed is reset, so the next query on the session, the exporter's
@@ -181,6 +182,7 @@ impl Conn {
     pub async fn isolated_simple_query(
         &mut self,
         sql: &str,
+        timeout: Option<Duration>,
     ) -> Result<
         Result<Vec<tokio_postgres::SimpleQueryRow>, tokio_postgres::Error>,
         tokio_postgres::Error,
@@ -188,10 +190,13 @@ impl Conn {
         let marked = |sql: &str| format!("{STATEMENT_MARKER}{sql}");
         // The SQL is the configuration's, written for PostgreSQL's default
         // search path, not the exporter's pinned `pg_catalog`.
+        let statement_timeout = timeout
+            .map(|t| format!("; SET LOCAL statement_timeout = {}", t.as_millis().max(1)))
+            .unwrap_or_default();
         self.client
-            .batch_execute(&marked(
-                "BEGIN READ ONLY; SET LOCAL search_path = \"$user\", public",
-            ))
+            .batch_execute(&marked(&format!(
+                "BEGIN READ ONLY; SET LOCAL search_path = \"$user\", public{statement_timeout}"
+            )))
             .await?;
         let result = self.client.simple_query(&marked(sql)).await;
         // COMMIT ends a sound read-only transaction as an autocommitted query

@@ -205,6 +205,19 @@ impl Desc {
         }
     }
 
+    pub const fn histogram(
+        name: &'static str,
+        labels: &'static [&'static str],
+        help: &'static str,
+    ) -> Desc {
+        Desc {
+            name,
+            kind: Kind::Histogram,
+            labels,
+            help,
+        }
+    }
+
     pub const fn counter(
         name: &'static str,
         labels: &'static [&'static str],

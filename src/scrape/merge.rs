@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::Scraper;
-use crate::metrics::Family;
+use crate::metrics::{Family, Kind};
 
 impl Scraper {
     /// One collector's families from each database it ran in, merged by
@@ -52,22 +52,64 @@ impl Scraper {
     }
 
     /// Keeps the first family of each name: a custom query named like a
-    /// built-in family would otherwise make the exposition invalid. Each
-    /// dropped name is logged once.
+    /// built-in family would otherwise make the exposition invalid. Names
+    /// count with what each family's samples are called in either format (a
+    /// histogram's `_bucket`, `_sum` and `_count`; a counter's name with and
+    /// without `_total`), so a gauge `x_count` beside a histogram `x` is a
+    /// clash too. Each dropped name is logged once.
     pub(super) fn drop_duplicates(&self, families: &mut Vec<Family>) {
-        let mut seen = std::collections::HashSet::new();
+        let mut taken = std::collections::HashSet::new();
         let mut dropped = Vec::new();
         families.retain(|family| {
-            if family.samples.is_empty() || seen.insert(family.name.clone()) {
+            if family.samples.is_empty() {
                 return true;
             }
-            dropped.push(family.name.to_string());
-            false
+            let names = sample_names(family);
+            if names.iter().any(|name| taken.contains(name)) {
+                dropped.push(family.name.to_string());
+                return false;
+            }
+            taken.extend(names);
+            true
         });
         let mut warned = self.warned_duplicates.lock().expect("warned lock");
         for name in dropped {
             if warned.insert(name.clone()) {
-                tracing::warn!(family = %name, "two collectors produce this family; only the first is exported (rename the custom query)");
+                tracing::warn!(family = %name, "two families would share a series name; only the first is exported (rename the custom query or column)");
+            }
+        }
+    }
+}
+
+/// The names a family's samples (and its family name) take in text format
+/// 0.0.4 and in OpenMetrics.
+fn sample_names(family: &Family) -> Vec<String> {
+    let name = family.name.to_string();
+    match family.kind {
+        Kind::Histogram => ["", "_bucket", "_sum", "_count", "_created"]
+            .iter()
+            .map(|suffix| format!("{name}{suffix}"))
+            .collect(),
+        Kind::Counter => {
+            let base = name.strip_suffix("_total").unwrap_or(&name).to_string();
+            vec![format!("{base}_total"), format!("{base}_created"), base]
+        }
+        Kind::Gauge | Kind::Untyped => vec![name],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample_names;
+
+    #[test]
+    fn no_two_families_of_the_catalogue_share_a_series_name() {
+        let mut taken = std::collections::HashMap::new();
+        for (_, desc) in super::super::catalogue() {
+            for name in sample_names(&desc.family()) {
+                if let Some(other) = taken.insert(name.clone(), desc.name) {
+                    panic!("{} and {other} both take {name}", desc.name);
+                }
             }
         }
     }

@@ -108,7 +108,8 @@ pub struct Scraper {
     /// replaced them (their cached results are then forgotten).
     last_queries: Mutex<Option<Arc<Vec<CustomQuery>>>>,
     timeout: Duration,
-    in_flight: Mutex<Option<InFlight>>,
+    /// The collection in flight, with the timeout its scraper asked for.
+    in_flight: Mutex<Option<(InFlight, Duration)>>,
     scrapes: AtomicU64,
     status: Mutex<Vec<CollectorStatus>>,
     /// `--auto-discover-databases`: the other databases to visit.
@@ -194,35 +195,57 @@ impl Scraper {
         }
     }
 
-    /// Returns a fresh collection: the one in flight if there is one, else a new one.
+    /// Returns a fresh collection: the one in flight if its deadline is at
+    /// least `timeout`, else a new one. A request with a longer deadline does
+    /// not take the result of a shorter collection (one a scraper asked for
+    /// with a tiny `X-Prometheus-Scrape-Timeout-Seconds` would otherwise fail
+    /// every collector for everyone): it waits for that one to end and starts
+    /// its own, within its own deadline.
     pub async fn scrape(self: &Arc<Self>, timeout: Duration) -> Arc<Collection> {
-        let shared = {
-            let mut in_flight = self.in_flight.lock().expect("in-flight lock");
-            match in_flight.as_ref() {
-                Some(shared) => shared.clone(),
-                None => {
-                    let this = Arc::clone(self);
-                    let task = tokio::spawn(async move {
-                        let collection = this.collect(timeout).await;
-                        *this.in_flight.lock().expect("in-flight lock") = None;
-                        Arc::new(collection)
-                    });
-                    let this = Arc::clone(self);
-                    let shared = async move {
-                        task.await.unwrap_or_else(|err| {
-                            tracing::error!(error = %err, "collection task failed");
-                            *this.in_flight.lock().expect("in-flight lock") = None;
-                            Arc::new(Collection::new(vec![up_family(false)]))
-                        })
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (shared, shorter) = {
+                let mut in_flight = self.in_flight.lock().expect("in-flight lock");
+                match in_flight.as_ref() {
+                    Some((shared, its)) => (shared.clone(), *its < timeout),
+                    None => {
+                        let left = deadline
+                            .saturating_duration_since(Instant::now())
+                            .max(MIN_DEADLINE);
+                        let shared = self.start(left);
+                        // What the scraper asked for: scrapes asking the same
+                        // share it (a restarted one has a little less left).
+                        *in_flight = Some((shared.clone(), timeout));
+                        (shared, false)
                     }
-                    .boxed()
-                    .shared();
-                    *in_flight = Some(shared.clone());
-                    shared
                 }
+            };
+            let collection = shared.await;
+            if !shorter || Instant::now() + MIN_DEADLINE >= deadline {
+                return collection;
             }
-        };
-        shared.await
+        }
+    }
+
+    /// Starts a collection with `timeout` in a task of its own, so that it
+    /// finishes even when every request waiting for it has gone.
+    fn start(self: &Arc<Self>, timeout: Duration) -> InFlight {
+        let this = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let collection = this.collect(timeout).await;
+            *this.in_flight.lock().expect("in-flight lock") = None;
+            Arc::new(collection)
+        });
+        let this = Arc::clone(self);
+        async move {
+            task.await.unwrap_or_else(|err| {
+                tracing::error!(error = %err, "collection task failed");
+                *this.in_flight.lock().expect("in-flight lock") = None;
+                Arc::new(Collection::new(vec![up_family(false)]))
+            })
+        }
+        .boxed()
+        .shared()
     }
 
     async fn collect(&self, timeout: Duration) -> Collection {
@@ -364,35 +387,4 @@ fn up_family(up: bool) -> Family {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prometheus_timeout_header_shortens_the_deadline() {
-        let pool = Pool::new(
-            "host=localhost".parse().unwrap(),
-            None,
-            1,
-            crate::db::SessionLimits::for_collection(Duration::from_secs(1)),
-        );
-        let scraper = Scraper::new(
-            Arc::new(pool),
-            Vec::new(),
-            Arc::default(),
-            Reloadable::default(),
-            None,
-            Duration::from_secs(10),
-        );
-        assert_eq!(scraper.timeout_for(None), Duration::from_secs(10));
-        assert_eq!(scraper.timeout_for(Some("4")), Duration::from_millis(3500));
-        assert_eq!(scraper.timeout_for(Some("30")), Duration::from_secs(10));
-        assert_eq!(scraper.timeout_for(Some("0.2")), MIN_DEADLINE);
-        for junk in ["", "abc", "-1", "NaN", "inf"] {
-            assert_eq!(
-                scraper.timeout_for(Some(junk)),
-                Duration::from_secs(10),
-                "{junk}"
-            );
-        }
-    }
-}
+mod tests;

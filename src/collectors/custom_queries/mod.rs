@@ -120,20 +120,24 @@ impl Collector for CustomQueries {
                             }
                             Ok(result)
                         }
-                        // An SQL error fails this query only: the session was
-                        // put back in order. A lost session or a timeout ends the run.
-                        Err(CollectError::Query(err)) if err.as_db_error().is_some() => Err(err),
+                        // An SQL error (its own timeout included) fails this
+                        // query only: the session was put back in order. A lost
+                        // session ends the run.
+                        Err(CollectError::Query(err)) if err.as_db_error().is_some() => {
+                            Err(crate::db::error_chain(&err))
+                        }
                         Err(err) => return Err(err),
                     },
                 };
+                // Two rows with the same labels would be the same series twice.
+                let result = result.and_then(|families| match repeated_series(&families) {
+                    Some(repeated) => Err(repeated),
+                    None => Ok(families),
+                });
                 let ok = result.is_ok();
                 match result {
                     Ok(result) => families.extend(result),
-                    Err(err) => failures.push(format!(
-                        "custom query {} failed: {}",
-                        query.name,
-                        crate::db::error_chain(&err)
-                    )),
+                    Err(err) => failures.push(format!("custom query {} failed: {err}", query.name)),
                 }
                 successes.push(
                     vec![ctx.datname.clone(), query.name.clone()],
@@ -153,6 +157,31 @@ impl Collector for CustomQueries {
     }
 }
 
+/// The first series a query's rows give twice (rows with the same LABEL
+/// values, a NULL label counting as empty): postgres_exporter fails the
+/// scrape on it; here the query fails alone.
+fn repeated_series(families: &[Family]) -> Option<String> {
+    for family in families {
+        let mut seen = std::collections::HashSet::with_capacity(family.samples.len());
+        for sample in &family.samples {
+            if !seen.insert(&sample.values) {
+                let labels: Vec<String> = family
+                    .labels
+                    .iter()
+                    .zip(sample.values.iter())
+                    .map(|(name, value)| format!("{name}={value:?}"))
+                    .collect();
+                return Some(format!(
+                    "two rows give the same series {}{{{}}}: make the LABEL columns tell them apart",
+                    family.name,
+                    labels.join(",")
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Whether the query should run against this server and database.
 fn applies(query: &CustomQuery, ctx: &Context) -> bool {
     let version = ctx.server.version_num;
@@ -167,23 +196,19 @@ async fn run(
     query: &CustomQuery,
     prefix: &str,
 ) -> Result<Vec<Family>, CollectError> {
-    let run = conn.isolated_simple_query(&query.sql);
-    let outcome = match query.timeout {
-        Some(timeout) => tokio::time::timeout(timeout, run).await.map_err(|_| {
-            CollectError::Timeout(format!(
-                "custom query {} ran over its timeout of {timeout:?}",
-                query.name
+    // The query's own timeout is the server's statement_timeout inside its
+    // transaction: a query over it fails alone, with an SQL error, and the
+    // session goes on to the next query.
+    let rows = conn
+        .isolated_simple_query(&query.sql, query.timeout)
+        .await
+        .map_err(|err| {
+            CollectError::SessionLost(format!(
+                "custom query {}: the session could not be reset: {}",
+                query.name,
+                crate::db::error_chain(&err)
             ))
-        })?,
-        None => run.await,
-    };
-    let rows = outcome.map_err(|err| {
-        CollectError::SessionLost(format!(
-            "custom query {}: the session could not be reset: {}",
-            query.name,
-            crate::db::error_chain(&err)
-        ))
-    })??;
+        })??;
     Ok(families(query, &rows, prefix))
 }
 
