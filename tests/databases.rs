@@ -594,7 +594,8 @@ async fn a_database_search_path_cannot_hijack_the_exporters_sql() {
         ("schemaname", "public"),
         ("relname", "t_hijack"),
     ];
-    assert_eq!(m.value("pg_stat_user_tables_n_live_tup", &tables), 10.0);
+    // (Its statistics may still be on their way on PostgreSQL 13 and 14.)
+    assert_eq!(m.all("pg_stat_user_tables_n_live_tup", &tables).len(), 1);
     // The custom query finds the owner's public table by PostgreSQL's default path.
     assert_eq!(m.value("pg_hijack_tables_count", &[]), 10.0);
 }

@@ -266,7 +266,11 @@ impl PgCluster {
     /// not UTF-8, which no UTF-8 client can send).
     pub fn psql_bytes(&self, database: &str, sql: &[u8]) {
         use std::io::Write;
-        let mut psql = Command::new(self.bindir.join("psql"))
+        // Some server packages ship no psql: then the one on PATH.
+        let psql = Some(self.bindir.join("psql"))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| PathBuf::from("psql"));
+        let mut psql = Command::new(psql)
             .args([
                 "-X",
                 "-q",
