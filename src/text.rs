@@ -6,6 +6,16 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+/// Whether `name` is a Prometheus metric or label name
+/// (`[a-zA-Z_][a-zA-Z0-9_]*`).
+pub fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// An error message made one line: newlines and other control characters
 /// (a YAML key can hold them) are written as escapes.
 pub fn one_line(text: &str) -> String {

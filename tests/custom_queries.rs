@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{exporter_command, now, success, Exporter, Metrics, PgCluster};
+use support::{eventually, exporter_command, now, success, Exporter, Metrics, PgCluster, WAIT};
 
 #[tokio::test]
 async fn custom_queries_from_the_festival_file_and_postgres_exporter_format() {
@@ -128,6 +128,25 @@ pg_stat_user_tables:
         );
     }
     assert_eq!(m.all("pg_exporter_user_queries_load_error", &[]).len(), 2);
+    // A reload that finds the file broken keeps the queries in use and says
+    // which file failed, with the hash of what it read.
+    let good = std::fs::read(&compat).unwrap();
+    std::fs::write(&compat, "broken: [\n").unwrap();
+    let compat_name = compat.to_str().unwrap();
+    unsafe { libc::kill(exporter.pid() as i32, libc::SIGHUP) };
+    let failed = [("filename", compat_name), ("hashsum", &sha256(compat_name))];
+    let reloaded = eventually(WAIT, "the failed reload", || async {
+        let m = exporter.scrape().await;
+        (m.get("pg_exporter_user_queries_load_error", &failed) == Some(1.0)).then_some(m)
+    })
+    .await;
+    let successful = reloaded.value("postgres_exporter_config_last_reload_successful", &[]);
+    assert_eq!(successful, 0.0);
+    assert_eq!(
+        reloaded.value("pg_festival_state_ok", &[("gate", "open")]),
+        1.0
+    );
+    std::fs::write(&compat, good).unwrap();
 
     let gate = [("gate", "open")];
     assert_eq!(m.value("pg_festival_state_state", &gate), 1.0);

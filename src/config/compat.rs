@@ -6,6 +6,8 @@
 
 use clap::{Arg, ArgAction, ArgMatches};
 
+use crate::text::is_metric_name;
+
 /// postgres_exporter's collectors that have no collector of that name here,
 /// with where their families are.
 const FOREIGN_COLLECTORS: &[(&str, &str)] = &[
@@ -65,7 +67,9 @@ pub(super) struct Compat {
     pub include_query: bool,
 }
 
-fn switch(name: &str, env: &str, help: &str) -> Arg {
+/// A boolean flag as postgres_exporter's (kingpin's) are written:
+/// `--name`, `--name=false`; `env` may be empty.
+pub(super) fn switch(name: &str, env: &str, help: &str) -> Arg {
     let arg = Arg::new(name.to_string())
         .long(name.to_string())
         .action(ArgAction::Set)
@@ -158,7 +162,7 @@ pub(super) fn read(matches: &ArgMatches) -> Result<Compat, String> {
             .unwrap_or(true),
         ..Compat::default()
     };
-    if !is_name(&compat.metric_prefix) {
+    if !is_metric_name(&compat.metric_prefix) {
         return Err(format!(
             "--metric-prefix: '{}' is not a metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*)",
             compat.metric_prefix
@@ -184,14 +188,6 @@ pub(super) fn read(matches: &ArgMatches) -> Result<Compat, String> {
     Ok(compat)
 }
 
-fn is_name(text: &str) -> bool {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// `name=value,name=value` as postgres_exporter reads it (no escaping; an
 /// empty list is none).
 fn constant_labels(text: &str) -> Result<Vec<(String, String)>, String> {
@@ -203,7 +199,7 @@ fn constant_labels(text: &str) -> Result<Vec<(String, String)>, String> {
             ));
         };
         let name = name.trim();
-        if !is_name(name) || name.starts_with("__") || name == "le" || name == "quantile" {
+        if !is_metric_name(name) || name.starts_with("__") || name == "le" || name == "quantile" {
             return Err(format!(
                 "--constantLabels: '{name}' is not a label name this exporter may add ([a-zA-Z_][a-zA-Z0-9_]*, not __*, le or quantile)"
             ));

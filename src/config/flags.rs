@@ -296,21 +296,14 @@ pub(super) fn command() -> clap::Command {
             "disabled"
         };
         command = command
-            .arg(
-                Arg::new(format!("collector.{name}"))
-                    .long(format!("collector.{name}"))
-                    .env(collector_env(name))
-                    .action(ArgAction::Set)
-                    .num_args(0..=1)
-                    .require_equals(true)
-                    .default_missing_value("true")
-                    .value_parser(clap::builder::BoolishValueParser::new())
-                    .value_name("BOOL")
-                    .help(format!(
-                        "Enable the {name} collector ({default} by default): {}",
-                        collector.description()
-                    )),
-            )
+            .arg(super::compat::switch(
+                &format!("collector.{name}"),
+                &collector_env(name),
+                &format!(
+                    "Enable the {name} collector ({default} by default): {}",
+                    collector.description()
+                ),
+            ))
             .arg(
                 Arg::new(format!("no-collector.{name}"))
                     .long(format!("no-collector.{name}"))

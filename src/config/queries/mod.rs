@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde_yaml::Value;
 
 use crate::collectors::custom_queries::{CustomQuery, QueryColumn, Usage};
-use crate::text::{parse_duration, parse_semver_range, parse_version_num};
+use crate::text::{is_metric_name, parse_duration, parse_semver_range, parse_version_num};
 
 const QUERY_KEYS: &[&str] = &[
     "query",
@@ -85,14 +85,6 @@ fn parse_all(text: &str, origin: &str) -> Result<Vec<CustomQuery>, String> {
             .push(parse_query(&name, &body).map_err(|e| format!("{origin}: query '{name}': {e}"))?);
     }
     Ok(queries)
-}
-
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
