@@ -105,7 +105,12 @@ impl Collector for Locks {
             families.extend(relations);
             families.extend(BLOCKED.run(conn, ctx).await?);
             let rows = conn.query(BLOCKERS_SQL, &[]).await?;
-            families.push(session_family(&BLOCKERS, &rows, "blocked")?);
+            families.push(session_family(
+                &BLOCKERS,
+                &rows,
+                "blocked",
+                ctx.options.query_text_length,
+            )?);
             Ok(families)
         })
     }

@@ -25,7 +25,7 @@ pub use rows::{
     descs, families_from_rows, session_family, Column, Columns, SessionDesc, QUERY_LABEL_CHARS,
     SESSION_LABELS, TABLE_LABELS,
 };
-pub use statement_text::{collapse_query, redact_secrets};
+pub use statement_text::{collapse_query, mask_statement};
 
 pub mod autovacuum;
 pub mod backup;
@@ -171,8 +171,9 @@ pub struct Options {
     pub long_running_thresholds: Vec<f64>,
     /// stat_statements: how many statements (top by total execution time).
     pub stat_statements_limit: i64,
-    /// stat_statements: longest text in `pg_stat_statements_query_id`; 0 = no texts.
-    pub stat_statements_query_length: usize,
+    /// Longest statement text in a label (`pg_stat_statements_query_id`, the
+    /// longest-query and blocker lists), in characters; 0 = no texts.
+    pub query_text_length: usize,
     /// stat_statements: statements of these databases and users are left out.
     pub stat_statements_exclude_databases: Vec<String>,
     pub stat_statements_exclude_users: Vec<String>,
@@ -199,7 +200,7 @@ impl Default for Options {
         Options {
             long_running_thresholds: vec![5.0, 60.0, 300.0],
             stat_statements_limit: 100,
-            stat_statements_query_length: QUERY_LABEL_CHARS,
+            query_text_length: QUERY_LABEL_CHARS,
             stat_statements_exclude_databases: Vec::new(),
             stat_statements_exclude_users: Vec::new(),
             metric_prefix: "pg".into(),

@@ -201,6 +201,7 @@ pub fn session_family<R: Cells>(
     desc: &SessionDesc,
     rows: &[R],
     value_column: &str,
+    query_chars: usize,
 ) -> Result<Family, CollectError> {
     let mut family = desc.0.family();
     for row in rows {
@@ -211,7 +212,7 @@ pub fn session_family<R: Cells>(
                 row.required_text("datname")?,
                 row.required_text("usename")?,
                 row.required_text("state")?,
-                collapse_query(&query, QUERY_LABEL_CHARS),
+                collapse_query(&query, query_chars),
             ],
             row.required_number(value_column)?,
         );
@@ -277,7 +278,7 @@ mod tests {
             .text("state", Some("active"))
             .text("query", Some(&long))
             .number("seconds", Some(7.5));
-        let family = session_family(&LONGEST, &[row], "seconds").unwrap();
+        let family = session_family(&LONGEST, &[row], "seconds", QUERY_LABEL_CHARS).unwrap();
         let sample = &family.samples[0];
         assert_eq!(sample.value, 7.5);
         assert_eq!(&sample.values[..4], ["42", "festivals", "app", "active"]);
@@ -294,7 +295,7 @@ mod tests {
             .text("state", None)
             .text("query", Some("q"))
             .number("seconds", Some(1.0));
-        assert!(session_family(&LONGEST, &[null_state], "seconds").is_err());
+        assert!(session_family(&LONGEST, &[null_state], "seconds", 1).is_err());
     }
 
     #[test]

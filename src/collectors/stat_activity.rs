@@ -146,7 +146,12 @@ impl Collector for StatActivity {
                         let rows = conn
                             .query(TOP_QUERIES_SQL, &[&smallest, &APPLICATION_NAME])
                             .await?;
-                        families.push(session_family(&LONGEST, &rows, "seconds")?);
+                        families.push(session_family(
+                            &LONGEST,
+                            &rows,
+                            "seconds",
+                            ctx.options.query_text_length,
+                        )?);
                     }
                     Ok::<_, CollectError>(families)
                 })

@@ -190,12 +190,8 @@ impl Collector for StatStatements {
             WARNED_MISSING.store(false, Ordering::Relaxed);
             let mut families = vec![ENABLED.single(1.0)];
             families.extend(families_from_rows(&rows, COLUMNS)?);
-            if options.stat_statements_query_length > 0 {
-                families.push(query_texts(
-                    &rows,
-                    &texts,
-                    options.stat_statements_query_length,
-                )?);
+            if options.query_text_length > 0 {
+                families.push(query_texts(&rows, &texts, options.query_text_length)?);
             }
             Ok(families)
         })

@@ -154,7 +154,7 @@ pub(super) struct Flags {
     )]
     pub(super) stat_statements_limit: String,
 
-    /// Longest statement text in pg_stat_statements_query_id, in characters; 0 exports no texts.
+    /// Longest statement text in a label (pg_stat_statements_query_id, pg_stat_activity_long_running_query_seconds, pg_blocking_session_waiters), in characters; 0 exports no texts.
     #[arg(
         long = "collector.stat_statements.query-length",
         alias = "collector.stat_statements.query_length",
@@ -162,7 +162,7 @@ pub(super) struct Flags {
         default_value = "100",
         value_name = "CHARS"
     )]
-    pub(super) stat_statements_query_length: String,
+    pub(super) query_text_length: String,
 
     /// Databases whose statements stat_statements leaves out (comma-separated names).
     #[arg(

@@ -36,7 +36,7 @@ fn defaults() {
         vec![5.0, 60.0, 300.0]
     );
     assert_eq!(config.options.stat_statements_limit, 100);
-    assert_eq!(config.options.stat_statements_query_length, 100);
+    assert_eq!(config.options.query_text_length, 100);
     assert_eq!(config.options.dead_ratio, 0.2);
     assert!(config.options.backup_paths.is_empty());
     assert_eq!(config.options.bloat_min_size, 10_485_760.0);
@@ -256,10 +256,10 @@ fn postgres_exporter_flags_take_effect_or_warn_once_each() {
     let labels = [("cluster", "festival"), ("env", "prod")].map(|(n, v)| (n.into(), v.into()));
     assert_eq!(config.constant_labels, labels);
     assert_eq!(config.options.metric_prefix, "festival");
-    assert_eq!(config.options.stat_statements_query_length, 0);
+    assert_eq!(config.options.query_text_length, 0);
 
     let config = run(&["--collector.stat_statements.query_length=50"]).unwrap();
-    assert_eq!(config.options.stat_statements_query_length, 50);
+    assert_eq!(config.options.query_text_length, 50);
     assert!(config.warnings.is_empty());
     assert_eq!(config.options.metric_prefix, "pg");
     assert!(names(&config).contains(&"settings"));

@@ -54,9 +54,9 @@ pub(super) fn validate(
         &flags.stat_statements_limit,
         1..=10_000,
     )?;
-    let stat_statements_query_length = number_in(
+    let query_text_length = number_in(
         "--collector.stat_statements.query-length",
-        &flags.stat_statements_query_length,
+        &flags.query_text_length,
         0..=10_000,
     )?;
     let dead_ratio = parse_ratio(&flags.dead_ratio).ok_or_else(|| {
@@ -171,8 +171,8 @@ pub(super) fn validate(
         options: Options {
             long_running_thresholds,
             stat_statements_limit,
-            stat_statements_query_length: if compat.include_query {
-                stat_statements_query_length
+            query_text_length: if compat.include_query {
+                query_text_length
             } else {
                 0
             },
