@@ -319,25 +319,42 @@ async fn postgres_exporters_example_file_loads_and_each_query_stands_alone() {
     assert!(failures[0].contains("total_time"), "{}", failures[0]);
 }
 
-/// SQL from a query file cannot leave its session in a state that changes
-/// what the next query sees: one query aborts a transaction it opened,
-/// another changes settings; on the exporter's only session the next query
+/// SQL from a query file can neither write nor leave its session in a state
+/// that changes what the next query sees, even as a superuser: several
+/// statements (`COMMIT; BEGIN READ WRITE; INSERT …`) and statements that
+/// return no rows (`SET`, `BEGIN`) are refused before anything runs, a
+/// writing statement fails read-only, a `set_config()` or an advisory lock is
+/// undone after the query; on the exporter's only session the next query
 /// still sees the session's own settings, no transaction is left open (time
 /// moves on between scrapes), and every built-in collector still succeeds.
+/// Each failure names its query and reason in the log; a query with more
+/// rows than `--collector.custom_queries.max-rows` and one whose file lists a
+/// column it lacks fail the same way; a value that is not a number loses its
+/// own sample, with one warning.
 #[tokio::test]
-async fn a_custom_query_cannot_change_the_session_for_the_next_query() {
+async fn a_custom_query_cannot_write_or_change_the_session_for_the_next_query() {
     let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    admin.batch_execute("CREATE TABLE t (v int)").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("queries.yaml");
     std::fs::write(
         &file,
         r#"
-q_abort:
-  query: "BEGIN; SELECT 1/0 AS v"
+q_several:
+  query: "COMMIT; BEGIN READ WRITE; INSERT INTO t VALUES (2); COMMIT; SELECT 1 AS v"
   metrics:
     - v: {usage: GAUGE}
 q_set:
-  query: "SET search_path = evil, pg_catalog; SET statement_timeout = 0; SET default_transaction_read_only = off; SELECT 1 AS v"
+  query: "SET default_transaction_read_only = off"
+  metrics:
+    - v: {usage: GAUGE}
+q_insert:
+  query: "INSERT INTO t VALUES (3) RETURNING 1 AS v"
+  metrics:
+    - v: {usage: GAUGE}
+q_set_config:
+  query: "SELECT set_config('search_path', 'evil, pg_catalog', false) AS a, set_config('statement_timeout', '0', false) AS b, set_config('default_transaction_read_only', 'off', false) AS c, pg_advisory_lock(42) AS d, 1 AS v"
   metrics:
     - v: {usage: GAUGE}
 q_after:
@@ -351,6 +368,21 @@ q_now:
   query: "SELECT extract(epoch FROM now()) AS v"
   metrics:
     - v: {usage: GAUGE}
+q_rows:
+  query: "SELECT g::text AS k, g AS v FROM generate_series(1, 1000000) g"
+  metrics:
+    - k: {usage: LABEL}
+    - v: {usage: GAUGE}
+q_missing:
+  query: "SELECT 1 AS v"
+  metrics:
+    - v: {usage: GAUGE}
+    - w: {usage: GAUGE}
+q_text:
+  query: "SELECT k, CASE k WHEN 'b' THEN 'many' ELSE '7' END AS v FROM (VALUES ('a'), ('b')) s(k)"
+  metrics:
+    - k: {usage: LABEL}
+    - v: {usage: GAUGE}
 "#,
     )
     .unwrap();
@@ -359,6 +391,7 @@ q_now:
         &[
             "--max-connections",
             "1",
+            "--collector.custom_queries.max-rows=1000",
             "--extend.query-path",
             file.to_str().unwrap(),
         ],
@@ -372,10 +405,47 @@ q_now:
             &[("datname", "postgres"), ("query", query)],
         )
     };
-    assert_eq!(query_success("q_abort"), 0.0);
-    for query in ["q_set", "q_after", "q_now"] {
+    let log = exporter.stderr();
+    for (query, reason) in [
+        ("q_several", "it holds more than one statement"),
+        ("q_set", "it is not a query that returns rows"),
+        ("q_insert", "read-only transaction"),
+        ("q_rows", "it returned more than 1000 rows"),
+        (
+            "q_missing",
+            "column w listed in the file is not in the query's result (it returns v)",
+        ),
+    ] {
+        assert_eq!(query_success(query), 0.0, "{query}");
+        assert!(
+            log.contains(&format!("custom query {query} failed: ")) && log.contains(reason),
+            "{query}: {reason}: {log}"
+        );
+    }
+    for query in ["q_set_config", "q_after", "q_now"] {
         assert_eq!(query_success(query), 1.0, "{query}");
     }
+    assert_eq!(
+        m.value("q_text_v", &[("k", "a")]),
+        7.0,
+        "readable series kept"
+    );
+    assert!(m.all("q_rows_v", &[]).is_empty());
+    let written: i64 = admin
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(written, 0, "nothing was written");
+    let locks: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0, "the advisory lock was released");
     assert_eq!(
         m.value(
             "q_after_v",

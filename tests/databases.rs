@@ -540,8 +540,9 @@ async fn a_session_just_closed_is_waited_for_under_a_role_connection_limit() {
 
 /// A database owner who points their database's search_path at a schema of
 /// their own, with functions named like the catalog's, runs nothing in the
-/// exporter's sessions: those search `pg_catalog` only, whatever the database
-/// or role says; custom queries search PostgreSQL's default path.
+/// exporter's sessions: those search `pg_catalog` (then `pg_temp`) only,
+/// whatever the database or role says, for functions and operators alike;
+/// custom queries search PostgreSQL's default path.
 #[tokio::test]
 async fn a_database_search_path_cannot_hijack_the_exporters_sql() {
     let cluster = PgCluster::start();
@@ -557,6 +558,16 @@ async fn a_database_search_path_cannot_hijack_the_exporters_sql() {
                AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
              CREATE FUNCTION evil.count(anyelement) RETURNS bigint LANGUAGE plpgsql
                AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE FUNCTION evil.pg_table_size(regclass) RETURNS bigint LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE FUNCTION evil.pg_relation_size(regclass) RETURNS bigint LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE FUNCTION evil.oideq(oid, oid) RETURNS boolean LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.oideq);
+             CREATE FUNCTION evil.texteq(text, text) RETURNS boolean LANGUAGE plpgsql
+               AS $$ BEGIN RAISE EXCEPTION 'evil code ran'; END $$;
+             CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.texteq);
              GRANT USAGE ON SCHEMA evil TO PUBLIC;
              ALTER DATABASE hijack SET search_path = evil, pg_catalog, public;",
         )

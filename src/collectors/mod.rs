@@ -177,6 +177,8 @@ pub struct Options {
     /// stat_statements: statements of these databases and users are left out.
     pub stat_statements_exclude_databases: Vec<String>,
     pub stat_statements_exclude_users: Vec<String>,
+    /// custom_queries: most rows one query may return.
+    pub custom_query_max_rows: usize,
     /// custom_queries: replaces the leading `pg` of query names
     /// (postgres_exporter's `--metric-prefix`).
     pub metric_prefix: String,
@@ -203,6 +205,7 @@ impl Default for Options {
             query_text_length: QUERY_LABEL_CHARS,
             stat_statements_exclude_databases: Vec::new(),
             stat_statements_exclude_users: Vec::new(),
+            custom_query_max_rows: 10_000,
             metric_prefix: "pg".into(),
             dead_ratio: 0.2,
             backup_paths: Vec::new(),

@@ -164,6 +164,15 @@ pub(super) struct Flags {
     )]
     pub(super) query_text_length: String,
 
+    /// Most rows one custom query may return; a query returning more fails alone.
+    #[arg(
+        long = "collector.custom_queries.max-rows",
+        env = "PG_EXPORTER_COLLECTOR_CUSTOM_QUERIES_MAX_ROWS",
+        default_value = "10000",
+        value_name = "N"
+    )]
+    pub(super) custom_query_max_rows: String,
+
     /// Databases whose statements stat_statements leaves out (comma-separated names).
     #[arg(
         long = "collector.stat_statements.exclude_databases",

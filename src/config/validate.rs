@@ -59,6 +59,11 @@ pub(super) fn validate(
         &flags.query_text_length,
         0..=10_000,
     )?;
+    let custom_query_max_rows = number_in(
+        "--collector.custom_queries.max-rows",
+        &flags.custom_query_max_rows,
+        1..=10_000_000,
+    )?;
     let dead_ratio = parse_ratio(&flags.dead_ratio).ok_or_else(|| {
         format!(
             "--collector.health.dead-ratio: '{}' is not a ratio from 0 to 1 (or 0% to 100%)",
@@ -171,6 +176,7 @@ pub(super) fn validate(
         options: Options {
             long_running_thresholds,
             stat_statements_limit,
+            custom_query_max_rows,
             query_text_length: if compat.include_query {
                 query_text_length
             } else {

@@ -11,7 +11,8 @@
 //! `application_name = festival-pg-exporter`, `statement_timeout` and
 //! `lock_timeout` below the scrape deadline ([`SessionLimits`]),
 //! `default_transaction_read_only`, `TimeZone = UTC` (so dates in
-//! partition bounds mean the same everywhere) and `search_path = pg_catalog`,
+//! partition bounds mean the same everywhere) and `search_path = pg_catalog,
+//! pg_temp` (temporary tables after the catalog, not before it),
 //! which the startup packet sets over any `ALTER DATABASE`/`ALTER ROLE …
 //! SET search_path`: no schema a database owner controls can put a function
 //! or operator in front of the catalog's in the exporter's SQL.
@@ -81,7 +82,7 @@ impl Pool {
         limits: SessionLimits,
     ) -> Pool {
         let session_options = format!(
-            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC -c search_path=pg_catalog",
+            "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC -c search_path=pg_catalog,pg_temp",
             limits.statement_timeout.as_millis().max(1),
             limits.lock_timeout.as_millis().max(1)
         );

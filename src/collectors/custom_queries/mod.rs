@@ -111,38 +111,30 @@ impl Collector for CustomQueries {
             let mut failures = Vec::new();
             for query in ctx.queries.iter().filter(|q| applies(q, ctx)) {
                 let key = Key::query(self.name(), &ctx.datname, &query.name);
-                let result = match ctx.caches.fresh(&key, query.cache) {
-                    Some((_, result)) => Ok(result),
-                    None => match run(conn, query, &ctx.options.metric_prefix).await {
-                        Ok(result) => {
-                            if !query.cache.is_zero() {
-                                ctx.caches.store(key, result.clone());
-                            }
-                            Ok(result)
-                        }
-                        // An SQL error (its own timeout included) fails this
-                        // query only: the session was put back in order. A lost
-                        // session ends the run.
-                        Err(CollectError::Query(err)) if err.as_db_error().is_some() => {
-                            Err(crate::db::error_chain(&err))
-                        }
-                        Err(err) => return Err(err),
+                let outcome = match ctx.caches.fresh(&key, query.cache) {
+                    Some((_, families)) => Outcome {
+                        families,
+                        error: None,
                     },
+                    // A query's own failure (an SQL error, its own timeout,
+                    // too many rows) fails this query only: the session was
+                    // put back in order. A lost session ends the run.
+                    None => {
+                        let outcome = run(conn, query, ctx).await?;
+                        if outcome.error.is_none() && !query.cache.is_zero() {
+                            ctx.caches.store(key, outcome.families.clone());
+                        }
+                        outcome
+                    }
                 };
-                // Two rows with the same labels would be the same series twice.
-                let result = result.and_then(|families| match repeated_series(&families) {
-                    Some(repeated) => Err(repeated),
-                    None => Ok(families),
-                });
-                let ok = result.is_ok();
-                match result {
-                    Ok(result) => families.extend(result),
-                    Err(err) => failures.push(format!("custom query {} failed: {err}", query.name)),
+                if let Some(err) = &outcome.error {
+                    failures.push(format!("custom query {} failed: {err}", query.name));
                 }
                 successes.push(
                     vec![ctx.datname.clone(), query.name.clone()],
-                    if ok { 1.0 } else { 0.0 },
+                    if outcome.error.is_none() { 1.0 } else { 0.0 },
                 );
+                families.extend(outcome.families);
             }
             families.push(successes);
             if failures.is_empty() {
@@ -191,16 +183,30 @@ fn applies(query: &CustomQuery, ctx: &Context) -> bool {
         && (query.databases.is_empty() || query.databases.contains(&ctx.datname))
 }
 
-async fn run(
-    conn: &mut Conn,
-    query: &CustomQuery,
-    prefix: &str,
-) -> Result<Vec<Family>, CollectError> {
+/// A query's series and, when it failed, why.
+struct Outcome {
+    families: Vec<Family>,
+    error: Option<String>,
+}
+
+impl Outcome {
+    fn failed(error: String) -> Outcome {
+        Outcome {
+            families: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+/// Runs one query (the error: the session is lost). A failure loses the
+/// query's series; values that cannot be read lose their own samples only,
+/// with a warning (see [`warn_unreadable`]).
+async fn run(conn: &mut Conn, query: &CustomQuery, ctx: &Context) -> Result<Outcome, CollectError> {
     // The query's own timeout is the server's statement_timeout inside its
     // transaction: a query over it fails alone, with an SQL error, and the
     // session goes on to the next query.
-    let rows = conn
-        .isolated_simple_query(&query.sql, query.timeout)
+    let result = conn
+        .isolated_query(&query.sql, query.timeout, ctx.options.custom_query_max_rows)
         .await
         .map_err(|err| {
             CollectError::SessionLost(format!(
@@ -208,8 +214,105 @@ async fn run(
                 query.name,
                 crate::db::error_chain(&err)
             ))
-        })??;
-    Ok(families(query, &rows, prefix))
+        })?;
+    let result = match result {
+        Ok(result) => result,
+        Err(refused) => return Ok(Outcome::failed(refused.to_string())),
+    };
+    if let Some(missing) = missing_columns(query, &result.columns) {
+        return Ok(Outcome::failed(missing));
+    }
+    let (families, unreadable) = families(query, &result.rows, &ctx.options.metric_prefix);
+    warn_unreadable(&ctx.datname, &query.name, unreadable);
+    // Two rows with the same labels would be the same series twice.
+    if let Some(repeated) = repeated_series(&families) {
+        return Ok(Outcome::failed(repeated));
+    }
+    Ok(Outcome {
+        families,
+        error: None,
+    })
+}
+
+/// The values of a query's result that gave no sample although not NULL.
+#[derive(Debug, PartialEq)]
+struct Unreadable {
+    /// The first one's column, value and why it could not be read.
+    column: String,
+    value: String,
+    why: &'static str,
+    /// How many there were.
+    count: usize,
+}
+
+/// Logs one warning when a query's values (in a database) start to be
+/// unreadable or become unreadable in another column or way, and one line
+/// when they are readable again; the query still serves its other series.
+fn warn_unreadable(datname: &str, query: &str, unreadable: Option<Unreadable>) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static WARNED: OnceLock<Mutex<HashMap<(String, String), String>>> = OnceLock::new();
+    let mut warned = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("warned lock");
+    let key = (datname.to_string(), query.to_string());
+    match unreadable {
+        Some(u) => {
+            let state = format!("{}: {}", u.column, u.why);
+            if warned.get(&key) != Some(&state) {
+                tracing::warn!(
+                    query,
+                    datname,
+                    column = u.column,
+                    value = u.value,
+                    count = u.count,
+                    "custom query values give no sample: the {} column's value {:?} {} ({} such values in this run; logged again only when this changes)",
+                    u.column,
+                    u.value,
+                    u.why,
+                    u.count
+                );
+                warned.insert(key, state);
+            }
+        }
+        None => {
+            if warned.remove(&key).is_some() {
+                tracing::info!(query, datname, "custom query values are readable again");
+            }
+        }
+    }
+}
+
+/// The columns the file lists that the query's result lacks, said in one
+/// sentence (`None`: all there). A HISTOGRAM column needs its `_bucket`,
+/// `_sum` and `_count` columns too.
+fn missing_columns(query: &CustomQuery, result: &[String]) -> Option<String> {
+    let missing: Vec<String> = query
+        .columns
+        .iter()
+        .filter(|column| column.usage != Usage::Discard)
+        .flat_map(|column| {
+            let extra: &[&str] = if column.usage == Usage::Histogram {
+                &["_bucket", "_sum", "_count"]
+            } else {
+                &[]
+            };
+            std::iter::once(column.name.clone()).chain(
+                extra
+                    .iter()
+                    .map(|suffix| format!("{}{suffix}", column.name)),
+            )
+        })
+        .filter(|name| !result.contains(name))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "column {} listed in the file is not in the query's result (it returns {})",
+            missing.join(", "),
+            result.join(", ")
+        )
+    })
 }
 
 /// A row of text values, as the simple query protocol returns it.
@@ -228,8 +331,13 @@ impl TextRow for tokio_postgres::SimpleQueryRow {
 /// The query's families from its rows: one per metric column, named
 /// `<query>_<column>` (the first `pg` of the query name replaced by `prefix`,
 /// as postgres_exporter's `--metric-prefix` does), labelled by its LABEL
-/// columns; a NULL or unreadable value gives no sample.
-fn families<R: TextRow>(query: &CustomQuery, rows: &[R], prefix: &str) -> Vec<Family> {
+/// columns; a NULL or unreadable value gives no sample. The second value says
+/// which values could not be read (`None`: all could).
+fn families<R: TextRow>(
+    query: &CustomQuery,
+    rows: &[R],
+    prefix: &str,
+) -> (Vec<Family>, Option<Unreadable>) {
     let namespace = query.name.replacen("pg", prefix, 1);
     let metric_columns: Vec<_> = query
         .columns
@@ -258,6 +366,17 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R], prefix: &str) -> Vec<Fa
             )
         })
         .collect();
+    let mut unreadable: Option<Unreadable> = None;
+    let mut note = |column: &QueryColumn, text: &str, why: &'static str| {
+        unreadable
+            .get_or_insert_with(|| Unreadable {
+                column: column.name.clone(),
+                value: text.to_string(),
+                why,
+                count: 0,
+            })
+            .count += 1;
+    };
     for row in rows {
         let labels: std::sync::Arc<[String]> = query
             .labels
@@ -269,8 +388,13 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R], prefix: &str) -> Vec<Fa
                 continue;
             };
             if column.usage == Usage::Histogram {
-                if let Some((sum, buckets)) = histogram(row, &column.name, text) {
-                    family.push_histogram(labels.clone(), sum, buckets);
+                match histogram(row, &column.name, text) {
+                    Some((sum, buckets)) => family.push_histogram(labels.clone(), sum, buckets),
+                    None => note(
+                        column,
+                        text,
+                        "with its _bucket, _sum and _count is not a histogram (bounds and cumulative counts as arrays of one length, counts rising to _count)",
+                    ),
                 }
                 continue;
             }
@@ -278,12 +402,20 @@ fn families<R: TextRow>(query: &CustomQuery, rows: &[R], prefix: &str) -> Vec<Fa
                 Usage::MappedMetric => column.mapping.get(text).copied(),
                 usage => value(text, usage),
             };
-            if let Some(number) = number {
-                family.push(labels.clone(), number);
+            match number {
+                Some(number) => family.push(labels.clone(), number),
+                None if column.usage == Usage::MappedMetric => {
+                    note(column, text, "is not in its mapping")
+                }
+                None => note(
+                    column,
+                    text,
+                    "is not a number, boolean, timestamp or interval",
+                ),
             }
         }
     }
-    families
+    (families, unreadable)
 }
 
 #[cfg(test)]

@@ -66,9 +66,14 @@ fn histogram_columns_read_bounds_cumulative_buckets_sum_and_count() {
     ];
     // --metric-prefix replaces the first "pg" of the query name, as
     // postgres_exporter does.
-    let prefixed = families(&query, &rows, "festival");
+    let prefixed = families(&query, &rows, "festival").0;
     assert_eq!(prefixed[0].name, "festival_process_idle_seconds");
-    let families = families(&query, &rows, "pg");
+    let (families, unreadable) = families(&query, &rows, "pg");
+    let unreadable = unreadable.unwrap();
+    assert_eq!(
+        (&*unreadable.column, &*unreadable.value, unreadable.count),
+        ("seconds", "{1,2}", 2)
+    );
     assert_eq!(families.len(), 1);
     let family = &families[0];
     assert_eq!(
@@ -119,7 +124,17 @@ fn rows_become_query_column_families_by_usage() {
             ("open", Some("soon")),
         ],
     ];
-    let families = families(&query, &rows, "pg");
+    let (families, unreadable) = families(&query, &rows, "pg");
+    let unreadable = unreadable.unwrap();
+    assert_eq!(
+        (
+            &*unreadable.column,
+            &*unreadable.value,
+            unreadable.why,
+            unreadable.count
+        ),
+        ("state", "down", "is not in its mapping", 2)
+    );
     let names: Vec<&str> = families.iter().map(|f| &*f.name).collect();
     assert_eq!(
         names,
