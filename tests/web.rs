@@ -168,3 +168,158 @@ async fn https_and_basic_auth_from_a_web_config_file() {
         );
     }
 }
+
+/// Clients that hold connections without finishing a request are bounded:
+/// half-sent requests and idle kept-alive connections are closed after
+/// `--web.read-header-timeout`, at most `--web.max-connections` are open at
+/// once (the next waits and is served when one closes), `HEAD` runs no
+/// collection, and SIGTERM ends the process within its grace period whatever
+/// a client holds open.
+#[tokio::test]
+async fn slow_and_idle_clients_are_cut_off_and_bounded() {
+    use std::time::{Duration, Instant};
+    use support::{http_get, Metrics};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    // Nothing listens on port 1: every collection ends at once with pg_up 0.
+    let dsn = "postgresql://postgres@127.0.0.1:1/postgres?sslmode=disable";
+    let exporter = Exporter::start(
+        dsn,
+        &["--web.read-header-timeout=1s", "--web.max-connections=3"],
+    );
+    let addr = exporter.addr;
+    let scrapes = |m: &Metrics| m.value("pg_exporter_scrapes_total", &[]);
+
+    // HEAD: the headers, no collection.
+    let before = scrapes(&exporter.scrape().await);
+    let mut head = TcpStream::connect(addr).await.unwrap();
+    head.write_all(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    head.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("text/plain; version=0.0.4"), "{answer}");
+    assert_eq!(
+        scrapes(&exporter.scrape().await),
+        before + 1.0,
+        "HEAD ran no collection"
+    );
+
+    // Three connections: two half-sent requests and one kept alive after its answer.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    held.push(kept);
+    let opened = Instant::now();
+    // A fourth waits for a free slot...
+    let waiting = tokio::spawn(async move { http_get(addr, "/healthz", &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "served beyond --web.max-connections"
+    );
+    // ...which the read-header timeout makes: every held connection is closed.
+    for mut stream in held {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "a held connection was not closed: {read:?}"
+        );
+    }
+    assert!(opened.elapsed() >= Duration::from_millis(900));
+    let served = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+    assert_eq!(served.unwrap().unwrap().status, 200);
+
+    // SIGTERM with a client that never finishes its headers (default 30 s timeout).
+    let mut exporter = Exporter::start(dsn, &[]);
+    let mut stuck = TcpStream::connect(exporter.addr).await.unwrap();
+    stuck
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    let status = tokio::task::spawn_blocking(move || exporter.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(8),
+        "exit took {:?}",
+        signalled.elapsed()
+    );
+    drop(stuck);
+}
+
+/// An unknown user name is answered no faster than a known one with a wrong
+/// password (both cost one bcrypt check), so user names cannot be told
+/// apart by timing; the right password is let in, again and again.
+#[tokio::test]
+async fn unknown_users_cost_a_bcrypt_check_like_known_ones() {
+    use base64::Engine;
+    use std::time::{Duration, Instant};
+    use support::http_get;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("web.yml");
+    // Cost 10: about 50 ms a check here, far above a request's own time.
+    let hash = bcrypt::hash("wonderland", 10).unwrap();
+    std::fs::write(&config, format!("basic_auth_users:\n  alice: {hash}\n")).unwrap();
+    let dsn = "postgresql://postgres@127.0.0.1:1/postgres?sslmode=disable";
+    let exporter = Exporter::start(dsn, &["--web.config.file", config.to_str().unwrap()]);
+    let basic = |pair: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+    let median = |pair: &'static str| {
+        let header = basic(pair);
+        let addr = exporter.addr;
+        async move {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let started = Instant::now();
+                let response = http_get(addr, "/healthz", &[("Authorization", &header)]).await;
+                times.push(started.elapsed());
+                assert_eq!(response.status, 401, "{pair}");
+            }
+            times.sort();
+            times[2]
+        }
+    };
+    let wrong_password = median("alice:rabbit").await;
+    let unknown_user = median("mallory:rabbit").await;
+    assert!(
+        wrong_password > Duration::from_millis(5),
+        "a bcrypt check: {wrong_password:?}"
+    );
+    assert!(
+        unknown_user * 3 > wrong_password,
+        "unknown user {unknown_user:?} against wrong password {wrong_password:?}"
+    );
+    for _ in 0..3 {
+        let response = http_get(
+            exporter.addr,
+            "/healthz",
+            &[("Authorization", &basic("alice:wonderland"))],
+        )
+        .await;
+        assert_eq!(response.status, 200);
+    }
+}

@@ -46,6 +46,24 @@ pub(super) struct Flags {
     )]
     pub(super) listen_address: String,
 
+    /// Most HTTP connections open at once; more wait in the kernel's backlog.
+    #[arg(
+        long = "web.max-connections",
+        env = "PG_EXPORTER_WEB_MAX_CONNECTIONS",
+        default_value = "128",
+        value_name = "N"
+    )]
+    pub(super) web_max_connections: String,
+
+    /// Time a client has to send a request's headers; also how long a kept-alive connection may stay idle.
+    #[arg(
+        long = "web.read-header-timeout",
+        env = "PG_EXPORTER_WEB_READ_HEADER_TIMEOUT",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub(super) web_read_header_timeout: String,
+
     /// Configuration file (YAML): servers for /probe with their credentials, auth modules, custom query files.
     #[arg(
         long = "config.file",

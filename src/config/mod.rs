@@ -48,6 +48,8 @@ pub struct Config {
     pub tls: Option<TlsConnector>,
     /// Address the HTTP server binds to.
     pub listen_address: SocketAddr,
+    /// Bounds on the HTTP server's connections.
+    pub http: HttpLimits,
     /// TLS and basic auth of the HTTP endpoint (`--web.config.file`).
     pub web: WebConfig,
     /// Path that serves the metrics (`/metrics` unless changed).
@@ -277,6 +279,15 @@ pub enum HealthOutput {
     Text,
     /// One JSON document.
     Json,
+}
+
+/// Bounds on the HTTP server's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// At most this many connections open at once.
+    pub max_connections: usize,
+    /// Time to send a request's headers, and most idle time between requests.
+    pub read_header_timeout: Duration,
 }
 
 /// What the command line asks for.

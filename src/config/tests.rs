@@ -142,6 +142,22 @@ fn bad_values_name_their_flag() {
             &["--web.telemetry-path", "metrics"][..],
             "--web.telemetry-path",
         ),
+        (
+            &["--web.telemetry-path", "/probe"][..],
+            "--web.telemetry-path",
+        ),
+        (&["--web.telemetry-path", "/:x"][..], "--web.telemetry-path"),
+        (&["--web.telemetry-path", "/*x"][..], "--web.telemetry-path"),
+        (
+            &["--web.telemetry-path", "/{x}"][..],
+            "--web.telemetry-path",
+        ),
+        (&["--web.telemetry-path", "/m/"][..], "--web.telemetry-path"),
+        (&["--web.max-connections", "0"][..], "--web.max-connections"),
+        (
+            &["--collector.custom_queries.max-rows", "0"][..],
+            "--collector.custom_queries.max-rows",
+        ),
         (&["--max-connections", "0"][..], "--max-connections"),
         (&["--log.level", "loud"][..], "--log.level"),
         (&["--log.format", "xml"][..], "--log.format"),

@@ -4,7 +4,7 @@
 use clap::ArgMatches;
 
 use super::flags::Flags;
-use super::{databases, web, Config, LogFormat};
+use super::{databases, web, Config, HttpLimits, LogFormat};
 use crate::collectors::{Options, COLLECTORS};
 use crate::db::target::{build_target, build_tls, LibpqEnv};
 use crate::text::{number_in, parse_duration, parse_listen_address, parse_ratio};
@@ -28,18 +28,7 @@ pub(super) fn validate(
     };
     let listen_address = parse_listen_address(&flags.listen_address)
         .map_err(|e| format!("--web.listen-address: {e}"))?;
-    if !flags.telemetry_path.starts_with('/') || flags.telemetry_path.len() < 2 {
-        return Err(format!(
-            "--web.telemetry-path: '{}' must start with '/' and name a path other than '/'",
-            flags.telemetry_path
-        ));
-    }
-    if ["/healthz", "/readyz"].contains(&flags.telemetry_path.as_str()) {
-        return Err(format!(
-            "--web.telemetry-path: '{}' is taken by a built-in endpoint",
-            flags.telemetry_path
-        ));
-    }
+    telemetry_path(&flags.telemetry_path)?;
     let collection_timeout = parse_duration(&flags.collection_timeout)
         .map_err(|e| format!("--collection-timeout: {e}"))?;
     if collection_timeout.as_millis() < 100 {
@@ -49,6 +38,22 @@ pub(super) fn validate(
         ));
     }
     let max_connections = number_in("--max-connections", &flags.max_connections, 1..=100)?;
+    let http = HttpLimits {
+        max_connections: number_in(
+            "--web.max-connections",
+            &flags.web_max_connections,
+            1..=100_000,
+        )?,
+        read_header_timeout: parse_duration(&flags.web_read_header_timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| {
+                format!(
+                    "--web.read-header-timeout: '{}' is not a duration above zero such as 30s",
+                    flags.web_read_header_timeout
+                )
+            })?,
+    };
     let stat_statements_limit = number_in(
         "--collector.stat_statements.limit",
         &flags.stat_statements_limit,
@@ -165,6 +170,7 @@ pub(super) fn validate(
         tls,
         web,
         listen_address,
+        http,
         telemetry_path: flags.telemetry_path,
         openmetrics: flags.enable_openmetrics,
         collection_timeout,
@@ -198,4 +204,33 @@ pub(super) fn validate(
         constant_labels: compat.constant_labels,
         warnings: compat.warnings,
     })
+}
+
+/// The paths the exporter serves besides the telemetry path.
+const BUILT_IN_PATHS: [&str; 5] = ["/", "/probe", "/-/reload", "/healthz", "/readyz"];
+
+/// `--web.telemetry-path`: a plain path (segments of letters, digits, `-`,
+/// `.`, `_`, `~`) that no built-in endpoint serves, so that every route is
+/// literal and none can overlap another.
+fn telemetry_path(path: &str) -> Result<(), String> {
+    let plain = path.len() <= 256
+        && path.strip_prefix('/').is_some_and(|rest| {
+            rest.split('/').all(|segment| {
+                !matches!(segment, "" | "." | "..")
+                    && segment
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            })
+        });
+    if !plain {
+        return Err(format!(
+            "--web.telemetry-path: {path:?} is not a plain path such as /metrics (a '/' before each segment of letters, digits, '-', '.', '_' or '~'; at most 256 characters)"
+        ));
+    }
+    if BUILT_IN_PATHS.contains(&path) {
+        return Err(format!(
+            "--web.telemetry-path: {path:?} is taken by a built-in endpoint"
+        ));
+    }
+    Ok(())
 }

@@ -27,6 +27,7 @@ use crate::metrics::{ConstantLabels, Format};
 use crate::scrape::Scraper;
 
 pub mod auth;
+pub mod listen;
 pub mod probe;
 pub mod server;
 
@@ -48,8 +49,8 @@ pub struct AppState {
 /// The exporter's router.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route(&state.telemetry_path, get(metrics))
-        .route("/probe", get(probe))
+        .route(&state.telemetry_path, get(metrics).head(head))
+        .route("/probe", get(probe).head(head))
         .route("/-/reload", post(reload))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -78,6 +79,16 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let collection = state.scraper.scrape(timeout).await;
     let body = collection.text(format, &state.constant_labels);
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+/// `HEAD` of the telemetry path and of `/probe`: the content type a `GET`
+/// would get, without running a collection.
+async fn head(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let format = Format::negotiate(
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+        state.openmetrics,
+    );
+    [(header::CONTENT_TYPE, format.content_type())].into_response()
 }
 
 /// `/probe?target=NAME[&collector=NAME...]` or postgres_exporter's
@@ -193,3 +204,6 @@ fn escape_html(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! Wires a [`Config`] into a running exporter: the pool, the scrape engine and
-//! the HTTP server, and stops it cleanly on SIGTERM or SIGINT (requests in
-//! flight, a scrape included, are answered first).
+//! the HTTP server, and stops it on SIGTERM or SIGINT (requests in flight, a
+//! scrape included, are answered first, for at most
+//! [`super::listen::SHUTDOWN_GRACE`]).
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
+    let limits = config.http;
     let state = build_state(config);
     reload_on_sighup(Arc::clone(&state.targets));
     // One connection attempt right away, so /readyz tells the truth before the
@@ -39,30 +41,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         target_dsn = %state.scraper.pool().target(),
         "listening"
     );
-    match tls {
-        None => axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("HTTP server failed")?,
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopper.graceful_shutdown(None);
-            });
-            let listener = listener.into_std().context("listener")?;
-            axum_server::from_tcp_rustls(
-                listener,
-                axum_server::tls_rustls::RustlsConfig::from_config(tls),
-            )
-            .context("HTTPS listener")?
-            .handle(handle)
-            .serve(app(state).into_make_service())
-            .await
-            .context("HTTPS server failed")?
-        }
-    }
+    super::listen::serve(listener, tls, app(state), limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }
