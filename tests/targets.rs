@@ -19,7 +19,7 @@ async fn probes_five_servers_of_different_majors_and_reloads_its_configuration()
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yml");
-    let auth = "auth_modules:\n  monitor:\n    type: userpass\n    userpass: {username: postgres, password: unused}\n    options: {sslmode: disable}\n";
+    let auth = "auth_modules:\n  monitor:\n    type: userpass\n    userpass: {username: postgres, password: unused}\n    options: {sslmode: disable}\n    targets: ['127\\.0\\.0\\.1:[0-9]+']\n";
     let target = |name: &str, port: u16| {
         format!(
             "  {name}:\n    dsn: postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=disable\n"
@@ -109,6 +109,49 @@ async fn probes_five_servers_of_different_majors_and_reloads_its_configuration()
         .body,
     );
     assert_eq!(m.value("pg_up", &[]), 1.0);
+    // Only the addresses the module lists, decoded once: no other host, no
+    // Unix socket by a twice-encoded path.
+    for hostile in [
+        format!("127.0.0.2:{port}/postgres"),
+        format!("%252Ftmp%252Fdir:{port}/postgres"),
+        format!("127.0.0.1%253A{port}/postgres"),
+    ] {
+        let response = http_get(
+            addr,
+            &format!("/probe?target={hostile}&auth_module=monitor"),
+            &[],
+        )
+        .await;
+        assert_eq!(response.status, 400, "{hostile}: {}", response.body);
+    }
+    // However the collectors are repeated or ordered, the sessions to one
+    // server stay within --max-connections (2), idle pools included.
+    for k in 1..=12 {
+        let mut query = "/probe?target=pg16".to_string();
+        for i in 0..k {
+            query.push_str(if i % 2 == 0 {
+                "&collector=stat_activity"
+            } else {
+                "&collector=locks"
+            });
+        }
+        assert_eq!(http_get(addr, &query, &[]).await.status, 200);
+    }
+    let pg16 = &clusters[2].1;
+    let count: i64 = pg16
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'festival-pg-exporter'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        (1..=2).contains(&count),
+        "{count} exporter sessions, bound 2"
+    );
     assert_eq!(
         http_get(addr, "/probe?target=nowhere", &[]).await.status,
         400

@@ -12,7 +12,8 @@
 //!   monitor:
 //!     type: userpass
 //!     userpass: {username: festival_exporter, password: change-me}
-//!     options: {sslmode: disable}
+//!     options: {sslmode: verify-full, sslrootcert: /etc/ca.pem}
+//!     targets: ['db[0-9]+\.internal:5432']   # the host:port it may reach (whole-name regular expressions)
 //! extend:
 //!   query_path: [queries/custom/festival.yaml]
 //! ```
@@ -53,6 +54,8 @@ struct AuthModuleEntry {
     userpass: Option<UserPass>,
     #[serde(default)]
     options: BTreeMap<String, String>,
+    #[serde(default)]
+    targets: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,34 +80,41 @@ pub struct Target {
 }
 
 /// postgres_exporter's auth module: credentials and DSN options for
-/// `/probe?target=host:port/db&auth_module=name`.
+/// `/probe?target=host:port/db&auth_module=name`, and the `host:port`s it
+/// may be used for.
 #[derive(Debug, Clone)]
 pub struct AuthModule {
     pub username: String,
     pub password: String,
     pub options: BTreeMap<String, String>,
+    /// `targets:`, each matching a whole `host:port` (none: no address).
+    pub allowed: Vec<regex::Regex>,
 }
 
 impl AuthModule {
-    /// The target `host:port/database` (or a `postgresql://` URL without
-    /// credentials) with this module's user, password and options.
+    /// The target `host[:port][/database]` (or that after `postgresql://`)
+    /// with this module's user, password and options, when its `targets:`
+    /// allow `host:port` (the port 5432 when not given). The address is
+    /// taken as it is, never percent-decoded again: the host is a DNS name or
+    /// an IP address (`[…]` for IPv6; no Unix socket: name such a server
+    /// under `targets:` instead), the database a plain name.
     pub fn target(&self, address: &str) -> Result<Target, String> {
-        let address = address
-            .trim_start_matches("postgresql://")
-            .trim_start_matches("postgres://");
-        if address.contains('@') || address.contains('?') {
-            return Err("target: give host:port/database; credentials and options come from the auth module".into());
+        let (host, port, database) = probe_address(address)?;
+        let server = format!("{host}:{port}");
+        if !self.allowed.iter().any(|allowed| allowed.is_match(&server)) {
+            return Err(format!(
+                "target: {server} is not among the auth module's targets"
+            ));
         }
-        let query: Vec<String> = self
+        let mut dsn = format!("postgresql://{host}:{port}/{database}");
+        let options: Vec<String> = self
             .options
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", crate::text::percent_encode(v)))
             .collect();
-        let dsn = if query.is_empty() {
-            format!("postgresql://{address}")
-        } else {
-            format!("postgresql://{address}?{}", query.join("&"))
-        };
+        if !options.is_empty() {
+            dsn = format!("{dsn}?{}", options.join("&"));
+        }
         let mut config = build_target(Some(&dsn), &LibpqEnv::default(), None)?;
         config.user(&self.username);
         config.password(self.password.as_str());
@@ -115,6 +125,59 @@ impl AuthModule {
             tls: tls.connector()?,
         })
     }
+}
+
+/// `host[:port][/database]` (after an optional `postgresql://`) → its parts;
+/// anything else (credentials, options, percent escapes, a socket path) is
+/// refused.
+fn probe_address(address: &str) -> Result<(String, u16, String), String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "target: {address:?} is not host[:port][/database] ({why}); credentials and options come from the auth module"
+        ))
+    };
+    let rest = address
+        .strip_prefix("postgresql://")
+        .or_else(|| address.strip_prefix("postgres://"))
+        .unwrap_or(address);
+    let (server, database) = rest.split_once('/').unwrap_or((rest, "postgres"));
+    let database = if database.is_empty() {
+        "postgres"
+    } else {
+        database
+    };
+    let plain = |text: &str, extra: &[u8]| {
+        !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b) || extra.contains(&b))
+    };
+    if !plain(database, b"$") {
+        return refuse("a database name of letters, digits, '-', '_', '.', '$'");
+    }
+    let (host, port) = match server.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((ip, port)) if ip.parse::<std::net::Ipv6Addr>().is_ok() => {
+                (format!("[{ip}]"), port.strip_prefix(':').unwrap_or(port))
+            }
+            _ => return refuse("a bracketed IPv6 address"),
+        },
+        None => {
+            let (host, port) = server.split_once(':').unwrap_or((server, ""));
+            (host.to_string(), port)
+        }
+    };
+    if !host.starts_with('[') && !plain(&host, b"") {
+        return refuse("a host name or IP address");
+    }
+    let port = match port {
+        "" => 5432,
+        port => match port.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => return refuse("a port from 1 to 65535"),
+        },
+    };
+    Ok((host, port, database.to_string()))
 }
 
 /// The configuration file, checked and ready to use.
@@ -162,6 +225,18 @@ fn read(path: &Path) -> Result<FileConfig, String> {
                 username: userpass.username,
                 password: userpass.password,
                 options: entry.options,
+                allowed: entry
+                    .targets
+                    .iter()
+                    .map(|pattern| {
+                        regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                            format!(
+                                "{origin}: auth_modules.{name}.targets: {pattern:?}: {}",
+                                crate::text::first_line(&e.to_string())
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
             },
             ("userpass", None) => {
                 return Err(format!("{origin}: auth_modules.{name}.userpass: missing"))
@@ -172,6 +247,17 @@ fn read(path: &Path) -> Result<FileConfig, String> {
                 ))
             }
         };
+        // Its options must make a target: checked now, not at the first probe.
+        let mut check = module.clone();
+        check.allowed = vec![regex::Regex::new(".*").expect("valid")];
+        check
+            .target("localhost:5432/postgres")
+            .map_err(|e| format!("{origin}: auth_modules.{name}.options: {e}"))?;
+        if module.allowed.is_empty() {
+            return Err(format!(
+                "{origin}: auth_modules.{name}.targets: missing; list the host:port addresses /probe may reach with this module (whole-name regular expressions)"
+            ));
+        }
         config.auth_modules.insert(name, module);
     }
     let base = path.parent().unwrap_or(Path::new("."));
@@ -204,7 +290,7 @@ mod tests {
     fn a_complete_file_loads() {
         let (dir, path) = write(
             "targets:\n  primary:\n    dsn: postgresql://u@db1:5433/festivals?sslmode=disable\n\
-             auth_modules:\n  monitor:\n    type: userpass\n    userpass: {username: mon, password: pw}\n    options: {sslmode: disable}\n\
+             auth_modules:\n  monitor:\n    type: userpass\n    userpass: {username: mon, password: pw}\n    options: {sslmode: disable}\n    targets: ['db[0-9]:5432', '\\[::1\\]:5433']\n\
              extend:\n  query_path: [q.yaml]\n",
         );
         std::fs::write(
@@ -221,9 +307,33 @@ mod tests {
             .unwrap();
         assert_eq!(target.config.get_user(), Some("mon"));
         assert_eq!(target.config.get_dbname(), Some("festivals"));
-        assert!(config.auth_modules["monitor"]
-            .target("x:y@db2/festivals")
-            .is_err());
+        let module = &config.auth_modules["monitor"];
+        assert_eq!(
+            module.target("db2").unwrap().config.get_dbname(),
+            Some("postgres")
+        );
+        assert_eq!(
+            module.target("[::1]:5433/x").unwrap().config.get_ports(),
+            [5433]
+        );
+        for refused in [
+            "x:y@db2/festivals",
+            "db2:5432/festivals?sslmode=disable",
+            "db22:5432/festivals",
+            "db2:5433/festivals",
+            "evil.example:5432/festivals",
+            // percent escapes are not decoded again: no socket path, no other host
+            "%2Ftmp%2Fdir:5432/postgres",
+            "db2%3A5432/postgres",
+            "db2:5432/post%67res",
+            "/tmp/dir:5432/postgres",
+            "db2:0/postgres",
+            "db2:x/postgres",
+            "[::1/postgres",
+        ] {
+            let err = module.target(refused).unwrap_err();
+            assert!(err.starts_with("target: "), "{refused}: {err}");
+        }
     }
 
     #[test]
@@ -247,6 +357,18 @@ mod tests {
             (
                 "auth_modules:\n  m: {type: userpass}\n",
                 "auth_modules.m.userpass",
+            ),
+            (
+                "auth_modules:\n  m: {type: userpass, userpass: {username: u, password: p}, options: {sslmode: bogus}, targets: [h]}\n",
+                "auth_modules.m.options: sslmode 'bogus'",
+            ),
+            (
+                "auth_modules:\n  m: {type: userpass, userpass: {username: u, password: p}}\n",
+                "auth_modules.m.targets: missing",
+            ),
+            (
+                "auth_modules:\n  m: {type: userpass, userpass: {username: u, password: p}, targets: ['(']}\n",
+                "auth_modules.m.targets",
             ),
             (
                 "extend:\n  query_path: [missing.yaml]\n",

@@ -14,12 +14,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
+mod budget;
 pub mod pool;
 mod reachability;
 pub mod target;
 pub mod tls;
 
-pub use pool::{Pool, PooledConn};
+pub use budget::Budget;
+pub use pool::{server_of, Pool, PooledConn};
 
 /// The `application_name` of every session the exporter opens.
 pub const APPLICATION_NAME: &str = "festival-pg-exporter";

@@ -1,7 +1,8 @@
 //! The bounded set of sessions to one server.
 //!
 //! A [`Pool`] keeps at most `max_connections` sessions open across scrapes and
-//! hands them out one collector at a time. The bound covers every database of
+//! hands them out one collector at a time; pools to the same server can share
+//! one [`Budget`], which bounds their sessions together. The bound covers every database of
 //! the server: sessions to databases other than the DSN's (those
 //! `--auto-discover-databases` finds) are opened when a collector needs one,
 //! make room by closing another database's idle session, and are closed at the
@@ -20,14 +21,15 @@
 //! and closed rather than reused, so a slow query never queues the next one.
 //! Statements are prepared once per session and reused across scrapes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::SemaphorePermit;
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+use super::budget::{Budget, Idle};
 use super::reachability::Reachability;
 use super::target::redacted_target;
 use super::tls::TlsConnector;
@@ -40,35 +42,20 @@ const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// attempts within [`EXIT_GRACE`]).
 const EXIT_POLL: Duration = Duration::from_millis(5);
 
-/// An idle session and its database.
-struct Idle {
-    database: Database,
-    conn: Conn,
-}
-
-/// The pool's sessions.
-struct Sessions {
-    /// Idle sessions, oldest first.
-    idle: Vec<Idle>,
-    /// Sessions open: idle, lent out, or being opened. Never above the pool's
-    /// bound once a session is handed out.
-    open: usize,
-}
-
-/// A bounded set of sessions to one server.
+/// The sessions to one server that one scrape engine uses, within a
+/// [`Budget`].
 pub struct Pool {
     target: tokio_postgres::Config,
     /// The rustls connector (`None`: `sslmode=disable`).
     tls: Option<TlsConnector>,
     shown: String,
-    max: usize,
-    /// One permit per session lent out.
-    permits: Semaphore,
-    sessions: Mutex<Sessions>,
+    /// [`server_of`] the target.
+    server: String,
+    /// Tells this pool's idle sessions from other pools' in the budget.
+    id: u64,
+    budget: Arc<Budget>,
     /// Whether each database could be reached, and when to try again.
     reachability: Reachability,
-    /// When the pool last closed a session.
-    last_close: Mutex<Option<Instant>>,
 }
 
 impl Pool {
@@ -76,11 +63,23 @@ impl Pool {
     /// waits are cut off at `limits`. No connection is opened until the first
     /// scrape asks for one.
     pub fn new(
-        mut target: tokio_postgres::Config,
+        target: tokio_postgres::Config,
         tls: Option<TlsConnector>,
         max_connections: usize,
         limits: SessionLimits,
     ) -> Pool {
+        Pool::within(target, tls, Budget::new(max_connections), limits)
+    }
+
+    /// A pool whose sessions count against `budget`, shared with the other
+    /// pools to the same server.
+    pub fn within(
+        mut target: tokio_postgres::Config,
+        tls: Option<TlsConnector>,
+        budget: Arc<Budget>,
+        limits: SessionLimits,
+    ) -> Pool {
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let session_options = format!(
             "-c statement_timeout={} -c lock_timeout={} -c default_transaction_read_only=on -c TimeZone=UTC -c search_path=pg_catalog,pg_temp",
             limits.statement_timeout.as_millis().max(1),
@@ -94,23 +93,30 @@ impl Pool {
         target.application_name(APPLICATION_NAME);
         let shown = redacted_target(&target);
         Pool {
+            server: server_of(&target),
             target,
             tls,
             shown,
-            max: max_connections.max(1),
-            permits: Semaphore::new(max_connections.max(1)),
-            sessions: Mutex::new(Sessions {
-                idle: Vec::new(),
-                open: 0,
-            }),
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            budget,
             reachability: Reachability::default(),
-            last_close: Mutex::new(None),
         }
     }
 
-    /// The most sessions open at once.
+    /// The most sessions open at once (with the other pools of its budget).
     pub fn max_connections(&self) -> usize {
-        self.max
+        self.budget.max
+    }
+
+    /// The server this pool reaches: its hosts and ports, as `host:port`
+    /// (several comma-separated); pools with the same server share a budget.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The budget this pool's sessions count against.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
     }
 
     /// The target without secrets, for logs and pages.
@@ -136,7 +142,8 @@ impl Pool {
         deadline: Instant,
         database: Option<&str>,
     ) -> Result<PooledConn<'_>, ConnectError> {
-        let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
+        let budget = &*self.budget;
+        let permit = tokio::time::timeout_at(deadline, budget.permits.acquire())
             .await
             .map_err(|_| ConnectError::Timeout {
                 target: self.shown.clone(),
@@ -144,21 +151,21 @@ impl Pool {
             .expect("the pool's semaphore is never closed");
         let database: Database = database.map(Arc::from);
         let (reused, evicted) = {
-            let mut sessions = self.sessions.lock().expect("sessions lock");
+            let mut sessions = budget.sessions.lock().expect("sessions lock");
             let before = sessions.idle.len();
             sessions.idle.retain(|idle| !idle.conn.client.is_closed());
             sessions.open -= before - sessions.idle.len();
             match sessions
                 .idle
                 .iter()
-                .rposition(|idle| idle.database == database)
+                .rposition(|idle| idle.owner == self.id && idle.database == database)
             {
                 Some(at) => (Some(sessions.idle.remove(at).conn), None),
                 None => {
                     // Every permit but this one may be lent out, so when the
-                    // bound is reached an idle session (of another database)
-                    // exists: the oldest makes room.
-                    let evicted = (sessions.open >= self.max && !sessions.idle.is_empty())
+                    // bound is reached an idle session (of another database
+                    // or pool) exists: the oldest makes room.
+                    let evicted = (sessions.open >= budget.max && !sessions.idle.is_empty())
                         .then(|| sessions.idle.remove(0));
                     sessions.open = sessions.open - usize::from(evicted.is_some()) + 1;
                     (None, evicted)
@@ -167,7 +174,7 @@ impl Pool {
         };
         if evicted.is_some() {
             drop(evicted);
-            self.note_close();
+            budget.note_close();
         }
         // From here the slot is this session's: dropping it (a failed or
         // abandoned connection attempt) gives the slot back.
@@ -184,32 +191,10 @@ impl Pool {
         Ok(pooled)
     }
 
-    /// Closes the idle sessions to databases other than the DSN's.
+    /// Closes this pool's idle sessions to databases other than the DSN's.
     pub fn close_other_databases(&self) {
-        let closed: Vec<Idle> = {
-            let mut sessions = self.sessions.lock().expect("sessions lock");
-            let (closed, kept) = std::mem::take(&mut sessions.idle)
-                .into_iter()
-                .partition(|idle| idle.database.is_some());
-            sessions.idle = kept;
-            sessions.open -= closed.len();
-            closed
-        };
-        if !closed.is_empty() {
-            self.note_close();
-        }
-    }
-
-    /// Remembers that a session was just closed.
-    fn note_close(&self) {
-        *self.last_close.lock().expect("close lock") = Some(Instant::now());
-    }
-
-    fn closed_within(&self, period: Duration) -> bool {
-        self.last_close
-            .lock()
-            .expect("close lock")
-            .is_some_and(|at| at.elapsed() < period)
+        self.budget
+            .close_idle(|idle| idle.owner == self.id && idle.database.is_some());
     }
 
     /// Forgets the connection history of databases no longer scraped.
@@ -257,7 +242,7 @@ impl Pool {
                 match attempt {
                     Err(err)
                         if err.code() == Some(&SqlState::TOO_MANY_CONNECTIONS)
-                            && self.closed_within(EXIT_GRACE) =>
+                            && self.budget.closed_within(EXIT_GRACE) =>
                     {
                         tokio::time::sleep(wait).await;
                         wait *= 2;
@@ -333,10 +318,11 @@ impl std::ops::DerefMut for PooledConn<'_> {
 
 impl Drop for PooledConn<'_> {
     fn drop(&mut self) {
-        let mut sessions = self.pool.sessions.lock().expect("sessions lock");
+        let mut sessions = self.pool.budget.sessions.lock().expect("sessions lock");
         let conn = match self.conn.take() {
             Some(conn) if self.reusable && !conn.client.is_closed() => {
                 sessions.idle.push(Idle {
+                    owner: self.pool.id,
                     database: self.database.take(),
                     conn,
                 });
@@ -352,7 +338,7 @@ impl Drop for PooledConn<'_> {
                 }
             }
         };
-        self.pool.note_close();
+        self.pool.budget.note_close();
         // The session may still be running a statement that the deadline cut
         // off: ask the server to cancel it, then close the session.
         let token = conn.client.cancel_token();
@@ -364,6 +350,33 @@ impl Drop for PooledConn<'_> {
                 }
             });
         }
+    }
+}
+
+/// The hosts and ports of `target`, as `host:port[,host:port…]` (a Unix
+/// socket host is its directory).
+pub fn server_of(target: &tokio_postgres::Config) -> String {
+    let ports = target.get_ports();
+    target
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let host = match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Drop for Pool {
+    /// Closes the pool's idle sessions (those lent out close when returned).
+    fn drop(&mut self) {
+        self.budget.close_idle(|idle| idle.owner == self.id);
     }
 }
 

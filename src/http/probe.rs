@@ -2,10 +2,14 @@
 //!
 //! `/probe?target=<name>` scrapes a server named in the configuration file
 //! (`&collector=<name>`, repeatable, picks collectors); postgres_exporter's
-//! form `/probe?target=host:port/db&auth_module=<name>` works too. Each
-//! (target, collectors) pair gets its own scrape engine with its own bounded
-//! pool, made on first use and dropped, connections and all, after
-//! [`IDLE_EVICTION`] without a probe.
+//! form `/probe?target=host:port/db&auth_module=<name>` works too (for the
+//! addresses the module's `targets:` allows). Each (target, collectors) pair
+//! gets its own scrape engine, made on first use and dropped, connections and
+//! all, after [`IDLE_EVICTION`] without a probe (checked on a timer), at most
+//! [`MAX_ENGINES`] at once. The engines' pools to one server share one
+//! [`Budget`] of `--max-connections` sessions with each other and with the
+//! `/metrics` engine's when it reaches the same server, so no sequence of
+//! requests makes the process open more sessions to a server than that.
 //!
 //! A reload (SIGHUP or `POST /-/reload`) reads the configuration file and the
 //! custom query files again. A broken file changes nothing and is logged;
@@ -13,17 +17,19 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::collectors::{Collector, Options, COLLECTORS};
 use crate::config::file::Target;
 use crate::config::{ConfigError, Discovery, Loaded, Reloadable};
-use crate::db::{Pool, SessionLimits};
+use crate::db::{server_of, Budget, Pool, SessionLimits};
 use crate::scrape::Scraper;
 
 /// A probe's engine (and its connections) is dropped after this long unused.
-pub const IDLE_EVICTION: Duration = Duration::from_secs(600);
+pub const IDLE_EVICTION: Duration = Duration::from_secs(120);
+/// Most probe engines kept; the least recently used makes room.
+pub const MAX_ENGINES: usize = 256;
 
 /// What every engine is made from, besides its target.
 #[derive(Debug, Clone)]
@@ -61,6 +67,10 @@ impl EngineSettings {
 pub struct Targets {
     settings: EngineSettings,
     engines: Mutex<HashMap<String, (Arc<Scraper>, Instant)>>,
+    /// The session budget of each server reached, by [`server_of`].
+    budgets: Mutex<HashMap<String, Weak<Budget>>>,
+    /// Keeps the `/metrics` engine's budget in the map.
+    _main: Arc<Budget>,
 }
 
 /// Why a probe cannot be served (each a bad request).
@@ -78,11 +88,44 @@ pub enum ProbeError {
 }
 
 impl Targets {
-    pub fn new(settings: EngineSettings) -> Targets {
+    /// The probe engines of `settings`; their pools to `main`'s server share
+    /// its budget.
+    pub fn new(settings: EngineSettings, main: &Pool) -> Targets {
+        let budgets = HashMap::from([(main.server().to_string(), Arc::downgrade(main.budget()))]);
         Targets {
             settings,
             engines: Mutex::new(HashMap::new()),
+            budgets: Mutex::new(budgets),
+            _main: Arc::clone(main.budget()),
         }
+    }
+
+    /// Drops the engines unused for [`IDLE_EVICTION`], closing their idle sessions.
+    pub fn evict_idle(&self) {
+        let evicted: HashMap<_, _> = {
+            let mut engines = self.engines.lock().expect("engines lock");
+            let (evicted, kept) = std::mem::take(&mut *engines)
+                .into_iter()
+                .partition(|(_, (_, used))| used.elapsed() >= IDLE_EVICTION);
+            *engines = kept;
+            evicted
+        };
+        drop(evicted);
+        self.budgets
+            .lock()
+            .expect("budgets lock")
+            .retain(|_, budget| budget.strong_count() > 0);
+    }
+
+    /// The budget for pools to `server`, shared with the pools already there.
+    fn budget(&self, server: &str) -> Arc<Budget> {
+        let mut budgets = self.budgets.lock().expect("budgets lock");
+        if let Some(budget) = budgets.get(server).and_then(Weak::upgrade) {
+            return budget;
+        }
+        let budget = Budget::new(self.settings.max_connections);
+        budgets.insert(server.to_string(), Arc::downgrade(&budget));
+        budget
     }
 
     /// The engine for a probe, made on first use.
@@ -106,15 +149,16 @@ impl Targets {
                 })
                 .collect::<Result<_, _>>()?
         };
-        let mut names: Vec<&str> = picked.iter().map(|c| c.name()).collect();
-        names.sort_unstable();
+        let mut picked = picked;
+        picked.sort_unstable_by_key(|c| c.name());
+        picked.dedup_by_key(|c| c.name());
+        let names: Vec<&str> = picked.iter().map(|c| c.name()).collect();
         let key = format!(
             "{target}\u{0}{}\u{0}{}",
             auth_module.unwrap_or(""),
             names.join(",")
         );
         let mut engines = self.engines.lock().expect("engines lock");
-        engines.retain(|_, (_, used)| used.elapsed() < IDLE_EVICTION);
         if let Some((engine, used)) = engines.get_mut(&key) {
             *used = Instant::now();
             return Ok(Arc::clone(engine));
@@ -136,7 +180,15 @@ impl Targets {
                 .map_err(ProbeError::BadTarget)?,
         };
         let s = &self.settings;
-        let pool = Pool::new(config, tls, s.max_connections, s.limits);
+        let budget = self.budget(&server_of(&config));
+        let pool = Pool::within(config, tls, budget, s.limits);
+        if engines.len() >= MAX_ENGINES {
+            let oldest = engines
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(key, _)| key.clone());
+            oldest.map(|key| engines.remove(&key));
+        }
         let engine = Arc::new(s.engine(pool, picked));
         engines.insert(key, (Arc::clone(&engine), Instant::now()));
         Ok(engine)

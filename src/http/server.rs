@@ -24,6 +24,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let limits = config.http;
     let state = build_state(config);
     reload_on_sighup(Arc::clone(&state.targets));
+    evict_idle_probes(Arc::clone(&state.targets));
     // One connection attempt right away, so /readyz tells the truth before the
     // first scrape; a failure here is only logged, never fatal.
     let warmup = Arc::clone(&state.scraper);
@@ -66,15 +67,27 @@ pub fn build_state(config: Config) -> AppState {
         settings.max_connections,
         settings.limits,
     );
+    let targets = Arc::new(Targets::new(settings.clone(), &pool));
     let scraper = Arc::new(settings.engine(pool, settings.collectors.clone()));
     AppState {
-        targets: Arc::new(Targets::new(settings)),
+        targets,
         scraper,
         telemetry_path: config.telemetry_path,
         openmetrics: config.openmetrics,
         constant_labels: config.constant_labels.into(),
         web: config.web,
     }
+}
+
+/// Drops unused `/probe` engines, and their sessions, on a timer.
+fn evict_idle_probes(targets: Arc<Targets>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            ticks.tick().await;
+            targets.evict_idle();
+        }
+    });
 }
 
 /// Reloads the configuration on every SIGHUP.
