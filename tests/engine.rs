@@ -504,12 +504,19 @@ fn bad_flags_exit_2_with_one_line() {
         &["--no-such-flag"][..],
         &["--web.listen-address", "nowhere"][..],
         &["--log.level", "chatty"][..],
+        &["--data-source-name", ""][..],
+        &[
+            "--data-source-name",
+            "postgresql://mon:p@ss@word@127.0.0.1/postgres",
+        ][..],
+        &["--web.telemetry-path", "/probe"][..],
     ] {
         let out = exporter_command().args(args).output().unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("festival-pg-exporter: "), "{stderr}");
+        assert!(!stderr.contains("ss@word"), "{stderr}");
     }
     let out = exporter_command()
         .env("DATA_SOURCE_NAME", "postgresql://u:pw@h:port/d")

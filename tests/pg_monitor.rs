@@ -1,6 +1,7 @@
 //! Running as a role with only pg_monitor: every collector enabled by default
 //! succeeds, and sees other users' sessions, statements, tables, locks and
-//! partitions.
+//! partitions. When the grant is revoked, a gauge and one warning say so
+//! instead of the series shrinking quietly.
 
 mod support;
 
@@ -95,5 +96,44 @@ async fn every_collector_works_for_a_pg_monitor_role() {
             "pg_partition_newest_bound_timestamp_seconds",
             &[("parent", "transactions_partitioned")]
         ) > now_ts - 400.0 * 86400.0
+    );
+    for role in [
+        "pg_monitor",
+        "pg_read_all_stats",
+        "pg_read_all_settings",
+        "pg_stat_scan_tables",
+    ] {
+        assert_eq!(
+            m.value("pg_exporter_role_granted", &[("role", role)]),
+            1.0,
+            "{role}"
+        );
+    }
+    assert!(!exporter.stderr().contains("lacks predefined roles"));
+
+    client
+        .batch_execute("REVOKE pg_monitor FROM festival_monitor")
+        .await
+        .unwrap();
+    exporter.scrape().await;
+    let m = exporter.scrape().await;
+    for role in ["pg_monitor", "pg_read_all_stats"] {
+        assert_eq!(
+            m.value("pg_exporter_role_granted", &[("role", role)]),
+            0.0,
+            "{role}"
+        );
+    }
+    let log = exporter.stderr();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("lacks predefined roles"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "once, not per scrape: {log}");
+    assert!(
+        warnings[0]
+            .contains("pg_monitor,pg_read_all_stats,pg_read_all_settings,pg_stat_scan_tables"),
+        "{}",
+        warnings[0]
     );
 }

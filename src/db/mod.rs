@@ -99,7 +99,19 @@ pub struct ServerInfo {
     pub start_time_seconds: f64,
     /// The database the exporter is connected to.
     pub datname: String,
+    /// Whether the exporter's role has the privileges of each of
+    /// [`PREDEFINED_ROLES`].
+    pub roles: Vec<bool>,
 }
+
+/// The predefined roles whose privileges the collectors need, as
+/// `queries/server.sql` reads them.
+pub const PREDEFINED_ROLES: [&str; 4] = [
+    "pg_monitor",
+    "pg_read_all_stats",
+    "pg_read_all_settings",
+    "pg_stat_scan_tables",
+];
 
 impl ServerInfo {
     /// `major.minor.0`, as postgres_exporter's `short_version` label writes it.
@@ -248,6 +260,7 @@ impl Conn {
             version: row.try_get("version")?,
             start_time_seconds: row.try_get("start_time_seconds")?,
             datname: row.try_get("datname")?,
+            roles: row.try_get("roles")?,
         })
     }
 }
@@ -333,6 +346,7 @@ mod tests {
             version: "PostgreSQL 15.4".into(),
             start_time_seconds: 0.0,
             datname: "festivals".into(),
+            roles: vec![true; 4],
         };
         assert_eq!(server.short_version(), "15.4.0");
     }

@@ -21,6 +21,11 @@ pub(super) static START_TIME: Desc = Desc::gauge(
     &[],
     "Time at which the PostgreSQL server started, Unix seconds.",
 );
+pub(super) static ROLE_GRANTED: Desc = Desc::gauge(
+    "pg_exporter_role_granted",
+    &["role"],
+    "Whether the exporter's role has the privileges of this predefined role (1) or not (0); without pg_monitor's, other sessions' queries and statements are hidden and some collectors fail.",
+);
 pub(super) static COLLECTOR_DURATION: Desc = Desc::gauge(
     "pg_scrape_collector_duration_seconds",
     &["collector"],
@@ -81,7 +86,7 @@ pub(super) static BUILD_INFO: Desc = Desc::gauge(
 /// Every family the exporter can produce, with the collector that makes it
 /// (`exporter` for the engine's own), in output order.
 pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
-    let server = [&UP, &STATIC, &START_TIME];
+    let server = [&UP, &STATIC, &START_TIME, &ROLE_GRANTED];
     let scrape = [
         &COLLECTOR_DURATION,
         &COLLECTOR_SUCCESS,

@@ -1,5 +1,5 @@
 //! The start of every collection: the server's identity (its answer is
-//! `pg_up`) and, with `--auto-discover-databases`, the other databases to
+//! `pg_up`) with the predefined roles the exporter's role has, and, with `--auto-discover-databases`, the other databases to
 //! scrape, listed on the session to the DSN's database.
 
 use std::sync::atomic::Ordering;
@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::Scraper;
 use crate::config::Discovery;
-use crate::db::{error_chain, is_connection_error, ServerInfo};
+use crate::db::{error_chain, is_connection_error, ServerInfo, PREDEFINED_ROLES};
 
 /// Lists the databases a session may be opened to.
 const DATABASES_SQL: &str = include_str!("../../queries/databases.sql");
@@ -92,5 +92,31 @@ impl Scraper {
             }
         };
         (wanted, reusable)
+    }
+
+    /// Says once, and again when it changes, which predefined roles the
+    /// exporter's role lacks: without them PostgreSQL hides other sessions'
+    /// queries and statements and refuses some functions, so series shrink
+    /// with no error of their own.
+    pub(super) fn warn_if_roles_missing(&self, server: &ServerInfo) {
+        let missing: Vec<&'static str> = PREDEFINED_ROLES
+            .iter()
+            .zip(&server.roles)
+            .filter(|(_, has)| !**has)
+            .map(|(role, _)| *role)
+            .collect();
+        let mut last = self.missing_roles.lock().expect("roles lock");
+        if *last == missing {
+            return;
+        }
+        if missing.is_empty() {
+            tracing::info!("the exporter's role has pg_monitor's privileges again");
+        } else {
+            tracing::warn!(
+                missing = %missing.join(","),
+                "the exporter's role lacks predefined roles: other sessions' queries and statements read as hidden and some collectors fail (GRANT pg_monitor TO the exporter's role; see pg_exporter_role_granted)"
+            );
+        }
+        *last = missing;
     }
 }

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Caches, CollectError, Collector, Options};
 use crate::config::{Discovery, Reloadable};
-use crate::db::{Pool, ServerInfo};
+use crate::db::{Pool, ServerInfo, PREDEFINED_ROLES};
 use crate::metrics::{encode, ConstantLabels, Family, Format};
 
 pub mod catalogue;
@@ -122,6 +122,8 @@ pub struct Scraper {
     warned_repeats: Mutex<std::collections::HashSet<String>>,
     /// Whether listing the databases failed last time (to log changes only).
     discovery_failed: std::sync::atomic::AtomicBool,
+    /// The predefined roles the exporter's role lacked last time (to log changes only).
+    missing_roles: Mutex<Vec<&'static str>>,
 }
 
 impl Scraper {
@@ -157,6 +159,7 @@ impl Scraper {
             warned_duplicates: Mutex::new(std::collections::HashSet::new()),
             warned_repeats: Mutex::new(std::collections::HashSet::new()),
             discovery_failed: std::sync::atomic::AtomicBool::new(false),
+            missing_roles: Mutex::new(Vec::new()),
         }
     }
 
@@ -256,6 +259,7 @@ impl Scraper {
         let probe = self.server_info(deadline).await;
         if let Some((server, _)) = &probe {
             warn_if_unsupported(server);
+            self.warn_if_roles_missing(server);
         }
 
         let mut families = vec![up_family(probe.is_some())];
@@ -264,6 +268,11 @@ impl Scraper {
             info.push(vec![server.version.clone(), server.short_version()], 1.0);
             families.push(info);
             families.push(START_TIME.single(server.start_time_seconds));
+            let mut granted = ROLE_GRANTED.family();
+            for (role, has) in PREDEFINED_ROLES.iter().zip(&server.roles) {
+                granted.push(vec![role.to_string()], f64::from(u8::from(*has)));
+            }
+            families.push(granted);
         }
         let (outcomes, database_success) = match &probe {
             Some((server, others)) => self.run_all(server, others, &queries, deadline).await,
