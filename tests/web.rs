@@ -207,6 +207,18 @@ async fn slow_and_idle_clients_are_cut_off_and_bounded() {
         "HEAD ran no collection"
     );
 
+    // A request head over 16 KiB is refused, not buffered.
+    let mut big = TcpStream::connect(addr).await.unwrap();
+    let header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let _ = big.write_all(header.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = big.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+
     // Three connections: two half-sent requests and one kept alive after its answer.
     let mut held = Vec::new();
     for _ in 0..2 {
