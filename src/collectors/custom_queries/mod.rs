@@ -18,8 +18,8 @@ use crate::metrics::{Desc, Family, Kind};
 
 mod values;
 
-use values::histogram;
 pub use values::value;
+use values::{histogram, warn_unreadable, Unreadable};
 
 /// How a result column is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,56 +232,6 @@ async fn run(conn: &mut Conn, query: &CustomQuery, ctx: &Context) -> Result<Outc
         families,
         error: None,
     })
-}
-
-/// The values of a query's result that gave no sample although not NULL.
-#[derive(Debug, PartialEq)]
-struct Unreadable {
-    /// The first one's column, value and why it could not be read.
-    column: String,
-    value: String,
-    why: &'static str,
-    /// How many there were.
-    count: usize,
-}
-
-/// Logs one warning when a query's values (in a database) start to be
-/// unreadable or become unreadable in another column or way, and one line
-/// when they are readable again; the query still serves its other series.
-fn warn_unreadable(datname: &str, query: &str, unreadable: Option<Unreadable>) {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static WARNED: OnceLock<Mutex<HashMap<(String, String), String>>> = OnceLock::new();
-    let mut warned = WARNED
-        .get_or_init(Default::default)
-        .lock()
-        .expect("warned lock");
-    let key = (datname.to_string(), query.to_string());
-    match unreadable {
-        Some(u) => {
-            let state = format!("{}: {}", u.column, u.why);
-            if warned.get(&key) != Some(&state) {
-                tracing::warn!(
-                    query,
-                    datname,
-                    column = u.column,
-                    value = u.value,
-                    count = u.count,
-                    "custom query values give no sample: the {} column's value {:?} {} ({} such values in this run; logged again only when this changes)",
-                    u.column,
-                    u.value,
-                    u.why,
-                    u.count
-                );
-                warned.insert(key, state);
-            }
-        }
-        None => {
-            if warned.remove(&key).is_some() {
-                tracing::info!(query, datname, "custom query values are readable again");
-            }
-        }
-    }
 }
 
 /// The columns the file lists that the query's result lacks, said in one

@@ -1,6 +1,7 @@
 //! Values of custom queries read from text, as the simple query protocol
 //! returns every column: numbers, booleans, timestamps, intervals (DURATION)
-//! and the arrays of a HISTOGRAM column.
+//! and the arrays of a HISTOGRAM column; and the warning about values that
+//! cannot be read.
 
 use super::{TextRow, Usage};
 use crate::metrics::Buckets;
@@ -109,6 +110,56 @@ fn timestamp_seconds(text: &str) -> Option<f64> {
     };
     let days = crate::text::days_from_civil(y, m, d);
     Some(days as f64 * 86400.0 + h * 3600.0 + mi * 60.0 + s - offset)
+}
+
+/// The values of a query's result that gave no sample although not NULL.
+#[derive(Debug, PartialEq)]
+pub(super) struct Unreadable {
+    /// The first one's column, value and why it could not be read.
+    pub(super) column: String,
+    pub(super) value: String,
+    pub(super) why: &'static str,
+    /// How many there were.
+    pub(super) count: usize,
+}
+
+/// Logs one warning when a query's values (in a database) start to be
+/// unreadable or become unreadable in another column or way, and one line
+/// when they are readable again; the query still serves its other series.
+pub(super) fn warn_unreadable(datname: &str, query: &str, unreadable: Option<Unreadable>) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static WARNED: OnceLock<Mutex<HashMap<(String, String), String>>> = OnceLock::new();
+    let mut warned = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("warned lock");
+    let key = (datname.to_string(), query.to_string());
+    match unreadable {
+        Some(u) => {
+            let state = format!("{}: {}", u.column, u.why);
+            if warned.get(&key) != Some(&state) {
+                tracing::warn!(
+                    query,
+                    datname,
+                    column = u.column,
+                    value = u.value,
+                    count = u.count,
+                    "custom query values give no sample: the {} column's value {:?} {} ({} such values in this run; logged again only when this changes)",
+                    u.column,
+                    u.value,
+                    u.why,
+                    u.count
+                );
+                warned.insert(key, state);
+            }
+        }
+        None => {
+            if warned.remove(&key).is_some() {
+                tracing::info!(query, datname, "custom query values are readable again");
+            }
+        }
+    }
 }
 
 #[cfg(test)]
