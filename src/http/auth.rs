@@ -8,13 +8,14 @@
 //! one bcrypt check like a known one, so the answer's timing does not tell
 //! which user names exist.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
 use tokio::sync::Semaphore;
 
 use crate::config::WebConfig;

@@ -69,8 +69,6 @@ pub struct Targets {
     engines: Mutex<HashMap<String, (Arc<Scraper>, Instant)>>,
     /// The session budget of each server reached, by [`server_of`].
     budgets: Mutex<HashMap<String, Weak<Budget>>>,
-    /// Keeps the `/metrics` engine's budget in the map.
-    _main: Arc<Budget>,
 }
 
 /// Why a probe cannot be served (each a bad request).
@@ -96,7 +94,6 @@ impl Targets {
             settings,
             engines: Mutex::new(HashMap::new()),
             budgets: Mutex::new(budgets),
-            _main: Arc::clone(main.budget()),
         }
     }
 
