@@ -596,7 +596,7 @@ def live(args, dashboards):
             key = f"{dash.uid}/{title}"
             seen.add(key)
             n_panels += 1
-            errors, with_data, notes = [], 0, []
+            errors, with_data, notes, empty = [], 0, [], []
             targets = panel.get("targets") or []
             for t in targets:
                 ref = t.get("refId", "?")
@@ -626,6 +626,11 @@ def live(args, dashboards):
                         notes.append(f"[{ref}] only NaN values")
                 else:
                     notes.append(f"[{ref}] no data")
+                    empty.append(ref)
+            # Every query must return data, not just one of the panel's: a
+            # listed panel may be wholly empty, a listed `panel [refId]` query alone.
+            unexpected = [ref for ref in empty if key not in allowed and f"{key} [{ref}]" not in allowed]
+            seen.update(f"{key} [{ref}]" for ref in empty)
             if errors:
                 status = "FAIL"
                 failed.append(f"{key}: " + "; ".join(errors))
@@ -636,6 +641,9 @@ def live(args, dashboards):
                 else:
                     status = "FAIL"
                     failed.append(f"{key}: no data")
+            elif unexpected:
+                status = "FAIL"
+                failed.append(f"{key}: no data from " + ", ".join(f"[{ref}]" for ref in unexpected))
             else:
                 status = "ok"
             detail = "; ".join(errors + notes) if (errors or notes) else ""

@@ -7,10 +7,12 @@
 -- (rows that fit no range). A MAXVALUE upper bound gives +Inf (covered
 -- forever); MINVALUE lower bounds are ignored. Nested, list and hash
 -- partitions only count.
--- Catalog and statistics reads only: no lock on any table.
+-- Catalog and statistics reads only: no lock on any table. (pg_get_expr is
+-- given no relation: with one it would open it, waiting behind an ACCESS
+-- EXCLUSIVE lock; a partition bound holds constants only.)
 WITH children AS (
     SELECT i.inhparent AS parent, c.oid,
-           pg_get_expr(c.relpartbound, c.oid) AS bound
+           pg_get_expr(c.relpartbound, 0) AS bound
     FROM pg_inherits i
     JOIN pg_class c ON c.oid = i.inhrelid
     -- Tables only: partitioned indexes also inherit.

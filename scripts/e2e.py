@@ -191,6 +191,24 @@ def prom_absent(a):
     return report_poll(f"prometheus: {want} {a.say}", step, a.timeout)
 
 
+def prom_never(a):
+    """Not pending or firing at any poll for the whole --timeout window: an
+    absence seen at one instant could be an alert about to fire."""
+    want = Want(a.alert, a.labels, exact=False)
+    start = time.monotonic()
+    while True:
+        try:
+            seen = [x for x in prom_alerts() if want.matches(x["labels"])]
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
+            return report(False, f"prometheus: {want} {a.say}", f"request failed: {e}", time.monotonic() - start)
+        secs = time.monotonic() - start
+        if seen:
+            return report(False, f"prometheus: {want} {a.say}", f"{seen[0]['state']}: {fmt(seen[0]['labels'])}", secs)
+        if secs >= a.timeout:
+            return report(True, f"prometheus: {want} {a.say}", "", secs)
+        time.sleep(0.5)
+
+
 def am_active(a):
     want = Want(a.alert, a.labels)
 
@@ -331,6 +349,7 @@ def main():
     timeout = (["--timeout"], {"type": float, "default": 30})
     alert_cmd("prom-firing", prom_firing)
     alert_cmd("prom-absent", prom_absent, "not pending or firing")
+    alert_cmd("prom-never", prom_never, "never pending or firing")
     alert_cmd("am-active", am_active)
     alert_cmd("am-absent", am_absent, "no longer active")
     alert_cmd("hook-firing", lambda a: hook_status(a, "firing"))

@@ -205,6 +205,23 @@ pub fn parse_version_num(text: &str) -> Option<i32> {
     }
 }
 
+/// The highest `server_version_num` a version written as an upper bound
+/// covers: `18` is every 18.x (189999), `9.6` every 9.6.x (90699); a full
+/// version (`14.2`, `9.6.3`) or a number (`140002`) is itself.
+pub fn parse_version_upper(text: &str) -> Option<i32> {
+    let exact = parse_version_num(text)?;
+    let parts: Vec<i32> = text
+        .trim()
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    Some(match parts[..] {
+        [major] if major < 10000 => exact + 9999,
+        [major, _] if major < 10 => exact + 99,
+        _ => exact,
+    })
+}
+
 /// postgres_exporter's `runonserver`: `>=13.0.0 <16.0.0` → inclusive bounds.
 pub fn parse_semver_range(text: &str) -> Option<(Option<i32>, Option<i32>)> {
     let (mut low, mut high) = (None, None);
@@ -259,6 +276,12 @@ mod tests {
         assert_eq!(parse_version_num("9.6"), Some(90600));
         assert_eq!(parse_version_num("14.2"), Some(140002));
         assert_eq!(parse_version_num("140002"), Some(140002));
+        assert_eq!(parse_version_upper("18"), Some(189999));
+        assert_eq!(parse_version_upper("9"), Some(99999));
+        assert_eq!(parse_version_upper("9.6"), Some(90699));
+        assert_eq!(parse_version_upper("14.2"), Some(140002));
+        assert_eq!(parse_version_upper("9.6.3"), Some(90603));
+        assert_eq!(parse_version_upper("180000"), Some(180000));
         assert_eq!(parse_semver_range(">=14.0.0"), Some((Some(140000), None)));
     }
 

@@ -473,3 +473,50 @@ q_text:
         assert_eq!(ok, expected, "{collector}");
     }
 }
+
+/// `min_server_version` and `max_server_version` are inclusive at the
+/// precision written, against the real server's version: a maximum of this
+/// major admits its every minor release (18 admits 18.1), a minimum of the
+/// next major leaves the query out (no success series at all), a maximum of
+/// the previous major too. `cache_seconds` serves a query's last result.
+#[tokio::test]
+async fn version_bounds_are_inclusive_at_the_precision_written() {
+    let cluster = PgCluster::start();
+    let major = cluster.version_num().await / 10000;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queries.yaml");
+    let query = |name: &str, bound: &str| {
+        format!(
+            "{name}:\n  query: SELECT 1 AS v\n  {bound}\n  metrics:\n    - v: {{usage: GAUGE}}\n"
+        )
+    };
+    std::fs::write(
+        &file,
+        [
+            query("q_this_major", &format!("max_server_version: \"{major}\"")),
+            query("q_from_this_major", &format!("min_server_version: \"{major}\"")),
+            query("q_next_major", &format!("min_server_version: \"{}\"", major + 1)),
+            query("q_previous_major", &format!("max_server_version: \"{}\"", major - 1)),
+            "q_cached:\n  query: SELECT extract(epoch FROM clock_timestamp()) AS v\n  cache_seconds: 600\n  metrics:\n    - v: {usage: GAUGE}\n".to_string(),
+            "q_fresh:\n  query: SELECT extract(epoch FROM clock_timestamp()) AS v\n  metrics:\n    - v: {usage: GAUGE}\n".to_string(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &["--extend.query-path", file.to_str().unwrap()],
+    );
+    let m = exporter.scrape().await;
+    let ran = |query: &str| m.get("pg_custom_query_success", &[("query", query)]);
+    assert_eq!(ran("q_this_major"), Some(1.0), "major {major}");
+    assert_eq!(ran("q_from_this_major"), Some(1.0));
+    assert_eq!(ran("q_next_major"), None);
+    assert_eq!(ran("q_previous_major"), None);
+
+    // cache_seconds: the second scrape serves the first run's value.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let again = exporter.scrape().await;
+    assert_eq!(again.value("q_cached_v", &[]), m.value("q_cached_v", &[]));
+    assert!(again.value("q_fresh_v", &[]) > m.value("q_fresh_v", &[]));
+}

@@ -651,3 +651,62 @@ async fn names_that_are_not_utf8_fail_no_collector() {
         .collect();
     assert_eq!(visited, ["postgres", "ascii"]);
 }
+
+/// The sessions the exporter really opens — to the DSN's database, to a
+/// discovered database and for a `/probe` target — carry the limits derived
+/// from `--collection-timeout` (4 s: `statement_timeout` 90 %, `lock_timeout`
+/// 10 %) and are read-only, as a custom query running on each reports.
+#[tokio::test]
+async fn every_session_kind_carries_the_timeouts_and_read_only() {
+    let cluster = PgCluster::start();
+    let admin = cluster.client().await;
+    create_database(&cluster, &admin, "festivals", 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("session.yaml"),
+        "pg_session:\n  query: \"SELECT current_database() AS datname, current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('transaction_read_only') AS ro, 1 AS v\"\n  metrics:\n    - datname: {usage: LABEL}\n    - st: {usage: LABEL}\n    - lt: {usage: LABEL}\n    - ro: {usage: LABEL}\n    - v: {usage: GAUGE}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n  self:\n    dsn: {}\nextend:\n  query_path: [session.yaml]\n",
+            cluster.dsn()
+        ),
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--auto-discover-databases",
+            "--collection-timeout=4s",
+            "--config.file",
+            config.to_str().unwrap(),
+        ],
+    );
+    let limits = |datname: &'static str| {
+        [
+            ("datname", datname),
+            ("st", "3600ms"),
+            ("lt", "400ms"),
+            ("ro", "on"),
+        ]
+    };
+    let m = exporter.scrape().await;
+    for datname in ["postgres", "festivals"] {
+        assert_eq!(
+            m.get("pg_session_v", &limits(datname)),
+            Some(1.0),
+            "{datname}: {:?}",
+            m.all("pg_session_v", &[])
+        );
+    }
+    let probe = Metrics::parse(&exporter.get("/probe?target=self").await.body);
+    assert_eq!(
+        probe.get("pg_session_v", &limits("postgres")),
+        Some(1.0),
+        "/probe: {:?}",
+        probe.all("pg_session_v", &[])
+    );
+}

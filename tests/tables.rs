@@ -173,15 +173,35 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
     .await;
     let exporter = Exporter::start(&cluster.dsn(), &["--collection-timeout", "5s"]);
     let client = cluster.client().await;
-    let expected = client
+    // The sizes from the files on disk (every fork and segment), not from the
+    // size functions the collector calls.
+    let paths = client
         .query_one(
-            "SELECT pg_table_size('tickets')::float8, pg_indexes_size('tickets')::float8,
-                    pg_total_relation_size((SELECT reltoastrelid FROM pg_class WHERE relname = 'tickets'))::float8,
-                    pg_total_relation_size('tickets')::float8, pg_relation_size('tickets_pkey')::float8",
+            "SELECT pg_relation_filepath(c.oid), pg_relation_filepath('tickets_pkey'),
+                    pg_relation_filepath(c.reltoastrelid),
+                    pg_relation_filepath((SELECT indexrelid FROM pg_index WHERE indrelid = c.reltoastrelid))
+             FROM pg_class c WHERE c.oid = 'tickets'::regclass",
             &[],
         )
         .await
         .unwrap();
+    let files = |column: usize| {
+        let path = cluster.data_dir().join(paths.get::<_, String>(column));
+        let base = path.file_name().unwrap().to_str().unwrap().to_string();
+        std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap())
+            .filter(|entry| {
+                let name = entry.file_name().into_string().unwrap();
+                name == base
+                    || name
+                        .strip_prefix(&base)
+                        .is_some_and(|rest| rest.starts_with(['_', '.']))
+            })
+            .map(|entry| entry.metadata().unwrap().len() as f64)
+            .sum::<f64>()
+    };
+    let (heap, pkey, toast) = (files(0), files(1), files(2) + files(3));
     let m = exporter.scrape().await;
     let t = [
         ("datname", "postgres"),
@@ -190,30 +210,21 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
     ];
     assert_eq!(
         m.value("pg_stat_user_tables_table_size_bytes", &t),
-        expected.get::<_, f64>(0)
+        heap + toast
     );
-    assert_eq!(
-        m.value("pg_stat_user_tables_index_size_bytes", &t),
-        expected.get::<_, f64>(1)
-    );
-    assert_eq!(
-        m.value("pg_stat_user_tables_toast_size_bytes", &t),
-        expected.get::<_, f64>(2)
-    );
-    assert!(
-        expected.get::<_, f64>(2) > 1_000_000.0,
-        "the notes are TOASTed"
-    );
+    assert_eq!(m.value("pg_stat_user_tables_index_size_bytes", &t), pkey);
+    assert_eq!(m.value("pg_stat_user_tables_toast_size_bytes", &t), toast);
+    assert!(toast > 1_000_000.0, "the notes are TOASTed");
     assert_eq!(
         m.value("pg_stat_user_tables_total_size_bytes", &t),
-        expected.get::<_, f64>(3)
+        heap + toast + pkey
     );
     assert_eq!(
         m.value(
             "pg_stat_user_indexes_size_bytes",
             &[("relname", "tickets"), ("indexrelname", "tickets_pkey")]
         ),
-        expected.get::<_, f64>(4)
+        pkey
     );
     // postgres_exporter's database and roles families: connection limits.
     let limit = |name, labels| m.value(name, &[labels]);
@@ -235,7 +246,7 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
     );
     let db_size = m.value("pg_database_size_bytes", &[("datname", "postgres")]);
     assert!(
-        db_size > expected.get::<_, f64>(3),
+        db_size > heap + toast + pkey,
         "the database holds the table"
     );
 
@@ -512,4 +523,82 @@ async fn partitions_coverage_default_rows_and_odd_shapes() {
             &[("parent", "orders"), ("partition", "orders_archive")]
         )
         .is_some());
+}
+
+/// Partition sizes and measured bloat are lock-safe: with an ACCESS EXCLUSIVE
+/// lock held on one partition and on one index (a REINDEX in an open
+/// transaction), a scrape ends within its deadline, both collectors succeed,
+/// and only the locked relations' series are absent from it.
+#[tokio::test]
+async fn partition_sizes_and_measured_bloat_skip_locked_relations() {
+    let cluster = PgCluster::start();
+    run_and_disconnect(
+        &cluster,
+        "CREATE EXTENSION pgstattuple;
+         CREATE TABLE events (at date NOT NULL, note text) PARTITION BY RANGE (at);
+         CREATE TABLE events_2026_01 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+         CREATE TABLE events_2026_02 PARTITION OF events FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+         INSERT INTO events SELECT date '2026-01-01' + (g % 59), repeat('x', 100) FROM generate_series(1, 20000) g;
+         CREATE TABLE tickets (id int PRIMARY KEY, code int);
+         CREATE INDEX tickets_code ON tickets (code);
+         INSERT INTO tickets SELECT g, g FROM generate_series(1, 20000) g;
+         ANALYZE",
+    )
+    .await;
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--collection-timeout",
+            "3s",
+            "--collector.bloat.method=pgstattuple_approx",
+            "--collector.bloat.min-size=0",
+            "--collector.bloat.min-interval=0s",
+        ],
+    );
+    let partition = |name| [("parent", "events"), ("partition", name)];
+    let index = |name| [("relname", "tickets"), ("indexrelname", name)];
+    let m = exporter.scrape().await;
+    for name in ["events_2026_01", "events_2026_02"] {
+        assert!(
+            m.get("pg_partition_size_bytes", &partition(name)).is_some(),
+            "{name}"
+        );
+    }
+    for name in ["tickets_pkey", "tickets_code"] {
+        assert!(
+            m.get("pg_index_bloat_ratio", &index(name)).is_some(),
+            "{name}"
+        );
+    }
+
+    let holder = cluster.client().await;
+    holder
+        .batch_execute(
+            "BEGIN; LOCK TABLE events_2026_01 IN ACCESS EXCLUSIVE MODE; REINDEX INDEX tickets_code",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let m = exporter.scrape().await;
+    let took = started.elapsed();
+    // The deadline, and 0.5 s of slack for encoding and the round trip.
+    assert!(
+        took < std::time::Duration::from_millis(3_500),
+        "took {took:?}"
+    );
+    assert_eq!(success(&m, "partitions"), 1.0, "{}", exporter.stderr());
+    assert_eq!(success(&m, "bloat"), 1.0, "{}", exporter.stderr());
+    assert!(m
+        .get("pg_partition_size_bytes", &partition("events_2026_01"))
+        .is_none());
+    assert!(m
+        .get("pg_partition_size_bytes", &partition("events_2026_02"))
+        .is_some());
+    assert!(m
+        .get("pg_index_bloat_ratio", &index("tickets_code"))
+        .is_none());
+    assert!(m
+        .get("pg_index_bloat_ratio", &index("tickets_pkey"))
+        .is_some());
+    holder.batch_execute("ROLLBACK").await.unwrap();
 }

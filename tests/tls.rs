@@ -78,16 +78,48 @@ async fn every_sslmode_against_a_tls_server() {
     assert!(encrypted, "the exporter's sessions use TLS");
     drop(exporter);
 
+    // Every one of these connects over TLS: `prefer` and `allow` take the TLS
+    // the server offers (no silent plaintext), as the TLS-only role shows.
     for (dsn, what) in [
         (url("postgres", "127.0.0.1", "sslmode=prefer"), "prefer"),
+        (url("postgres", "127.0.0.1", "sslmode=allow"), "allow"),
+        (url("tlsonly", "127.0.0.1", "sslmode=prefer"), "a TLS-only role with prefer"),
+        (url("tlsonly", "127.0.0.1", "sslmode=allow"), "a TLS-only role with allow"),
         (url("postgres", "127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")), "verify-ca: the CA signed it, the name is not checked"),
         (url("postgres", "localhost", &format!("sslmode=verify-full&sslrootcert={ca}")), "verify-full with the certificate's host name"),
         (url("certuser", "localhost", &format!("sslmode=verify-full&sslrootcert={ca}&sslcert={cert}&sslkey={key}")), "client certificate"),
         (url("tlsonly", "127.0.0.1", "sslmode=require"), "a TLS-only role over TLS"),
         (format!("host=localhost port={port} user=postgres dbname=postgres sslmode=verify-full sslrootcert='{ca}'"), "key=value form"),
     ] {
-        let (up, log) = pg_up(&dsn).await;
-        assert_eq!(up, 1.0, "{what}: {log}");
+        let exporter = Exporter::start(&dsn, &["--collection-timeout", "3s"]);
+        let up = exporter.scrape().await.value("pg_up", &[]);
+        assert_eq!(up, 1.0, "{what}: {}", exporter.stderr());
+        let sessions: Vec<bool> = client
+            .query(
+                "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = 'festival-pg-exporter' AND a.usename = $1",
+                &[&dsn.split("://").nth(1).and_then(|r| r.split('@').next()).unwrap_or("postgres")],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert!(
+            !sessions.is_empty() && sessions.iter().all(|ssl| *ssl),
+            "{what}: the exporter's sessions use TLS: {sessions:?}"
+        );
+        drop(exporter);
+        // Its sessions leave before the next exporter's are counted.
+        support::eventually(support::WAIT, "the exporter's sessions gone", || async {
+            let n: i64 = client
+                .query_one("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'festival-pg-exporter'", &[])
+                .await
+                .unwrap()
+                .get(0);
+            (n == 0).then_some(())
+        })
+        .await;
     }
 
     for (dsn, what, reason) in [

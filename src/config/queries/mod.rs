@@ -34,7 +34,9 @@ use std::time::Duration;
 use serde_yaml::Value;
 
 use crate::collectors::custom_queries::{CustomQuery, QueryColumn, Usage};
-use crate::text::{is_metric_name, parse_duration, parse_semver_range, parse_version_num};
+use crate::text::{
+    is_metric_name, parse_duration, parse_semver_range, parse_version_num, parse_version_upper,
+};
 
 const QUERY_KEYS: &[&str] = &[
     "query",
@@ -126,17 +128,19 @@ fn parse_query(name: &str, body: &Value) -> Result<CustomQuery, String> {
         }
         Some(_) => return Err("timeout: expected a duration such as 5s".into()),
     };
-    let version = |key: &str| -> Result<Option<i32>, String> {
+    let version = |key: &str, parse: fn(&str) -> Option<i32>| -> Result<Option<i32>, String> {
         match field(key) {
             None => Ok(None),
-            Some(value) => parse_version_num(&scalar_text(value))
+            Some(value) => parse(&scalar_text(value))
                 .map(Some)
                 .ok_or_else(|| format!("{key}: expected a version such as 14, 14.2 or 140002")),
         }
     };
+    // Both bounds are inclusive at the precision written: a maximum of `18`
+    // admits 18.1 and every later 18.x.
     let (mut min_version, mut max_version) = (
-        version("min_server_version")?,
-        version("max_server_version")?,
+        version("min_server_version", parse_version_num)?,
+        version("max_server_version", parse_version_upper)?,
     );
     if let Some(range) = field("runonserver") {
         let (low, high) = parse_semver_range(&scalar_text(range))
