@@ -215,6 +215,11 @@ async fn probes_five_servers_of_different_majors_and_reloads_its_configuration()
         0.0
     );
     assert_eq!(
+        m.value("festival_marker_answer", &[]),
+        42.0,
+        "/metrics keeps the custom queries in use"
+    );
+    assert_eq!(
         m.value(
             "postgres_exporter_config_last_reload_success_timestamp_seconds",
             &[]
