@@ -21,8 +21,8 @@ pub(super) struct Idle {
 pub(super) struct Sessions {
     /// Idle sessions, oldest first.
     pub(super) idle: Vec<Idle>,
-    /// Sessions open: idle, lent out, or being opened. Never above the pool's
-    /// bound once a session is handed out.
+    /// Sessions open: idle, lent out, or being opened. Never above the
+    /// budget's bound once a session is handed out.
     pub(super) open: usize,
 }
 
@@ -51,16 +51,6 @@ impl Budget {
             }),
             last_close: Mutex::new(None),
         })
-    }
-
-    /// The most sessions open at once.
-    pub fn max(&self) -> usize {
-        self.max
-    }
-
-    /// Sessions open now: idle, lent out or being opened.
-    pub fn open(&self) -> usize {
-        self.sessions.lock().expect("sessions lock").open
     }
 
     /// Closes the idle sessions `close` picks.

@@ -21,7 +21,8 @@ proptest! {
             "\\PC{0,16}",
         ]
     ) {
-        match parse(["festival-pg-exporter", "--web.telemetry-path", &path]) {
+        // One argument, so that a value starting with `-` is not a flag.
+        match parse(["festival-pg-exporter".to_string(), format!("--web.telemetry-path={path}")]) {
             Ok(Parsed::Run(config)) => {
                 let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| app(build_state(config))));
                 prop_assert!(built.is_ok(), "{path:?} was accepted but the router panicked");
