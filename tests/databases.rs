@@ -664,7 +664,7 @@ async fn every_session_kind_carries_the_timeouts_and_read_only() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("session.yaml"),
-        "pg_session:\n  query: \"SELECT current_database() AS datname, current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('transaction_read_only') AS ro, 1 AS v\"\n  metrics:\n    - datname: {usage: LABEL}\n    - st: {usage: LABEL}\n    - lt: {usage: LABEL}\n    - ro: {usage: LABEL}\n    - v: {usage: GAUGE}\n",
+        "pg_session:\n  query: \"SELECT current_database() AS datname, current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('default_transaction_read_only') AS ro, 1 AS v\"\n  metrics:\n    - datname: {usage: LABEL}\n    - st: {usage: LABEL}\n    - lt: {usage: LABEL}\n    - ro: {usage: LABEL}\n    - v: {usage: GAUGE}\n",
     )
     .unwrap();
     let config = dir.path().join("config.yml");
