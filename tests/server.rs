@@ -340,7 +340,7 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
 
     let standby = primary.start_standby("festival_slot");
     let client = primary.client().await;
-    let m = eventually(WAIT, "a streaming standby", || async {
+    eventually(WAIT, "a streaming standby", || async {
         let m = exporter.scrape().await;
         (!m.all(
             "pg_stat_replication_pg_wal_lsn_diff",

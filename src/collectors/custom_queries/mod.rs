@@ -111,30 +111,25 @@ impl Collector for CustomQueries {
             let mut failures = Vec::new();
             for query in ctx.queries.iter().filter(|q| applies(q, ctx)) {
                 let key = Key::query(self.name(), &ctx.datname, &query.name);
-                let outcome = match ctx.caches.fresh(&key, query.cache) {
-                    Some((_, families)) => Outcome {
-                        families,
-                        error: None,
-                    },
+                let result = match ctx.caches.fresh(&key, query.cache) {
+                    Some((_, families)) => Ok(families),
                     // A query's own failure (an SQL error, its own timeout,
                     // too many rows) fails this query only: the session was
                     // put back in order. A lost session ends the run.
-                    None => {
-                        let outcome = run(conn, query, ctx).await?;
-                        if outcome.error.is_none() && !query.cache.is_zero() {
-                            ctx.caches.store(key, outcome.families.clone());
+                    None => run(conn, query, ctx).await?.inspect(|families| {
+                        if !query.cache.is_zero() {
+                            ctx.caches.store(key, families.clone());
                         }
-                        outcome
-                    }
+                    }),
                 };
-                if let Some(err) = &outcome.error {
-                    failures.push(format!("custom query {} failed: {err}", query.name));
-                }
                 successes.push(
                     vec![ctx.datname.clone(), query.name.clone()],
-                    if outcome.error.is_none() { 1.0 } else { 0.0 },
+                    if result.is_ok() { 1.0 } else { 0.0 },
                 );
-                families.extend(outcome.families);
+                match result {
+                    Ok(result) => families.extend(result),
+                    Err(err) => failures.push(format!("custom query {} failed: {err}", query.name)),
+                }
             }
             families.push(successes);
             if failures.is_empty() {
@@ -183,25 +178,15 @@ fn applies(query: &CustomQuery, ctx: &Context) -> bool {
         && (query.databases.is_empty() || query.databases.contains(&ctx.datname))
 }
 
-/// A query's series and, when it failed, why.
-struct Outcome {
-    families: Vec<Family>,
-    error: Option<String>,
-}
-
-impl Outcome {
-    fn failed(error: String) -> Outcome {
-        Outcome {
-            families: Vec::new(),
-            error: Some(error),
-        }
-    }
-}
-
-/// Runs one query (the error: the session is lost). A failure loses the
-/// query's series; values that cannot be read lose their own samples only,
-/// with a warning (see [`warn_unreadable`]).
-async fn run(conn: &mut Conn, query: &CustomQuery, ctx: &Context) -> Result<Outcome, CollectError> {
+/// Runs one query: its families, or why it failed alone (the outer error:
+/// the session is lost). A failure loses the query's series; values that
+/// cannot be read lose their own samples only, with a warning (see
+/// [`warn_unreadable`]).
+async fn run(
+    conn: &mut Conn,
+    query: &CustomQuery,
+    ctx: &Context,
+) -> Result<Result<Vec<Family>, String>, CollectError> {
     // The query's own timeout is the server's statement_timeout inside its
     // transaction: a query over it fails alone, with an SQL error, and the
     // session goes on to the next query.
@@ -217,20 +202,17 @@ async fn run(conn: &mut Conn, query: &CustomQuery, ctx: &Context) -> Result<Outc
         })?;
     let result = match result {
         Ok(result) => result,
-        Err(refused) => return Ok(Outcome::failed(refused.to_string())),
+        Err(refused) => return Ok(Err(refused.to_string())),
     };
     if let Some(missing) = missing_columns(query, &result.columns) {
-        return Ok(Outcome::failed(missing));
+        return Ok(Err(missing));
     }
     let (families, unreadable) = families(query, &result.rows, &ctx.options.metric_prefix);
     warn_unreadable(&ctx.datname, &query.name, unreadable);
     // Two rows with the same labels would be the same series twice.
-    if let Some(repeated) = repeated_series(&families) {
-        return Ok(Outcome::failed(repeated));
-    }
-    Ok(Outcome {
-        families,
-        error: None,
+    Ok(match repeated_series(&families) {
+        Some(repeated) => Err(repeated),
+        None => Ok(families),
     })
 }
 
