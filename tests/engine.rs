@@ -145,15 +145,44 @@ async fn concurrent_requests_share_one_collection() {
     for _ in 0..10 {
         streams.push(tokio::net::TcpStream::connect(exporter.addr).await.unwrap());
     }
-    for stream in &mut streams {
+    // Half of them ask for gzip, as Prometheus does.
+    for (i, stream) in streams.iter_mut().enumerate() {
         use tokio::io::AsyncWriteExt;
+        let coding = if i % 2 == 0 {
+            "Accept-Encoding: gzip\r\n"
+        } else {
+            ""
+        };
         stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .write_all(
+                format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{coding}Connection: close\r\n\r\n")
+                    .as_bytes(),
+            )
             .await
             .unwrap();
     }
     let responses =
         futures::future::join_all(streams.into_iter().map(support::read_response)).await;
+    for (i, r) in responses.iter().enumerate() {
+        let gzip = i % 2 == 0;
+        assert_eq!(
+            r.header("content-encoding"),
+            gzip.then_some("gzip"),
+            "request {i}"
+        );
+        assert_eq!(r.header("vary"), Some("Accept, Accept-Encoding"));
+        // The compressed stream is one, shared: the same bytes for each, which
+        // hold exactly the text the others got.
+        assert_eq!(r.raw, responses[i % 2].raw, "request {i}");
+        assert_eq!(r.body, responses[1].body, "request {i}");
+    }
+    assert_eq!(&responses[0].raw[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        responses[0].raw.len() * 4 < responses[1].raw.len(),
+        "gzip makes the body at least 4 times smaller: {} bytes against {}",
+        responses[0].raw.len(),
+        responses[1].raw.len()
+    );
     let scrape_counts: Vec<f64> = responses
         .iter()
         .map(|r| {

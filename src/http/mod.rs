@@ -23,7 +23,7 @@ use axum::Router;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::config::WebConfig;
-use crate::metrics::{ConstantLabels, Format};
+use crate::metrics::{ConstantLabels, Encoding, Format};
 use crate::scrape::Scraper;
 
 pub mod auth;
@@ -68,27 +68,54 @@ pub fn app(state: AppState) -> Router {
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let prometheus_timeout = headers
-        .get("x-prometheus-scrape-timeout-seconds")
-        .and_then(|v| v.to_str().ok());
-    let timeout = state.scraper.timeout_for(prometheus_timeout);
-    let format = Format::negotiate(
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
-        state.openmetrics,
-    );
+    let timeout = state.scraper.timeout_for(prometheus_timeout(&headers));
+    let (format, encoding) = negotiate(&state, &headers);
     let collection = state.scraper.scrape(timeout).await;
-    let body = collection.text(format, &state.constant_labels);
-    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+    let body = collection
+        .body(format, encoding, &state.constant_labels)
+        .await;
+    (exposition_headers(format, encoding), body).into_response()
 }
 
-/// `HEAD` of the telemetry path and of `/probe`: the content type a `GET`
-/// would get, without running a collection.
+/// `HEAD` of the telemetry path and of `/probe`: the headers a `GET` would
+/// get, without running a collection.
 async fn head(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let format = Format::negotiate(
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
-        state.openmetrics,
+    let (format, encoding) = negotiate(&state, &headers);
+    exposition_headers(format, encoding).into_response()
+}
+
+fn prometheus_timeout(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The format (`Accept`) and the content coding (`Accept-Encoding`) of the answer.
+fn negotiate(state: &AppState, headers: &HeaderMap) -> (Format, Encoding) {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    (
+        Format::negotiate(header(header::ACCEPT), state.openmetrics),
+        Encoding::negotiate(header(header::ACCEPT_ENCODING)),
+    )
+}
+
+fn exposition_headers(format: Format, encoding: Encoding) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(format.content_type()),
     );
-    [(header::CONTENT_TYPE, format.content_type())].into_response()
+    headers.insert(
+        header::VARY,
+        header::HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    if let Some(coding) = encoding.header() {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static(coding),
+        );
+    }
+    headers
 }
 
 /// `/probe?target=NAME[&collector=NAME...]` or postgres_exporter's
@@ -117,19 +144,14 @@ async fn probe(
         Ok(engine) => engine,
         Err(err) => return (StatusCode::BAD_REQUEST, format!("{err}\n")).into_response(),
     };
-    let prometheus_timeout = headers
-        .get("x-prometheus-scrape-timeout-seconds")
-        .and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(
-        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
-        state.openmetrics,
-    );
-    let collection = engine.scrape(engine.timeout_for(prometheus_timeout)).await;
-    (
-        [(header::CONTENT_TYPE, format.content_type())],
-        collection.text(format, &state.constant_labels),
-    )
-        .into_response()
+    let (format, encoding) = negotiate(&state, &headers);
+    let collection = engine
+        .scrape(engine.timeout_for(prometheus_timeout(&headers)))
+        .await;
+    let body = collection
+        .body(format, encoding, &state.constant_labels)
+        .await;
+    (exposition_headers(format, encoding), body).into_response()
 }
 
 /// `POST /-/reload`: read the configuration again, as SIGHUP does.

@@ -45,29 +45,7 @@ impl Format {
         let Some(accept) = accept.filter(|_| openmetrics) else {
             return Format::PrometheusText;
         };
-        // The highest weight the header gives `media` by name, 0 if none.
-        let weight = |media: &str| -> f64 {
-            accept
-                .split(',')
-                .filter_map(|range| {
-                    let mut parts = range.split(';');
-                    let name = parts.next()?.trim();
-                    if !name.eq_ignore_ascii_case(media) {
-                        return None;
-                    }
-                    let mut q = 1.0;
-                    for param in parts {
-                        let Some((key, value)) = param.split_once('=') else {
-                            continue;
-                        };
-                        if key.trim().eq_ignore_ascii_case("q") {
-                            q = parse_weight(value.trim())?;
-                        }
-                    }
-                    Some(q)
-                })
-                .fold(0.0, f64::max)
-        };
+        let weight = |media: &str| weight_of(accept, media).unwrap_or(0.0);
         let open = weight(OPENMETRICS);
         if open > 0.0 && open >= weight("text/plain") {
             Format::OpenMetrics
@@ -82,6 +60,71 @@ impl Format {
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
         }
     }
+}
+
+/// The content coding of a response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+}
+
+impl Encoding {
+    /// Picks the coding from the HTTP `Accept-Encoding` header (RFC 9110):
+    /// gzip when `gzip` (or `x-gzip`, or else `*`) has a weight above 0 and
+    /// at least the weight the header gives `identity` (by name, or else by
+    /// `*`), as client_golang chooses. Without the header: identity.
+    pub fn negotiate(accept_encoding: Option<&str>) -> Encoding {
+        let Some(header) = accept_encoding else {
+            return Encoding::Identity;
+        };
+        let any = weight_of(header, "*");
+        let gzip = weight_of(header, "gzip")
+            .or_else(|| weight_of(header, "x-gzip"))
+            .or(any)
+            .unwrap_or(0.0);
+        let identity = weight_of(header, "identity").or(any).unwrap_or(0.0);
+        if gzip > 0.0 && gzip >= identity {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+
+    /// The `Content-Encoding` header's value, if any.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+        }
+    }
+}
+
+/// The highest weight a header of `name[;q=w], ...` items (`Accept`,
+/// `Accept-Encoding`) gives `name`, compared case-insensitively; `None` when
+/// it does not name it. Parameter names are case-insensitive; a weight that is
+/// not a number from 0 to 1 (RFC 9110: at most three decimals) makes its item
+/// count for nothing.
+fn weight_of(header: &str, name: &str) -> Option<f64> {
+    header
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';');
+            if !parts.next()?.trim().eq_ignore_ascii_case(name) {
+                return None;
+            }
+            let mut q = 1.0;
+            for param in parts {
+                let Some((key, value)) = param.split_once('=') else {
+                    continue;
+                };
+                if key.trim().eq_ignore_ascii_case("q") {
+                    q = parse_weight(value.trim())?;
+                }
+            }
+            Some(q)
+        })
+        .reduce(f64::max)
 }
 
 /// Labels added to every series (`--constantLabels`): name and value. A
@@ -105,19 +148,47 @@ pub fn encode(
     format: Format,
     constant: &ConstantLabels,
 ) -> String {
-    let families = families.into();
-    let mut text = String::with_capacity(64 * 1024);
-    let result = match format {
-        Format::PrometheusText => prometheus_text(&mut text, &families, constant),
+    let mut text = Vec::with_capacity(64 * 1024);
+    encode_into(&families.into(), format, constant, &mut text)
+        .expect("writing into a Vec cannot fail");
+    String::from_utf8(text).expect("the encoders write UTF-8")
+}
+
+/// How much text is built before it is handed to the writer.
+const CHUNK: usize = 64 * 1024;
+
+/// [`encode`] into a writer, a piece at a time: text format 0.0.4 is handed
+/// over every [`CHUNK`] bytes, so a compressing writer never sees the whole
+/// text at once. (OpenMetrics goes through prometheus-client, which writes
+/// into one string.)
+pub fn encode_into(
+    families: &Arc<Vec<Family>>,
+    format: Format,
+    constant: &ConstantLabels,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut text = String::with_capacity(CHUNK + 4096);
+    match format {
+        Format::PrometheusText => {
+            for family in families.iter() {
+                // Writing into a String cannot fail.
+                let _ = prometheus_text(&mut text, std::slice::from_ref(family), constant);
+                if text.len() >= CHUNK {
+                    out.write_all(text.as_bytes())?;
+                    text.clear();
+                }
+            }
+        }
         Format::OpenMetrics => {
             let mut registry = Registry::default();
-            registry.register_collector(Box::new(Families(families, Arc::clone(constant))));
-            prometheus_client::encoding::text::encode(&mut text, &registry)
+            registry.register_collector(Box::new(Families(
+                Arc::clone(families),
+                Arc::clone(constant),
+            )));
+            let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
         }
-    };
-    // Writing into a String cannot fail; the encoders only propagate the writer's errors.
-    debug_assert!(result.is_ok());
-    text
+    }
+    out.write_all(text.as_bytes())
 }
 
 /// Text format 0.0.4: each family's HELP and TYPE, then its samples under the

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 mod encode;
 
-pub use encode::{encode, ConstantLabels, Format};
+pub use encode::{encode, encode_into, ConstantLabels, Encoding, Format};
 
 /// Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Unit tests of the families and their encoding: exact names, escaping,
-//! histograms, format negotiation.
+//! histograms, format and content-coding negotiation, encoding in pieces.
 
 use super::*;
 
@@ -209,4 +209,55 @@ fn format_negotiation() {
     assert!(Format::PrometheusText
         .content_type()
         .starts_with("text/plain; version=0.0.4"));
+}
+
+#[test]
+fn content_coding_negotiation() {
+    use Encoding::{Gzip, Identity};
+    for (header, expected) in [
+        (None, Identity),
+        (Some(""), Identity),
+        // What Prometheus sends.
+        (Some("gzip"), Gzip),
+        (Some("GZIP"), Gzip),
+        (Some("x-gzip"), Gzip),
+        (Some("deflate, gzip;q=1.0, *;q=0.5"), Gzip),
+        (Some("br"), Identity),
+        (Some("*"), Gzip),
+        (Some("gzip;q=0"), Identity),
+        (Some("gzip;q=0, *"), Identity),
+        (Some("*;q=0.5, identity"), Identity),
+        (Some("gzip;q=0.5, identity;q=0.4"), Gzip),
+        // As client_golang: any weight for gzip, unless identity's is higher.
+        (Some("gzip;q=0.5"), Gzip),
+        (Some("gzip;q=0.5, identity;q=0.6"), Identity),
+        (Some("gzip;q=2"), Identity),
+        (Some("gzip;q=0.0001"), Identity),
+    ] {
+        assert_eq!(Encoding::negotiate(header), expected, "{header:?}");
+    }
+}
+
+#[test]
+fn encoding_in_pieces_and_compressed_gives_the_same_text() {
+    // Enough series for several pieces.
+    let mut family = Family::new("pg_demo_rows", "Rows.", Kind::Gauge, &["relname"]);
+    for i in 0..20_000 {
+        family.push(vec![format!("table_{i}")], f64::from(i));
+    }
+    let families = Arc::new(vec![family, Desc::gauge("pg_up", &[], "Up.").single(1.0)]);
+    let constant = ConstantLabels::from([("cluster".to_string(), "a".to_string())]);
+    for format in [Format::PrometheusText, Format::OpenMetrics] {
+        let text = encode(Arc::clone(&families), format, &constant);
+        assert!(text.len() > 4 * 64 * 1024, "{}", text.len());
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encode_into(&families, format, &constant, &mut gzip).unwrap();
+        let mut back = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&gzip.finish().unwrap()[..]),
+            &mut back,
+        )
+        .unwrap();
+        assert_eq!(back, text, "{format:?}");
+    }
 }

@@ -21,7 +21,7 @@
 //! [`process`] the `process_*` families.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,7 +32,7 @@ use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Caches, CollectError, Collector, Options};
 use crate::config::{Discovery, Reloadable};
 use crate::db::{Pool, ServerInfo, PREDEFINED_ROLES};
-use crate::metrics::{encode, ConstantLabels, Family, Format};
+use crate::metrics::{encode, encode_into, ConstantLabels, Encoding, Family, Format};
 
 pub mod catalogue;
 mod discover;
@@ -67,9 +67,10 @@ pub struct CollectorStatus {
 #[derive(Debug)]
 pub struct Collection {
     pub families: Arc<Vec<Family>>,
-    /// The exposition in each format, encoded once, on the first request
-    /// that asks for it: a hundred scrapers sharing a collection share the text.
-    encoded: [OnceLock<Bytes>; 2],
+    /// The exposition in each format and coding, encoded once, on the first
+    /// request that asks for it: a hundred scrapers sharing a collection share
+    /// the text, or the compressed bytes.
+    encoded: [tokio::sync::OnceCell<Bytes>; 4],
 }
 
 impl Collection {
@@ -80,15 +81,51 @@ impl Collection {
         }
     }
 
-    /// The collection as exposition text in `format`, with the process's
-    /// `--constantLabels` (the same on every call: the text is kept).
-    pub fn text(&self, format: Format, constant: &ConstantLabels) -> Bytes {
-        let slot = match format {
-            Format::PrometheusText => &self.encoded[0],
-            Format::OpenMetrics => &self.encoded[1],
-        };
-        slot.get_or_init(|| Bytes::from(encode(Arc::clone(&self.families), format, constant)))
-            .clone()
+    /// The collection as exposition text in `format`, compressed as
+    /// `encoding` says, with the process's `--constantLabels` (the same on
+    /// every call: the bytes are kept). Encoding runs on a blocking thread;
+    /// gzip is written a piece at a time, so the whole text is never held.
+    pub async fn body(
+        &self,
+        format: Format,
+        encoding: Encoding,
+        constant: &ConstantLabels,
+    ) -> Bytes {
+        let slot = &self.encoded[usize::from(format == Format::OpenMetrics) * 2
+            + usize::from(encoding == Encoding::Gzip)];
+        slot.get_or_init(|| {
+            let families = Arc::clone(&self.families);
+            let constant = Arc::clone(constant);
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    encode_body(&families, format, encoding, &constant)
+                })
+                .await
+                .expect("encoding does not panic")
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
+/// One exposition body: the text, or its gzip stream (fast compression: the
+/// text repeats itself, and a scrape's CPU matters more than a few bytes).
+fn encode_body(
+    families: &Arc<Vec<Family>>,
+    format: Format,
+    encoding: Encoding,
+    constant: &ConstantLabels,
+) -> Bytes {
+    match encoding {
+        Encoding::Identity => Bytes::from(encode(Arc::clone(families), format, constant)),
+        Encoding::Gzip => {
+            let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encode_into(families, format, constant, &mut gzip)
+                .and_then(|()| gzip.finish())
+                .map(Bytes::from)
+                .expect("writing into a Vec cannot fail")
+        }
     }
 }
 

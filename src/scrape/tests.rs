@@ -1,4 +1,5 @@
-//! Unit tests of the engine: the deadline a Prometheus timeout header sets.
+//! Unit tests of the engine: the deadline a Prometheus timeout header sets,
+//! one compressed body per collection.
 
 use super::*;
 
@@ -29,4 +30,41 @@ fn prometheus_timeout_header_shortens_the_deadline() {
             "{junk}"
         );
     }
+}
+
+#[tokio::test]
+async fn requests_sharing_a_collection_share_its_compressed_body() {
+    let mut family = crate::metrics::Family::new(
+        "pg_demo_rows",
+        "Rows.",
+        crate::metrics::Kind::Gauge,
+        &["relname"],
+    );
+    for i in 0..1000 {
+        family.push(vec![format!("table_{i}")], f64::from(i));
+    }
+    let collection = Arc::new(Collection::new(vec![family]));
+    let constant = ConstantLabels::from([]);
+    let bodies = futures::future::join_all((0..8).map(|_| {
+        let collection = Arc::clone(&collection);
+        let constant = Arc::clone(&constant);
+        async move {
+            collection
+                .body(Format::PrometheusText, Encoding::Gzip, &constant)
+                .await
+        }
+    }))
+    .await;
+    // One compression: every request holds the very same bytes.
+    for body in &bodies {
+        assert_eq!(body.as_ptr(), bodies[0].as_ptr());
+    }
+    let plain = collection
+        .body(Format::PrometheusText, Encoding::Identity, &constant)
+        .await;
+    assert_ne!(plain.as_ptr(), bodies[0].as_ptr());
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bodies[0][..]), &mut text)
+        .unwrap();
+    assert_eq!(text.as_bytes(), &plain[..]);
 }

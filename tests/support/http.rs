@@ -12,6 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as sent.
+    pub raw: Vec<u8>,
+    /// The body as text, decompressed when it came with `Content-Encoding: gzip`.
     pub body: String,
 }
 
@@ -51,8 +54,11 @@ pub async fn try_http_get(
 pub async fn read_response(mut stream: tokio::net::TcpStream) -> HttpResponse {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).expect("UTF-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("complete response");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("complete response");
+    let head = std::str::from_utf8(&raw[..end]).expect("UTF-8 head");
     let mut lines = head.lines();
     let status = lines
         .next()
@@ -66,9 +72,24 @@ pub async fn read_response(mut stream: tokio::net::TcpStream) -> HttpResponse {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
-    HttpResponse {
+    let mut response = HttpResponse {
         status,
         headers,
-        body: body.to_string(),
-    }
+        raw: raw[end + 4..].to_vec(),
+        body: String::new(),
+    };
+    response.body = match response.header("content-encoding") {
+        Some("gzip") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(&response.raw[..]),
+                &mut text,
+            )
+            .expect("a valid gzip stream of UTF-8 text");
+            text
+        }
+        None => String::from_utf8(response.raw.clone()).expect("UTF-8 body"),
+        Some(other) => panic!("unexpected Content-Encoding {other}"),
+    };
+    response
 }
