@@ -2,6 +2,7 @@
 //! one compressed body per collection.
 
 use super::*;
+use crate::metrics::{ConstantLabels, Encoding, Format};
 
 #[test]
 fn prometheus_timeout_header_shortens_the_deadline() {
