@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Generate deploy/kubernetes/prometheusrule.yaml from alerts/*.rules.yml.
+"""Generate deploy/kubernetes/rules/prometheusrule.yaml from alerts/*.rules.yml.
 
 The PrometheusRule (prometheus-operator, monitoring.coreos.com/v1) carries the
 rule groups of every alerts/*.rules.yml file, in file-name order, unchanged.
+It is the whole of deploy/kubernetes/rules/, applied once per cluster (every
+rule works across all the exporters Prometheus scrapes), apart from the
+exporters' kustomizations, which are applied once per database.
 The output is deterministic: the same alerts/ always gives the same bytes, and
 deploy/check.py fails when the committed file differs from this script's output.
 
@@ -25,7 +28,7 @@ except ImportError:
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "alerts"
-OUTPUT = ROOT / "deploy" / "kubernetes" / "prometheusrule.yaml"
+OUTPUT = ROOT / "deploy" / "kubernetes" / "rules" / "prometheusrule.yaml"
 SCRIPT = "deploy/kubernetes/generate-prometheusrule.py"
 
 
@@ -83,8 +86,9 @@ def render():
         "# Do not edit: change alerts/ and run",
         f"#   python3 {SCRIPT}",
         "# deploy/check.py fails when this file and the script's output differ.",
-        "# Your Prometheus resource's ruleSelector may require a label here (for",
-        "# kube-prometheus-stack: release: <helm release name>).",
+        "# Apply once per cluster, not once per exporter: kubectl apply -k deploy/kubernetes/rules",
+        "# (with kube-prometheus-stack: deploy/kubernetes/kube-prometheus-stack/rules, which",
+        "# adds the release label its ruleSelector wants).",
     ]
     body = yaml.dump(
         resource,
