@@ -616,3 +616,134 @@ async fn partition_sizes_and_measured_bloat_skip_locked_relations() {
         .is_some());
     holder.batch_execute("ROLLBACK").await.unwrap();
 }
+
+/// `--collector.tables.*` and `--collector.max-series` against real tables:
+/// each flag keeps exactly the tables it names, database-wide families stay,
+/// and `pg_scrape_collector_series` counts what each collector exported.
+#[tokio::test]
+async fn cardinality_flags_keep_the_tables_they_name() {
+    let cluster = PgCluster::start();
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE orders (id int PRIMARY KEY, note text);
+         INSERT INTO orders SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g;
+         CREATE TABLE tiny (id int PRIMARY KEY);
+         CREATE TABLE events_1 (id int PRIMARY KEY);
+         CREATE TABLE events_2 (id int PRIMARY KEY);
+         CREATE SCHEMA audit; CREATE TABLE audit.log (id int PRIMARY KEY);
+         ANALYZE;",
+    )
+    .await;
+    // The tables with per-table (and per-index) series in a scrape.
+    let tables = |m: &support::Metrics, family: &str| -> Vec<String> {
+        let mut names: Vec<String> = m
+            .all(family, &[])
+            .iter()
+            .map(|s| format!("{}.{}", s.labels["schemaname"], s.labels["relname"]))
+            .collect();
+        names.sort();
+        names
+    };
+    let all = [
+        "audit.log",
+        "public.events_1",
+        "public.events_2",
+        "public.orders",
+        "public.tiny",
+    ];
+
+    let everything = Exporter::start(&cluster.dsn(), &[]).scrape().await;
+    for family in [
+        "pg_stat_user_tables_n_live_tup",
+        "pg_stat_user_indexes_size_bytes",
+    ] {
+        assert_eq!(tables(&everything, family), all, "{family} by default");
+    }
+    // The count is what was served: statio_user_tables' families are its alone.
+    let statio = |m: &support::Metrics| {
+        let served = m
+            .series
+            .iter()
+            .filter(|s| s.name.starts_with("pg_statio_user_tables_"))
+            .count();
+        assert_eq!(
+            m.value(
+                "pg_scrape_collector_series",
+                &[("collector", "statio_user_tables")]
+            ),
+            served as f64
+        );
+        served
+    };
+    let statio_all = statio(&everything);
+    assert!(statio_all >= 5 * 4, "{statio_all}");
+
+    // Patterns, the exclusion from the environment.
+    let by_name = Exporter::start_with_env(
+        &[
+            ("DATA_SOURCE_NAME", cluster.dsn().as_str()),
+            ("PG_EXPORTER_COLLECTOR_TABLES_EXCLUDE", r".*\.events_\d+"),
+        ],
+        &[r"--collector.tables.include=public\..*"],
+    );
+    let m = by_name.scrape().await;
+    for family in [
+        "pg_stat_user_tables_n_live_tup",
+        "pg_statio_user_tables_heap_blocks_hit",
+        "pg_stat_user_tables_total_size_bytes",
+        "pg_table_autovacuum_enabled",
+        "pg_stat_user_indexes_size_bytes",
+        "pg_index_info",
+    ] {
+        assert_eq!(
+            tables(&m, family),
+            ["public.orders", "public.tiny"],
+            "{family}"
+        );
+    }
+    assert!(m
+        .get("pg_stat_database_xact_commit", &[("datname", "postgres")])
+        .is_some());
+    assert!(statio(&m) < statio_all);
+
+    // Size: only orders (about 500 kB) is at least 64 kB in all.
+    let m = Exporter::start(&cluster.dsn(), &["--collector.tables.min-size=65536"])
+        .scrape()
+        .await;
+    for family in [
+        "pg_stat_user_tables_n_live_tup",
+        "pg_stat_user_indexes_size_bytes",
+    ] {
+        assert_eq!(tables(&m, family), ["public.orders"], "{family}");
+    }
+
+    // A budget: the first 3 series of stat_user_tables, one warning per change.
+    let capped = Exporter::start(
+        &cluster.dsn(),
+        &["--collector.max-series=stat_user_tables=3"],
+    );
+    let m = capped.scrape().await;
+    capped.scrape().await;
+    assert_eq!(
+        m.value(
+            "pg_scrape_collector_series",
+            &[("collector", "stat_user_tables")]
+        ),
+        3.0
+    );
+    assert_eq!(m.all("pg_stat_user_tables_n_live_tup", &[]).len(), 3);
+    assert!(m.all("pg_stat_user_tables_n_dead_tup", &[]).is_empty());
+    assert_eq!(
+        tables(&m, "pg_stat_user_indexes_size_bytes"),
+        all,
+        "other collectors keep theirs"
+    );
+    let log = capped.stderr();
+    assert_eq!(
+        log.matches("exceeds --collector.max-series").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("collector=stat_user_tables"), "{log}");
+    assert!(log.contains("pg_stat_user_tables_n_dead_tup"), "{log}");
+}

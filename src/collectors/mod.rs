@@ -195,6 +195,37 @@ pub struct Options {
     /// Least time between two runs of a collector (absent or zero: every
     /// scrape); the last result is served in between.
     pub min_intervals: std::collections::BTreeMap<&'static str, std::time::Duration>,
+    /// Which tables get per-table and per-index series.
+    pub tables: TableFilter,
+    /// Most series a collector exports, by collector (absent: no limit).
+    pub max_series: std::collections::BTreeMap<&'static str, usize>,
+}
+
+/// `--collector.tables.*`: the tables whose per-table, per-partition and
+/// per-index series are exported. Patterns match `schemaname.relname` whole.
+#[derive(Debug, Clone, Default)]
+pub struct TableFilter {
+    pub include: Option<regex::Regex>,
+    pub exclude: Option<regex::Regex>,
+    /// Smallest total size (table, TOAST and indexes) of a table with series, in bytes.
+    pub min_size: f64,
+}
+
+impl TableFilter {
+    /// Whether every table is kept (the default): nothing to look at.
+    pub fn keeps_all(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none() && self.min_size <= 0.0
+    }
+
+    /// Whether the patterns keep `schema.relation`.
+    pub fn keeps_name(&self, schema: &str, relation: &str) -> bool {
+        if self.include.is_none() && self.exclude.is_none() {
+            return true;
+        }
+        let name = format!("{schema}.{relation}");
+        self.include.as_ref().is_none_or(|re| re.is_match(&name))
+            && !self.exclude.as_ref().is_some_and(|re| re.is_match(&name))
+    }
 }
 
 impl Default for Options {
@@ -217,6 +248,8 @@ impl Default for Options {
                 .map(|c| (c.name(), c.default_min_interval()))
                 .filter(|(_, interval)| !interval.is_zero())
                 .collect(),
+            tables: TableFilter::default(),
+            max_series: std::collections::BTreeMap::new(),
         }
     }
 }

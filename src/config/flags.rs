@@ -245,6 +245,40 @@ pub(super) struct Flags {
     )]
     pub(super) bloat_pgstattuple_limit: String,
 
+    /// Only tables whose schemaname.relname matches this regular expression (the whole name) get per-table, per-partition and per-index series.
+    #[arg(
+        long = "collector.tables.include",
+        env = "PG_EXPORTER_COLLECTOR_TABLES_INCLUDE",
+        value_name = "REGEX"
+    )]
+    pub(super) tables_include: Option<String>,
+
+    /// Tables whose schemaname.relname matches this regular expression (the whole name) get no per-table, per-partition or per-index series.
+    #[arg(
+        long = "collector.tables.exclude",
+        env = "PG_EXPORTER_COLLECTOR_TABLES_EXCLUDE",
+        value_name = "REGEX"
+    )]
+    pub(super) tables_exclude: Option<String>,
+
+    /// Tables smaller than this in all (table, TOAST, indexes; as the sizes collector measures) get no per-table, per-partition or per-index series (0: every table).
+    #[arg(
+        long = "collector.tables.min-size",
+        env = "PG_EXPORTER_COLLECTOR_TABLES_MIN_SIZE",
+        default_value = "0",
+        value_name = "BYTES"
+    )]
+    pub(super) tables_min_size: String,
+
+    /// Most series a collector exports: N for each collector, NAME=N for one (repeatable; comma-separated in the environment); the rest are dropped with a warning.
+    #[arg(
+        long = "collector.max-series",
+        env = "PG_EXPORTER_COLLECTOR_MAX_SERIES",
+        value_delimiter = ',',
+        value_name = "[NAME=]N"
+    )]
+    pub(super) max_series: Vec<String>,
+
     /// File of custom queries in postgres_exporter's queries.yaml format (repeatable).
     #[arg(
         long = "extend.query-path",

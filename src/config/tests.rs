@@ -40,6 +40,8 @@ fn defaults() {
     assert_eq!(config.options.dead_ratio, 0.2);
     assert!(config.options.backup_paths.is_empty());
     assert_eq!(config.options.bloat_min_size, 10_485_760.0);
+    assert!(config.options.tables.keeps_all());
+    assert!(config.options.max_series.is_empty());
     assert_eq!(
         config.options.bloat_method,
         crate::collectors::bloat::Method::Estimate
@@ -159,6 +161,30 @@ fn bad_values_name_their_flag() {
             "--collector.custom_queries.max-rows",
         ),
         (&["--max-connections", "0"][..], "--max-connections"),
+        (
+            &["--collector.tables.include", "public\\.(orders"][..],
+            "--collector.tables.include: 'public\\.(orders' is not a valid regular expression",
+        ),
+        (
+            &["--collector.tables.exclude", "*x"][..],
+            "--collector.tables.exclude",
+        ),
+        (
+            &["--collector.tables.min-size", "1MB"][..],
+            "--collector.tables.min-size",
+        ),
+        (
+            &["--collector.tables.min-size", "1", "--no-collector.sizes"][..],
+            "--collector.tables.min-size: needs the sizes collector",
+        ),
+        (
+            &["--collector.max-series", "0"][..],
+            "--collector.max-series",
+        ),
+        (
+            &["--collector.max-series", "sizez=10"][..],
+            "--collector.max-series: 'sizez' is not a collector",
+        ),
         (&["--log.level", "loud"][..], "--log.level"),
         (&["--log.format", "xml"][..], "--log.format"),
         (
@@ -333,4 +359,29 @@ fn query_file_status_hashes_each_file_and_checks_it_alone() {
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
     assert_eq!(status[3].hashsum, "", "an unreadable file has no hash");
+}
+
+#[test]
+fn series_budgets_per_collector_and_table_patterns() {
+    let config = run(&[
+        "--collector.max-series=sizes=10",
+        "--collector.max-series",
+        "500",
+        "--collector.tables.include",
+        "public\\..*",
+        "--collector.tables.exclude=.*\\.events_\\d+",
+        "--collector.tables.min-size=1048576",
+    ])
+    .unwrap();
+    let budgets = &config.options.max_series;
+    assert_eq!(budgets.get("sizes"), Some(&10), "NAME=N wins over N");
+    assert_eq!(budgets.get("locks"), Some(&500));
+    assert_eq!(budgets.len(), COLLECTORS.len());
+    let tables = &config.options.tables;
+    assert_eq!(tables.min_size, 1_048_576.0);
+    assert!(tables.keeps_name("public", "orders"));
+    assert!(!tables.keeps_name("public", "events_20261130"));
+    assert!(!tables.keeps_name("audit", "orders"));
+    // Whole names: `public\..*` does not match inside `xpublic.orders`.
+    assert!(!tables.keeps_name("xpublic", "orders"));
 }

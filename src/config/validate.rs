@@ -5,7 +5,7 @@ use clap::ArgMatches;
 
 use super::flags::Flags;
 use super::{databases, web, Config, HttpLimits, LogFormat};
-use crate::collectors::{Options, COLLECTORS};
+use crate::collectors::{Options, TableFilter, COLLECTORS};
 use crate::db::target::{build_target, build_tls, LibpqEnv};
 use crate::text::{number_in, parse_duration, parse_listen_address, parse_ratio};
 
@@ -149,7 +149,7 @@ pub(super) fn validate(
         }
     };
     let compat = super::compat::read(matches)?;
-    let collectors = COLLECTORS
+    let collectors: Vec<&'static dyn crate::collectors::Collector> = COLLECTORS
         .iter()
         .copied()
         .filter(|c| {
@@ -165,6 +165,15 @@ pub(super) fn validate(
                 .unwrap_or(c.enabled_by_default())
         })
         .collect();
+    let tables = table_filter(
+        flags.tables_include.as_deref(),
+        flags.tables_exclude.as_deref(),
+        &flags.tables_min_size,
+    )?;
+    if tables.min_size > 0.0 && !collectors.iter().any(|c| c.name() == "sizes") {
+        return Err("--collector.tables.min-size: needs the sizes collector, which measures the tables (it is switched off)".into());
+    }
+    let max_series = max_series(&flags.max_series)?;
     Ok(Config {
         target,
         tls,
@@ -197,6 +206,8 @@ pub(super) fn validate(
             bloat_min_size: bloat_min_size as f64,
             bloat_pgstattuple_limit,
             min_intervals,
+            tables,
+            max_series,
         },
         discovery: flags.auto_discover_databases.then_some(discovery),
         log_level,
@@ -204,6 +215,58 @@ pub(super) fn validate(
         constant_labels: compat.constant_labels,
         warnings: compat.warnings,
     })
+}
+
+/// `--collector.tables.include`, `--collector.tables.exclude` (regular
+/// expressions matching the whole `schemaname.relname`) and `--collector.tables.min-size`.
+fn table_filter(
+    include: Option<&str>,
+    exclude: Option<&str>,
+    min_size: &str,
+) -> Result<TableFilter, String> {
+    let pattern = |flag: &str, text: Option<&str>| {
+        text.map(|text| {
+            regex::Regex::new(&format!("^(?:{text})$")).map_err(|err| {
+                let why = err.to_string();
+                let why = why.lines().last().unwrap_or_default().trim();
+                format!("{flag}: '{text}' is not a valid regular expression: {why}")
+            })
+        })
+        .transpose()
+    };
+    Ok(TableFilter {
+        include: pattern("--collector.tables.include", include)?,
+        exclude: pattern("--collector.tables.exclude", exclude)?,
+        min_size: number_in::<u64>("--collector.tables.min-size", min_size, 0..=u64::MAX)? as f64,
+    })
+}
+
+/// `--collector.max-series`: `N` for every collector, `NAME=N` for one (which wins).
+fn max_series(items: &[String]) -> Result<std::collections::BTreeMap<&'static str, usize>, String> {
+    const FLAG: &str = "--collector.max-series";
+    let mut every = None;
+    let mut named = std::collections::BTreeMap::new();
+    for item in items.iter().map(|item| item.trim()) {
+        match item.split_once('=') {
+            Some((name, n)) => {
+                let collector = COLLECTORS
+                    .iter()
+                    .find(|c| c.name() == name.trim())
+                    .ok_or_else(|| format!("{FLAG}: '{name}' is not a collector"))?;
+                named.insert(
+                    collector.name(),
+                    number_in(FLAG, n.trim(), 1..=1_000_000_000)?,
+                );
+            }
+            None => every = Some(number_in(FLAG, item, 1..=1_000_000_000)?),
+        }
+    }
+    if let Some(n) = every {
+        for collector in COLLECTORS {
+            named.entry(collector.name()).or_insert(n);
+        }
+    }
+    Ok(named)
 }
 
 /// The paths the exporter serves besides the telemetry path.

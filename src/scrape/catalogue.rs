@@ -46,6 +46,11 @@ pub(super) static CACHE_AGE: Desc = Desc::gauge(
     &["collector"],
     "For a collector with a minimum interval, the age of the result served, in seconds (0 when collected in this scrape).",
 );
+pub(super) static COLLECTOR_SERIES: Desc = Desc::gauge(
+    "pg_scrape_collector_series",
+    &["collector"],
+    "Series the collector exported in this scrape, after --collector.tables.* and --collector.max-series.",
+);
 pub(super) static SCRAPE_DURATION: Desc = Desc::gauge(
     "pg_exporter_last_scrape_duration_seconds",
     &[],
@@ -92,6 +97,7 @@ pub fn catalogue() -> Vec<(&'static str, &'static Desc)> {
         &COLLECTOR_SUCCESS,
         &DATABASE_SUCCESS,
         &CACHE_AGE,
+        &COLLECTOR_SERIES,
         &SCRAPE_DURATION,
         &SCRAPES,
         &SCRAPE_ERROR,

@@ -16,7 +16,8 @@
 //! This file holds the engine and single-flight; [`discover`] reads the
 //! server's identity and databases, [`plan`] runs the collectors, [`merge`]
 //! puts their families together (the engine's memory between collections is
-//! [`crate::collectors::cache`]), [`collection`] its result and the bytes
+//! [`crate::collectors::cache`]), [`cardinality`] keeps the series the
+//! operator wants, [`collection`] its result and the bytes
 //! served from it, [`catalogue`] its own families and the catalogue of all, and
 //! [`process`] the `process_*` families.
 
@@ -33,6 +34,7 @@ use crate::config::{Discovery, Reloadable};
 use crate::db::{Pool, ServerInfo, PREDEFINED_ROLES};
 use crate::metrics::Family;
 
+mod cardinality;
 pub mod catalogue;
 mod collection;
 mod discover;
@@ -96,6 +98,8 @@ pub struct Scraper {
     discovery_failed: std::sync::atomic::AtomicBool,
     /// The predefined roles the exporter's role lacked last time (to log changes only).
     missing_roles: Mutex<Vec<&'static str>>,
+    /// The families each collector's series cap cut last time (to log changes only).
+    capped: Mutex<std::collections::HashMap<&'static str, Vec<String>>>,
 }
 
 impl Scraper {
@@ -132,6 +136,7 @@ impl Scraper {
             warned_repeats: Mutex::new(std::collections::HashSet::new()),
             discovery_failed: std::sync::atomic::AtomicBool::new(false),
             missing_roles: Mutex::new(Vec::new()),
+            capped: Mutex::default(),
         }
     }
 
@@ -257,6 +262,15 @@ impl Scraper {
         let mut durations = COLLECTOR_DURATION.family();
         let mut successes = COLLECTOR_SUCCESS.family();
         let mut cache_ages = CACHE_AGE.family();
+        let mut series = COLLECTOR_SERIES.family();
+        let small = cardinality::small_tables(
+            &self.options.tables,
+            outcomes
+                .iter()
+                .flatten()
+                .filter_map(|(_, o)| o.result.as_ref().ok())
+                .flatten(),
+        );
         let mut any_failed = probe.is_none();
         let mut status = Vec::with_capacity(self.collectors.len());
         for (collector, runs) in self.collectors.iter().zip(outcomes) {
@@ -291,7 +305,10 @@ impl Scraper {
                     collected.push(families);
                 }
             }
-            families.extend(self.merge_databases(collected));
+            let mut merged = self.merge_databases(collected);
+            let count = self.limit_series(name, &small, &mut merged);
+            series.push(vec![name.to_string()], count as f64);
+            families.extend(merged);
             any_failed |= error.is_some();
             successes.push(
                 vec![name.to_string()],
@@ -314,6 +331,7 @@ impl Scraper {
         families.push(successes);
         families.push(database_success);
         families.push(cache_ages);
+        families.push(series);
         families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
         families.push(SCRAPES.single(scrapes as f64));
         families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
