@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Checks the alert rules: promtool syntax check, promtool unit tests, and the
 # consistency checks promtool cannot do:
-#   - every alert has a severity (page|ticket), summary, description and a
+#   - every alert has a severity (critical: pages; warning: working hours),
+#     the overridable team and service labels, a summary, description and a
 #     runbook_url whose anchor is a heading of docs/runbooks.md (GitHub slugs);
+#   - no alert label carries statement text (no `query` label in a test's
+#     expected alert labels);
+#   - rules over every table (or index) with ranges of an hour or more are in
+#     a group evaluated at most every 5 minutes;
 #   - every runbook heading that looks like an alert name belongs to an alert,
 #     and the runbook's links to its own sections resolve;
 #   - every alert has a unit test where it fires and one where it must not;
@@ -43,8 +48,12 @@ for b in blocks:
         errors.append(f"{name}: defined twice")
     alerts[name] = b
     sev = re.search(r"\n\s+severity: (\S+)", b)
-    if not sev or sev.group(1) not in ("page", "ticket"):
-        errors.append(f"{name}: severity must be page or ticket")
+    if not sev or sev.group(1) not in ("critical", "warning"):
+        errors.append(f"{name}: severity must be critical or warning")
+    for label, default in (("team", "festival-ops"), ("service", "postgresql")):
+        want = f"{label}: '{{{{ with $labels.{label} }}}}{{{{ . }}}}{{{{ else }}}}{default}{{{{ end }}}}'"
+        if want not in b:
+            errors.append(f"{name}: no label {want} (the target's {label}, else the default)")
     for key in ("summary", "description", "runbook_url"):
         if not re.search(rf"\n\s+{key}: ", b):
             errors.append(f"{name}: no {key} annotation")
@@ -77,6 +86,26 @@ for name in alerts:
         errors.append(f"{name}: no unit test where it fires")
     if name not in quiet:
         errors.append(f"{name}: no unit test where it must not fire")
+
+# Statement text belongs in annotations, never in an alert's labels.
+for path in glob.glob("alerts/tests/*.yml"):
+    for m in re.finditer(r"exp_labels:\n((?:\s+\w+: .*\n)+)", open(path).read()):
+        if re.search(r"^\s+query: ", m.group(1), re.M):
+            errors.append(f"{path}: an alert with a query label (statement text): {m.group(1).split()}")
+
+# Heavy rules: a range of 1h or more over a per-table or per-index family is
+# evaluated in a group with an interval of at least 5 minutes.
+import yaml
+def seconds(d):
+    return sum(int(n) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[u] for n, u in re.findall(r"(\d+)([smhdw])", d))
+for g in yaml.safe_load(rules)["groups"]:
+    interval = seconds(g.get("interval", "0s"))
+    for r in g["rules"]:
+        expr = r["expr"]
+        for m in re.finditer(r"(pg_(?:stat_user_tables|statio_user_tables|table|index|stat_user_indexes|statio_user_indexes)\w*)(?:\{[^}]*\})?\[(\d+[smhdw])\]", expr):
+            if seconds(m.group(2)) >= 3600 and interval < 300:
+                errors.append(f"{r.get('alert') or r.get('record')}: {m.group(1)}[{m.group(2)}] over every table in group {g['name']}, "
+                              f"evaluated every {g.get('interval', 'evaluation_interval')}: move it to a group with interval >= 5m")
 
 # Thresholds: used, and watched for absence.
 thresholds = re.findall(r"record: festival_pg:threshold:(\w+)", open("alerts/festival-pg-thresholds.rules.yml").read())
