@@ -412,12 +412,22 @@ def check_prometheus_targets():
           for sc in a.get("static_configs", []) for t in sc.get("targets", [])}
     if "alertmanager:9093" not in am:
         problems.append("alerts are not sent to alertmanager:9093")
+    dsn = urllib.parse.urlsplit((service("exporter").get("environment") or {}).get("DATA_SOURCE_NAME", ""))
+    database = f"{dsn.hostname}:{dsn.port or 5432}{dsn.path}"
+    jobs = [job for job in doc.get("scrape_configs", [])
+            if any(f"exporter:{PORT}" in sc.get("targets", []) for sc in job.get("static_configs", []))]
+    for job in jobs:
+        instance = [r.get("replacement") for r in job.get("relabel_configs", [])
+                    if r.get("target_label") == "instance" and not r.get("source_labels")]
+        if instance != [database]:
+            problems.append(f"job {job.get('job_name')}: instance is {instance or 'the exporter address'}, "
+                            f"not the watched database {database}")
     g = doc.get("global", {})
     if parse_duration(g.get("scrape_interval", "1m")) > 60:
         problems.append("scrape_interval over 1m (the rules' rate() windows are 5m)")
     if problems:
         raise Fail("; ".join(problems))
-    return f"scrapes exporter:{PORT}, alerts to alertmanager:9093"
+    return f"scrapes exporter:{PORT} as instance {database}, alerts to alertmanager:9093"
 
 
 def check_amtool():
@@ -935,6 +945,8 @@ def check_deployment(n):
 
 
 def check_memory_docs():
+    """deploy/kubernetes/README.md's Memory table: a row per measured size with
+    its figures from docs/performance.md, and the defaults in the largest one."""
     dep, pod, _ = pod_of(rendered(EXPORTER), EXPORTER)
     res = pod["containers"][0]["resources"]
     sm = one(rendered(EXPORTER), "ServiceMonitor", EXPORTER)
@@ -942,18 +954,39 @@ def check_memory_docs():
     m = re.search(r"^## Memory\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
     if not m:
         raise Fail("deploy/kubernetes/README.md has no section '## Memory'")
-    section = m.group(1)
+    rows = [[c.replace("`", "").strip() for c in line.strip().strip("|").split("|")]
+            for line in m.group(1).splitlines() if line.startswith("|") and not line.startswith("|---")]
+    if not rows or rows[0][:3] != ["Tables in pg_stat_user_tables", "Series per scrape", "Peak RSS"]:
+        raise Fail("the Memory section has no table 'Tables in pg_stat_user_tables | Series per scrape | Peak RSS | ...'")
+    head, rows = rows[0], rows[1:]
+    by_tables = {r[0].split()[0]: dict(zip(head, r)) for r in rows}
     problems = []
-    for tables, rss, series in benchmark():
-        for figure in (f"{tables:,}", rss, f"{series:,}"):
-            if figure not in section:
-                problems.append(f"the Memory section does not quote {figure} (docs/performance.md)")
-    for q in (res["requests"]["memory"], res["limits"]["memory"], f"{sm['spec'].get('sampleLimit', 0):,}"):
-        if q not in section:
-            problems.append(f"the Memory section does not give the default {q}")
+    sizes = benchmark()
+    for tables, rss, series in sizes:
+        row = by_tables.get(f"{tables:,}")
+        if row is None:
+            problems.append(f"no row for {tables:,} tables (docs/performance.md)")
+            continue
+        if row["Series per scrape"] != f"{series:,}" or row["Peak RSS"] != rss:
+            problems.append(f"{tables:,} tables: {row['Series per scrape']} series, {row['Peak RSS']} peak; "
+                            f"docs/performance.md: {series:,}, {rss}")
+        if k8s_bytes(row.get("limits.memory", "0")) < MEMORY_MARGIN * mib(rss) * 1024**2:
+            problems.append(f"{tables:,} tables: limits.memory {row.get('limits.memory')} is below "
+                            f"{MEMORY_MARGIN} x {rss}")
+        if int(row.get("sampleLimit", "0").replace(",", "")) < SAMPLE_MARGIN * series:
+            problems.append(f"{tables:,} tables: sampleLimit {row.get('sampleLimit')} is below "
+                            f"{SAMPLE_MARGIN} x {series:,}")
+    tables = max(sizes)[0]
+    default = by_tables.get(f"{tables:,}", {})
+    want = {"requests.memory": res["requests"]["memory"], "limits.memory": res["limits"]["memory"],
+            "sampleLimit": f"{sm['spec'].get('sampleLimit', 0):,}"}
+    for k, v in want.items():
+        if default.get(k) != v:
+            problems.append(f"{tables:,} tables: {k} {default.get(k)}, the manifests' default is {v}")
     if problems:
         raise Fail("; ".join(problems))
-    return f"deploy/kubernetes/README.md sizes memory and sampleLimit from {len(benchmark())} measured sizes"
+    return (f"{len(sizes)} measured sizes with docs/performance.md's figures; "
+            f"defaults {want['requests.memory']}/{want['limits.memory']}, sampleLimit {want['sampleLimit']}")
 
 
 def annotation_meta(name):
