@@ -12,13 +12,32 @@
 #     and the runbook's links to its own sections resolve;
 #   - every alert has a unit test where it fires and one where it must not;
 #   - every festival_pg:threshold:* series is used by an alert and watched by
-#     PostgresAlertThresholdMissing.
-# Needs promtool (Debian package `prometheus`) and python3. Run from anywhere.
+#     PostgresAlertThresholdMissing;
+#   - docker/alertmanager/alertmanager.yml passes `amtool check-config`, routes
+#     critical alerts to the pager and warnings to tickets, and its
+#     inhibit_rules name existing alerts with their severities.
+# Needs promtool (Debian package `prometheus`), amtool (Debian package
+# `prometheus-alertmanager`) and python3 with PyYAML. Run from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 promtool check rules alerts/*.yml
 promtool test rules alerts/tests/*.yml
+
+am=docker/alertmanager/alertmanager.yml
+amtool check-config "$am" >/dev/null
+for want in "severity=critical team=festival-ops:festival-ops-pager" \
+            "severity=warning team=festival-ops:festival-ops-tickets" \
+            "severity=critical team=another-team:festival-ops-pager" \
+            "severity=warning team=another-team:festival-ops-tickets"; do
+  labels=${want%%:*} receiver=${want#*:}
+  # shellcheck disable=SC2086
+  got=$(amtool config routes test --config.file="$am" $labels 2>/dev/null)
+  if [[ $got != "$receiver" ]]; then
+    echo "ERROR: $am routes {$labels} to '$got', expected $receiver" >&2
+    exit 1
+  fi
+done
 
 python3 - <<'EOF'
 import glob, re, sys
@@ -106,6 +125,22 @@ for g in yaml.safe_load(rules)["groups"]:
             if seconds(m.group(2)) >= 3600 and interval < 300:
                 errors.append(f"{r.get('alert') or r.get('record')}: {m.group(1)}[{m.group(2)}] over every table in group {g['name']}, "
                               f"evaluated every {g.get('interval', 'evaluation_interval')}: move it to a group with interval >= 5m")
+
+# Alertmanager inhibitions: the alerts they name exist, with the severity the
+# rule matches.
+am = yaml.safe_load(open("docker/alertmanager/alertmanager.yml"))
+severity = {n: re.search(r"\n\s+severity: (\S+)", b).group(1) for n, b in alerts.items() if re.search(r"\n\s+severity: (\S+)", b)}
+for i, rule in enumerate(am.get("inhibit_rules", [])):
+    for side in ("source_matchers", "target_matchers"):
+        ms = dict(re.match(r'\s*(\w+)\s*(=~|=)\s*"([^"]*)"', m).group(1, 3) for m in rule.get(side, []))
+        names = ms.get("alertname")
+        if names is None:
+            continue
+        for n in names.split("|"):
+            if n not in alerts:
+                errors.append(f"alertmanager.yml inhibit_rules[{i}] {side}: no alert {n}")
+            elif "severity" in ms and severity.get(n) != ms["severity"]:
+                errors.append(f"alertmanager.yml inhibit_rules[{i}] {side}: {n} has severity {severity.get(n)}, not {ms['severity']}")
 
 # Thresholds: used, and watched for absence.
 thresholds = re.findall(r"record: festival_pg:threshold:(\w+)", open("alerts/festival-pg-thresholds.rules.yml").read())

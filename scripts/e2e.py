@@ -266,7 +266,7 @@ def prom_value(a):
 
 def prom_quiet(a):
     def step():
-        alerts = prom_alerts()
+        alerts = [x for x in prom_alerts() if x["labels"]["alertname"] not in a.exceptions]
         return (False, f"alerts: {names(alerts)}") if alerts else (True, "")
     return report_poll(f"prometheus: no alert pending or firing {a.say}", step, a.timeout)
 
@@ -355,7 +355,8 @@ def main():
     alert_cmd("hook-firing", lambda a: hook_status(a, "firing"))
     alert_cmd("hook-resolved", lambda a: hook_status(a, "resolved"))
     cmd("prom-value", prom_value, (["query"], {}), (["expect"], {"type": float}), timeout)
-    cmd("prom-quiet", prom_quiet, timeout, (["--say"], {"default": ""}))
+    cmd("prom-quiet", prom_quiet, timeout, (["--say"], {"default": ""}),
+        (["--except"], {"dest": "exceptions", "action": "append", "default": []}))
     cmd("rules-loaded", rules_loaded, (["--count"], {"type": int, "required": True}),
         (["--max-for"], {"type": float, "required": True}), timeout)
     cmd("exporter-ok", exporter_ok, (["url"], {}), timeout)
