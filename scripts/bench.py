@@ -9,6 +9,7 @@ Talks to PostgreSQL itself (simple query protocol, trust authentication over
 nor the statistics queries need psql processes.
 """
 import argparse
+import gzip
 import http.client
 import json
 import os
@@ -199,20 +200,23 @@ def proc_status(pid, key):
     return 0
 
 
-def http_get(addr, path="/metrics", timeout=900):
+def http_get(addr, path="/metrics", timeout=900, gzip_ok=True):
+    """GET as Prometheus does (Accept-Encoding: gzip unless gzip_ok is False):
+    (seconds to the last byte, the body as text, the bytes on the wire)."""
     host, port = addr.rsplit(":", 1)
     started = time.perf_counter()
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers={"Accept-Encoding": "gzip"} if gzip_ok else {})
         resp = conn.getresponse()
-        body = resp.read()
+        raw = resp.read()
     finally:
         conn.close()
     elapsed = time.perf_counter() - started
     if resp.status != 200:
-        raise RuntimeError(f"GET http://{addr}{path}: HTTP {resp.status}: {body[:300]!r}")
-    return elapsed, body
+        raise RuntimeError(f"GET http://{addr}{path}: HTTP {resp.status}: {raw[:300]!r}")
+    body = gzip.decompress(raw) if resp.getheader("Content-Encoding") == "gzip" else raw
+    return elapsed, body, len(raw)
 
 
 def series_count(body):
@@ -367,11 +371,12 @@ def sequential(exp, stats, role, scrapes, warmup, festival):
         http_get(exp.addr)
     stats.reset(role)
     cpu0 = cpu_seconds(exp.pid)
-    lat, sizes, series, durations, cache_ages, counters = [], [], [], {}, {}, []
+    lat, sizes, wire, series, durations, cache_ages, counters = [], [], [], [], {}, {}, []
     for _ in range(scrapes):
-        dt, body = http_get(exp.addr)
+        dt, body, on_wire = http_get(exp.addr)
         lat.append(dt)
         sizes.append(len(body))
+        wire.append(on_wire)
         series.append(series_count(body))
         if festival:
             for labels, v in metric_values(body, "pg_scrape_collector_duration_seconds").items():
@@ -389,7 +394,7 @@ def sequential(exp, stats, role, scrapes, warmup, festival):
         "median": pct(lat, 0.5), "p95": pct(lat, 0.95), "min": min(lat), "max": max(lat),
         "cpu_per_scrape": cpu / scrapes, "cpu_share": cpu / sum(lat),
         "rss_peak": proc_status(exp.pid, "VmHWM"), "rss_now": proc_status(exp.pid, "VmRSS"),
-        "bytes": pct(sizes, 0.5), "series": pct(series, 0.5),
+        "bytes": pct(sizes, 0.5), "wire_bytes": pct(wire, 0.5), "series": pct(series, 0.5),
         "db_ms_per_scrape": db_ms / scrapes, "calls_per_scrape": calls / scrapes,
         "collector_median": {k: pct(v, 0.5) for k, v in durations.items()},
         "cache_age_max": {k: max(v) for k, v in cache_ages.items()},
@@ -405,10 +410,10 @@ def concurrent_get(addr, n, path="/metrics", timeout=900):
     HTTP status, body bytes, pg_exporter_scrapes_total or None)."""
     host, port = addr.rsplit(":", 1)
     socks = [socket.create_connection((host, int(port)), timeout=30) for _ in range(n)]
-    request = f"GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n".encode()
+    request = f"GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode()
     sel = selectors.DefaultSelector()
     counter_re = re.compile(rb"\npg_exporter_scrapes_total (\S+)\n")
-    state = [{"head": b"", "tail": b"", "bytes": 0, "counter": None, "done": None} for _ in range(n)]
+    state = [{"chunks": [], "bytes": 0, "done": None} for _ in range(n)]
     started = time.perf_counter()
     for i, s in enumerate(socks):
         s.sendall(request)
@@ -430,13 +435,7 @@ def concurrent_get(addr, n, path="/metrics", timeout=900):
                     chunk = b""
                 if chunk:
                     st["bytes"] += len(chunk)
-                    if len(st["head"]) < 64:
-                        st["head"] += chunk[:64]
-                    window = st["tail"] + chunk
-                    m = counter_re.search(window)
-                    if m:
-                        st["counter"] = float(m[1])
-                    st["tail"] = window[-200:]
+                    st["chunks"].append(chunk)
                 else:
                     st["done"] = time.perf_counter() - started
                     sel.unregister(key.fileobj)
@@ -448,8 +447,13 @@ def concurrent_get(addr, n, path="/metrics", timeout=900):
         sel.close()
     out = []
     for st in state:
-        m = re.match(rb"HTTP/1\.[01] (\d+)", st["head"])
-        out.append((st["done"], int(m[1]) if m else None, st["bytes"], st["counter"]))
+        raw = b"".join(st["chunks"])
+        head, _, body = raw.partition(b"\r\n\r\n")
+        m = re.match(rb"HTTP/1\.[01] (\d+)", head)
+        if re.search(rb"(?im)^content-encoding: *gzip", head):
+            body = gzip.decompress(body)
+        c = counter_re.search(body)
+        out.append((st["done"], int(m[1]) if m else None, st["bytes"], float(c[1]) if c else None))
     return out
 
 
@@ -673,7 +677,7 @@ def measure(a):
                              ("bloat every scrape (sizes every scrape)", ["--collector.bloat.min-interval=0s"])):
             note(f"{a.size}: festival-pg-exporter {' '.join(extra)}")
             exp = festival(extra, f"festival-mi-{len(res['min_interval'])}-{a.size}.log")
-            first, _ = http_get(exp.addr)
+            first = http_get(exp.addr)[0]
             r = sequential(exp, stats, FESTIVAL_ROLE, a.scrapes, max(0, a.warmup - 1), True)
             r["first_scrape"] = first
             r["flags"] = " ".join(extra)
@@ -735,7 +739,8 @@ ROWS = (("festival", "festival-pg-exporter"), ("festival_cmp", "festival, pge's 
 
 def main_row(name, r):
     return [name, fmt_s(r["median"]), fmt_s(r["p95"]), fmt_s(r["cpu_per_scrape"]), f"{100 * r['cpu_share']:.0f}%",
-            fmt_b(r["rss_peak"]), fmt_b(r["bytes"]), fmt_n(r["series"]), fmt_ms(r["db_ms_per_scrape"])]
+            fmt_b(r["rss_peak"]), fmt_b(r.get("wire_bytes")), fmt_b(r["bytes"]), fmt_n(r["series"]),
+            fmt_ms(r["db_ms_per_scrape"])]
 
 
 def wave_summary(ws):
@@ -762,8 +767,8 @@ def report_size(r, lines):
                  f" ({f['waiting']} waiting on locks); fixture built in {f['build_seconds']:.0f} s;"
                  f" {r['scrapes']} scrapes after {r['warmup']} warm-up; load average {load_range(r)} ==")
     rows = [main_row(name, r[key]) for key, name in ROWS if key in r]
-    lines.append(table(["", "median", "p95", "CPU/scrape", "CPU % wall", "peak RSS", "bytes", "series",
-                        "DB time/scrape"], rows))
+    lines.append(table(["", "median", "p95", "CPU/scrape", "CPU % wall", "peak RSS", "bytes on wire (gzip)",
+                        "bytes (text)", "series", "DB time/scrape"], rows))
     fe, lim, pg = r["festival"], r["limit"], r["pge"]
     lines.append(f"exporter / limit (median): {ratio(fe['median'], lim['median'])}"
                  f"  (/ limit incl. bloat: {ratio(fe['median'], r['limit_bloat']['median'])});"

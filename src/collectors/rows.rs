@@ -147,7 +147,16 @@ pub fn families_from_rows<R: Cells>(
 ) -> Result<Vec<Family>, CollectError> {
     let labels = columns.labels();
     let columns = columns.all();
-    let mut families: Vec<Family> = columns.iter().map(|c| c.desc.family()).collect();
+    // One sample per row at most: reserved once, so that a family of 10,000
+    // tables does not pass through the doubling of a growing vector.
+    let mut families: Vec<Family> = columns
+        .iter()
+        .map(|c| {
+            let mut family = c.desc.family();
+            family.samples.reserve_exact(rows.len());
+            family
+        })
+        .collect();
     for row in rows {
         let mut label_values = Vec::with_capacity(labels.len());
         for label in labels {
