@@ -196,8 +196,17 @@ class Dashboard:
             yield v["name"], q
 
 
-def lint(dash, catalogue):
-    """Structural checks; returns a list of problems."""
+# Time series panels over per-object metrics ask for no more than one point a minute.
+MIN_OBJECT_INTERVAL = 60
+MIN_REFRESH = 60
+VARIABLE_CHAIN = ("job", "instance", "datname")
+
+
+def lint(dash, catalogue, alerts=None, anchors=None, other_exporter=None):
+    """Structural checks; returns a list of problems. alerts (load_alerts)
+    adds the runbook-link and threshold checks; other_exporter (names
+    postgres_exporter serves) the check that job and instance list this
+    exporter's targets alone."""
     problems = []
     d = dash.data
     where = os.path.basename(dash.path)
@@ -205,46 +214,99 @@ def lint(dash, catalogue):
         problems.append(f"{where}: has __inputs (breaks file provisioning); use the datasource variable")
     if not dash.uid:
         problems.append(f"{where}: no uid")
+    refresh = d.get("refresh")
+    if not refresh or not re.fullmatch(r"(\d+(ms|[smhdwy]))+", str(refresh)) or duration_seconds(str(refresh)) < MIN_REFRESH:
+        problems.append(f"{where}: default refresh {refresh!r} is not at least {MIN_REFRESH}s")
     names = {v.get("name"): v for v in dash.variables}
     ds = names.get("datasource")
     if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
         problems.append(f"{where}: no template variable `datasource` of type datasource with query prometheus")
-    for var in ("instance", "datname"):
+    queries = dict(dash.variable_queries())
+    order = [v.get("name") for v in dash.variables]
+    for i, var in enumerate(VARIABLE_CHAIN):
         v = names.get(var)
         if not v or v.get("type") != "query":
             problems.append(f"{where}: no query template variable `{var}`")
-        elif v.get("datasource") != DATASOURCE:
+            continue
+        if v.get("datasource") != DATASOURCE:
             problems.append(f"{where}: variable {var}: datasource is not {json.dumps(DATASOURCE)}")
+        if i and VARIABLE_CHAIN[i - 1] in order and order.index(var) < order.index(VARIABLE_CHAIN[i - 1]):
+            problems.append(f"{where}: variable {var} comes before {VARIABLE_CHAIN[i - 1]}")
+        m = LABEL_VALUES.fullmatch(v.get("query") if isinstance(v.get("query"), str) else v.get("definition", ""))
+        if not m or m.group(2) != var or not m.group(1):
+            problems.append(f"{where}: variable {var} is not label_values(<selector>, {var})")
+            continue
+        sels = selectors(m.group(1))
+        for before in VARIABLE_CHAIN[:i]:
+            if not sels or not all(variable_filter_ok(mt, before, before) for _, mt in sels):
+                problems.append(f'{where}: variable {var} does not filter on {before}=~"${before}"')
+        if var in ("job", "instance") and other_exporter is not None:
+            for metric, _ in sels:
+                if metric in other_exporter or (catalogue is not None and not catalogue.has(metric)):
+                    problems.append(f"{where}: variable {var} lists the targets exporting {metric}, which is not "
+                                    f"a metric festival-pg-exporter alone serves (postgres_exporter's catalogue has it, "
+                                    f"or ours does not)")
     for p in dash.panels():
         title = p.get("title", "")
+        key = f"{dash.uid}/{title}"
         if p.get("datasource") != DATASOURCE:
-            problems.append(f"{dash.uid}/{title}: panel datasource is not {json.dumps(DATASOURCE)}")
+            problems.append(f"{key}: panel datasource is not {json.dumps(DATASOURCE)}")
         if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
-            problems.append(f"{dash.uid}/{title}: no unit in fieldConfig.defaults.unit")
+            problems.append(f"{key}: no unit in fieldConfig.defaults.unit")
         targets = p.get("targets") or []
         if not targets:
-            problems.append(f"{dash.uid}/{title}: no targets")
+            problems.append(f"{key}: no targets")
+        per_object = False
         for t in targets:
             ref = t.get("refId", "?")
             if t.get("datasource") != DATASOURCE:
-                problems.append(f"{dash.uid}/{title} [{ref}]: target datasource is not {json.dumps(DATASOURCE)}")
+                problems.append(f"{key} [{ref}]: target datasource is not {json.dumps(DATASOURCE)}")
             expr = t.get("expr", "")
             if not expr.strip():
-                problems.append(f"{dash.uid}/{title} [{ref}]: empty expr")
-            problems.extend(f"{dash.uid}/{title} [{ref}]: {msg}" for msg in selector_problems(expr, catalogue))
+                problems.append(f"{key} [{ref}]: empty expr")
+            problems.extend(f"{key} [{ref}]: {msg}" for msg in selector_problems(expr, catalogue))
+            if catalogue is None or not expr.strip():
+                continue
+            objects = object_metrics(expr, catalogue)
+            if not objects:
+                continue
+            per_object = True
+            try:
+                bound = query_bound(expr, catalogue)
+            except ValueError as e:
+                problems.append(f"{key} [{ref}]: cannot parse the query: {e}")
+                continue
+            if not bound.scalar and not bound.bounded:
+                problems.append(f"{key} [{ref}]: returns a series per object of {', '.join(sorted(set(objects)))} "
+                                f"(no topk/bottomk bounds it, nor an aggregation without "
+                                f"{'/'.join(sorted(OBJECT_LABELS))})")
+            if t.get("format") != "table" and p.get("type") in ("timeseries", "bargauge", "stat", "gauge") \
+                    and bound.limit and "{{datname}}" not in (t.get("legendFormat") or ""):
+                problems.append(f"{key} [{ref}]: per-object legend {t.get('legendFormat')!r} lacks {{{{datname}}}}")
+        if per_object and p.get("type") == "table":
+            for tr in p.get("transformations") or []:
+                if tr.get("id") == "organize" and (tr.get("options") or {}).get("excludeByName", {}).get("datname"):
+                    problems.append(f"{key}: the table hides the datname column")
+        if per_object and p.get("type") == "timeseries":
+            iv = p.get("interval")
+            if not iv or duration_seconds(iv) < MIN_OBJECT_INTERVAL:
+                problems.append(f"{key}: per-object time series without a minimum interval of at least "
+                                f"{MIN_OBJECT_INTERVAL}s (panel `interval`)")
     for name, q in dash.variable_queries():
-        if name == "instance":
-            continue  # label_values(pg_up, instance) lists the instances
-        # a variable lists values of its own label: only the instance filter is required
+        if name in VARIABLE_CHAIN:
+            continue  # checked above
         problems.extend(f"{dash.uid}: variable {name}: {msg}" for msg in selector_problems(q, None))
+    if alerts is not None:
+        problems.extend(alert_problems(dash, alerts, anchors or set()))
     return problems
 
 
 def selector_problems(expr, catalogue):
     out = []
     for metric, matchers in selectors(expr):
-        if not variable_filter_ok(matchers, "instance", "instance"):
-            out.append(f'{metric} does not filter on instance=~"$instance"')
+        for var in ("job", "instance"):
+            if not variable_filter_ok(matchers, var, var):
+                out.append(f'{metric} does not filter on {var}=~"${var}"')
         if catalogue is not None and "datname" in catalogue.labels(metric) \
                 and not variable_filter_ok(matchers, "datname", "datname"):
             out.append(f'{metric} has a datname label but does not filter on datname=~"$datname"')
@@ -289,6 +351,445 @@ class Catalogue:
             if name.startswith(p):
                 return labels
         return set()
+
+
+# --------------------------------------------------------------------------
+# Series bounds: a small PromQL parser that tells whether a query's result
+# can grow with the number of tables, indexes, partitions or statements
+# --------------------------------------------------------------------------
+# Labels that name one object among many: a metric carrying one has a series
+# per table (index, partition, partitioned table, statement).
+OBJECT_LABELS = {"relname", "indexrelname", "partition", "parent", "queryid"}
+BINARY_PREC = {"or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, ">": 3, "<": 3, ">=": 3, "<=": 3,
+               "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6}
+RANK_AGGREGATIONS = {"topk", "bottomk", "limitk"}
+
+
+class Bound:
+    """What a (sub)query can return: `scalar`, or a vector whose series are
+    bounded (`limit`: the sum of the topk/bottomk/limitk k's that bound it,
+    0 when it is bounded by being per server/database/state) or unbounded
+    (it has a series per object)."""
+    def __init__(self, scalar=False, bounded=True, limit=0):
+        self.scalar, self.bounded, self.limit = scalar, bounded, limit
+
+    def __repr__(self):
+        return "scalar" if self.scalar else (f"bounded({self.limit})" if self.bounded else "unbounded")
+
+
+SCALAR = Bound(scalar=True)
+
+
+class PromQLParser:
+    """Recursive descent over tokens(); enough of PromQL for the dashboards.
+    object_metric(name) says whether a metric has a series per object."""
+    def __init__(self, expr, object_metric):
+        self.toks = [t for t in tokens(expr)]
+        self.i = 0
+        self.object_metric = object_metric
+        self.expr = expr
+
+    def peek(self, k=0):
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else (None, None, None)
+
+    def take(self, text=None):
+        tok = self.peek()
+        if tok[0] is None or (text is not None and tok[1] != text):
+            raise ValueError(f"expected {text or 'more'} at {tok[2]} in {self.expr!r}")
+        self.i += 1
+        return tok
+
+    def parse(self):
+        b = self.binary(0)
+        if self.peek()[0] is not None:
+            raise ValueError(f"unexpected {self.peek()[1]!r} at {self.peek()[2]}")
+        return b
+
+    def label_list(self):
+        labels = []
+        self.take("(")
+        while self.peek()[1] != ")":
+            kind, text, _ = self.take()
+            if kind == "ident":
+                labels.append(text)
+        self.take(")")
+        return labels
+
+    def binary(self, min_prec):
+        left = self.unary()
+        while True:
+            kind, text, _ = self.peek()
+            op = text if kind in ("op", "ident") else None
+            if kind == "op" and text in "=!<>" and self.peek(1)[1] == "=":
+                op = text + "="
+            if op not in BINARY_PREC or BINARY_PREC[op] < min_prec:
+                return left
+            self.take()
+            if len(op) == 2 and op[1] == "=":
+                self.take()
+            group = None
+            while self.peek()[1] in ("bool", "on", "ignoring", "group_left", "group_right"):
+                word = self.take()[1]
+                if word in ("group_left", "group_right"):
+                    group = word
+                if word != "bool" and self.peek()[1] == "(":
+                    self.label_list()
+            prec = BINARY_PREC[op]
+            right = self.binary(prec if op == "^" else prec + 1)
+            left = self.combine(op, left, right, group)
+
+    @staticmethod
+    def combine(op, left, right, group):
+        if left.scalar and right.scalar:
+            return SCALAR
+        if left.scalar:
+            return right
+        if right.scalar:
+            return left
+        if op == "or":
+            return Bound(bounded=left.bounded and right.bounded, limit=left.limit + right.limit)
+        if op == "unless" or group == "group_left":
+            return left
+        if group == "group_right":
+            return right
+        # one-to-one matching and `and`: no more series than the smaller side
+        bounded = [b for b in (left, right) if b.bounded]
+        if not bounded:
+            return Bound(bounded=False)
+        return min(bounded, key=lambda b: (b.limit == 0, b.limit))
+
+    def unary(self):
+        if self.peek()[1] in ("-", "+"):
+            self.take()
+            return self.unary()
+        b = self.primary()
+        while True:
+            kind, text, _ = self.peek()
+            if kind == "lbrack":  # range or subquery
+                depth = 0
+                while True:
+                    k = self.take()[0]
+                    depth += {"lbrack": 1, "rbrack": -1}.get(k, 0)
+                    if depth == 0:
+                        break
+            elif text == "offset":
+                self.take()
+                if self.peek()[1] == "-":
+                    self.take()
+                self.take()
+            elif text == "@":
+                self.take()
+                self.take()
+                if self.peek()[0] == "lparen":
+                    self.take("(")
+                    self.take(")")
+            else:
+                return b
+
+    def primary(self):
+        kind, text, pos = self.peek()
+        if kind in ("num", "str"):
+            self.take()
+            return SCALAR
+        if kind == "var":  # $__range_s and friends stand for numbers
+            self.take()
+            return SCALAR
+        if kind == "lparen":
+            self.take()
+            b = self.binary(0)
+            self.take(")")
+            return b
+        if kind == "lbrace":
+            self.selector_body()
+            return Bound(bounded=False)
+        if kind != "ident":
+            raise ValueError(f"unexpected {text!r} at {pos} in {self.expr!r}")
+        if text.lower() in ("inf", "nan"):
+            self.take()
+            return SCALAR
+        self.take()
+        if text in AGGREGATIONS:
+            grouping = None
+            if self.peek()[1] in ("by", "without"):
+                grouping = (self.take()[1], self.label_list())
+            args = self.call_args()
+            if self.peek()[1] in ("by", "without"):
+                grouping = (self.take()[1], self.label_list())
+            inner = args[-1]
+            if text in RANK_AGGREGATIONS:
+                k = args[0]
+                limit = getattr(k, "number", None)
+                if limit is None:
+                    return Bound(bounded=False)
+                return Bound(limit=limit)
+            if text == "count_values":
+                return Bound(bounded=inner.bounded, limit=inner.limit)
+            if grouping is None:
+                return Bound()
+            if grouping[0] == "by" and not OBJECT_LABELS & set(grouping[1]):
+                return Bound()
+            return inner
+        if self.peek()[0] == "lparen":  # a function
+            args = [a for a in self.call_args() if not a.scalar]
+            if text in ("time", "scalar", "pi") or not args:
+                return SCALAR if text != "vector" else Bound()
+            if text in ("vector", "absent", "absent_over_time"):
+                return Bound()
+            if text == "histogram_quantile":
+                return args[-1]
+            out = args[0]
+            for a in args[1:]:
+                out = Bound(bounded=out.bounded and a.bounded, limit=max(out.limit, a.limit))
+            return out
+        # a metric name
+        if self.peek()[0] == "lbrace":
+            self.selector_body()
+        return Bound(bounded=not self.object_metric(text))
+
+    def selector_body(self):
+        self.take()
+        while self.peek()[0] not in ("rbrace", None):
+            self.take()
+        self.take()
+
+    def call_args(self):
+        self.take("(")
+        args = []
+        while self.peek()[0] != "rparen":
+            start = self.peek()
+            b = self.binary(0)
+            if start[0] == "num" and self.toks[self.i - 1] is start:
+                try:
+                    b = Bound(scalar=True)
+                    b.number = int(float(start[1]))
+                except ValueError:
+                    pass
+            args.append(b)
+            if self.peek()[1] == ",":
+                self.take()
+        self.take(")")
+        return args
+
+
+def query_bound(expr, catalogue):
+    """Bound of a query's result, using the catalogue's labels."""
+    def object_metric(name):
+        return catalogue is not None and bool(OBJECT_LABELS & catalogue.labels(name))
+    return PromQLParser(expr, object_metric).parse()
+
+
+def object_metrics(expr, catalogue):
+    return [m for m, _ in selectors(expr) if catalogue is not None and OBJECT_LABELS & catalogue.labels(m)]
+
+
+# --------------------------------------------------------------------------
+# Alert rules: which panels show what an alert fires on, and its threshold
+# --------------------------------------------------------------------------
+SEVERITY_COLOR = {"critical": "red", "page": "red", "warning": "orange", "ticket": "orange"}
+
+
+class Alert:
+    def __init__(self, name, metrics, runbook_url, severity, threshold, op):
+        self.name, self.metrics, self.runbook_url = name, metrics, runbook_url
+        self.severity, self.threshold, self.op = severity, threshold, op
+
+
+def split_top(expr, words):
+    """Splits expr at the given keywords where they stand outside parentheses."""
+    parts, start, depth = [], 0, 0
+    for kind, text, pos in tokens(expr):
+        if kind in ("lparen", "lbrack", "lbrace"):
+            depth += 1
+        elif kind in ("rparen", "rbrack", "rbrace"):
+            depth -= 1
+        elif depth == 0 and kind == "ident" and text in words:
+            parts.append(expr[start:pos])
+            start = pos + len(text)
+    parts.append(expr[start:])
+    return parts
+
+
+def load_alerts(patterns):
+    """Alerts of the rule files, each with the metrics of what it fires on:
+    the selectors of the first clause of its expression (up to a top-level
+    and/unless/or), recording rules expanded to the metrics they read,
+    threshold series (festival_pg:threshold:*) left out, and its threshold
+    when that clause ends in `<op> on () group_left () festival_pg:threshold:NAME`."""
+    try:
+        import yaml
+    except ImportError:
+        raise SystemExit("error: the alert rule checks need PyYAML (python3-yaml)")
+    files = []
+    for pattern in patterns:
+        files.extend(sorted(glob.glob(pattern)))
+    records, alerts_raw = {}, []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+        for group in doc.get("groups") or []:
+            for rule in group.get("rules") or []:
+                if "record" in rule:
+                    records[rule["record"]] = str(rule["expr"])
+                elif "alert" in rule:
+                    alerts_raw.append(rule)
+    thresholds = {}
+    for name, expr in records.items():
+        m = re.fullmatch(r"\s*vector\(\s*([-+0-9.eE]+)\s*\)\s*", expr)
+        if name.startswith("festival_pg:threshold:") and m:
+            thresholds[name[len("festival_pg:threshold:"):]] = float(m.group(1))
+
+    def metrics_of(expr, seen=()):
+        out = set()
+        for name, _ in selectors(expr):
+            if name.startswith("festival_pg:"):
+                continue
+            if name in records and name not in seen:
+                out |= metrics_of(records[name], seen + (name,))
+            elif ":" not in name:
+                out.add(name)
+        return out
+
+    alerts = []
+    for rule in alerts_raw:
+        expr = str(rule["expr"])
+        first = split_top(expr, {"and", "unless", "or"})[0]
+        threshold = op = None
+        m = re.search(r"(>=|<=|>|<)\s*on\s*\(\s*\)\s*group_left\s*\(\s*\)\s*festival_pg:threshold:(\w+)\s*$", first)
+        if m and m.group(2) in thresholds:
+            op, threshold = m.group(1), thresholds[m.group(2)]
+        alerts.append(Alert(rule["alert"], metrics_of(first),
+                            (rule.get("annotations") or {}).get("runbook_url", ""),
+                            (rule.get("labels") or {}).get("severity", ""), threshold, op))
+    return alerts, files
+
+
+def shown_part(expr):
+    """expr without what only filters: the right operand of every `and` and
+    `unless` (up to the next `or` or closing parenthesis at its depth), and
+    `0 * <selector>` (the zero a stat falls back to)."""
+    expr = re.sub(r"\b0\s*\*\s*[A-Za-z_:][A-Za-z0-9_:]*(\{[^}]*\})?", "0", expr)
+    out, depth, skip_at, last = [], 0, None, 0
+    for kind, text, pos in tokens(expr):
+        if kind in ("lparen", "lbrack", "lbrace"):
+            depth += 1
+            continue
+        if kind in ("rparen", "rbrack", "rbrace"):
+            if skip_at is not None and depth == skip_at:
+                last = pos
+                skip_at = None
+            depth -= 1
+            continue
+        if skip_at is None and depth >= 0 and kind == "ident" and text in ("and", "unless"):
+            out.append(expr[last:pos])
+            skip_at = depth
+        elif skip_at is not None and depth == skip_at and kind == "ident" and text == "or":
+            last = pos
+            skip_at = None
+    if skip_at is None:
+        out.append(expr[last:])
+    return " ".join(out)
+
+
+def panel_metrics(panel):
+    """Metric names a panel shows (see shown_part)."""
+    out = set()
+    for t in panel.get("targets") or []:
+        out |= {m for m, _ in selectors(shown_part(t.get("expr", "")))}
+    return out
+
+
+def panel_alerts(panel, alerts):
+    shown = panel_metrics(panel)
+    return [a for a in alerts if a.metrics and a.metrics <= shown]
+
+
+def threshold_steps(panel):
+    """[(where, steps)] of the panel's thresholds: defaults and overrides."""
+    out = []
+    fc = panel.get("fieldConfig") or {}
+    steps = ((fc.get("defaults") or {}).get("thresholds") or {}).get("steps")
+    if steps:
+        out.append(("defaults", steps))
+    for o in fc.get("overrides") or []:
+        for prop in o.get("properties") or []:
+            if prop.get("id") == "thresholds":
+                out.append((f"override {o.get('matcher', {}).get('options')}", (prop.get("value") or {}).get("steps") or []))
+    return out
+
+
+def alert_problems(dash, alerts, runbook_anchors):
+    """Runbook links and thresholds of every panel against the alert rules."""
+    problems = []
+    names = {a.name for a in alerts}
+    bases = {a.runbook_url.split("#")[0] for a in alerts if a.runbook_url}
+    for p in dash.panels():
+        key = f"{dash.uid}/{p.get('title', '')}"
+        matched = panel_alerts(p, alerts)
+        urls = [l.get("url", "") for l in p.get("links") or []]
+        for a in matched:
+            if not a.runbook_url:
+                problems.append(f"{key}: alert {a.name} has no runbook_url annotation")
+            elif a.runbook_url not in urls:
+                problems.append(f"{key}: shows {', '.join(sorted(a.metrics))}, which {a.name} fires on, "
+                                f"but has no link to {a.runbook_url}")
+        for url in urls:
+            if "runbooks.md" not in url:
+                continue
+            base, _, anchor = url.partition("#")
+            if base not in bases:
+                problems.append(f"{key}: runbook link {url} is not on the base the alert rules use ({', '.join(sorted(bases))})")
+            if anchor not in runbook_anchors:
+                problems.append(f"{key}: runbook link {url}: docs/runbooks.md has no section #{anchor}")
+            linked = [a for a in alerts if a.runbook_url == url]
+            if not linked:
+                problems.append(f"{key}: runbook link {url} belongs to no alert of the rule files")
+            elif not any(a in matched for a in linked):
+                problems.append(f"{key}: links to {url} but shows none of what {linked[0].name} fires on")
+        by_ref = {t.get("refId"): panel_alerts({"targets": [t]}, alerts) for t in p.get("targets") or []}
+        for where, steps in threshold_steps(p):
+            # an override for one column (`Value #B`) answers to that query's alerts
+            m = re.fullmatch(r"override Value #(\w+)", where)
+            column = by_ref.get(m.group(1), []) if m else matched
+            with_threshold = [a for a in column if a.threshold is not None]
+            extra = steps[1:]
+            if not extra or not with_threshold:
+                continue  # no coloured steps, or no alert threshold: nothing to disagree with
+            values = [s.get("value") for s in steps]
+            for a in with_threshold:
+                want = SEVERITY_COLOR.get(a.severity)
+                idx = [i for i, v in enumerate(values) if v is not None and math.isclose(v, a.threshold, rel_tol=1e-9)]
+                if not idx:
+                    problems.append(f"{key}: thresholds ({where}) {values[1:]} lack {a.name}'s "
+                                    f"{a.op} {a.threshold:g} (alerts/)")
+                    continue
+                i = idx[0]
+                # above the threshold for > and >=, below it for < and <=
+                color = steps[i]["color"] if a.op in (">", ">=") else steps[i - 1]["color"]
+                if want and color != want:
+                    problems.append(f"{key}: thresholds ({where}): the side of {a.threshold:g} where {a.name} "
+                                    f"({a.severity}) fires is {color}, not {want}")
+            for s in extra:
+                if not any(math.isclose(s.get("value") or 0, a.threshold, rel_tol=1e-9) for a in with_threshold):
+                    problems.append(f"{key}: threshold step {s.get('value')} ({where}) is no threshold of "
+                                    f"{', '.join(a.name for a in with_threshold)} (alerts/festival-pg-thresholds.rules.yml)")
+    del names
+    return problems
+
+
+def runbook_anchors(path):
+    """GitHub's anchors for the headings of a Markdown file."""
+    anchors = set()
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                m = re.match(r"^#+\s+(.*?)\s*$", line)
+                if m:
+                    a = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+                    anchors.add(a)
+    except OSError:
+        pass
+    return anchors
 
 
 def checked_names(expr):
@@ -344,6 +845,19 @@ def rule_file_names(path):
     return used, recorded
 
 
+def rule_context(args):
+    """(alerts, runbook anchors, postgres_exporter's metric names) for lint()."""
+    alerts, _ = load_alerts(args.alerts or [os.path.join(REPO, "alerts", "*.yml")])
+    anchors = runbook_anchors(args.runbooks)
+    other = set()
+    try:
+        with open(args.other_exporter_catalogue, encoding="utf-8") as f:
+            other = {l.split("\t", 1)[0].strip() for l in f if l.strip() and not l.startswith("#")}
+    except OSError as e:
+        raise SystemExit(f"error: {e}")
+    return alerts, anchors, other
+
+
 def names_only(args, dashboards):
     try:
         catalogue = Catalogue(args.catalogue)
@@ -351,8 +865,9 @@ def names_only(args, dashboards):
         print(f"error: {e}", file=sys.stderr)
         return 2
     failures = []
+    alerts, anchors, other = rule_context(args)
     for dash in dashboards:
-        failures.extend(lint(dash, catalogue))
+        failures.extend(lint(dash, catalogue, alerts, anchors, other))
     used = []  # (name, where)
     for dash in dashboards:
         for p in dash.panels():
@@ -559,6 +1074,7 @@ def live(args, dashboards):
         except (OSError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+    alerts, anchors, other = rule_context(args)
     allowed = {}
     if args.allow_empty_file:
         allowed, problems = load_allowed(args.allow_empty_file)
@@ -581,10 +1097,10 @@ def live(args, dashboards):
     }
     now = time.time()
     lookback = duration_seconds(args.lookback)
-    failed, empty_allowed, seen = [], [], set()
+    failed, empty_allowed, seen, timings = [], [], set(), []
     n_panels = n_queries = 0
     for dash in dashboards:
-        problems = lint(dash, catalogue)
+        problems = lint(dash, catalogue, alerts, anchors, other)
         values, var_problems = resolve_variables(dash, prom, overrides, builtins, now, lookback)
         print(f"== {dash.uid} ({os.path.basename(dash.path)})")
         print("   variables: " + ", ".join(f"{k}={values[k]}" for k in ("instance", "datname") if k in values))
@@ -597,6 +1113,7 @@ def live(args, dashboards):
             seen.add(key)
             n_panels += 1
             errors, with_data, notes, empty = [], 0, [], []
+            sizes, panel_series, panel_seconds = [], 0, 0.0
             targets = panel.get("targets") or []
             for t in targets:
                 ref = t.get("refId", "?")
@@ -605,11 +1122,30 @@ def live(args, dashboards):
                     errors.append(f"[{ref}] unresolved variable ${', $'.join(missing)}")
                     continue
                 n_queries += 1
+                started = time.monotonic()
                 data, err = prom.get("/api/v1/query", {"query": expr, "time": f"{now:.3f}"})
+                elapsed = time.monotonic() - started
+                panel_seconds += elapsed
                 if err:
                     errors.append(f"[{ref}] {err}")
                     continue
                 count, real = series_count(data)
+                panel_series += count
+                try:
+                    limit = query_bound(t.get("expr", ""), catalogue).limit
+                except ValueError:
+                    limit = 0
+                bound = limit or args.max_series
+                sizes.append(f"[{ref}] {count}/{bound} series {elapsed * 1000:.0f} ms")
+                timings.append((elapsed, count, key, ref))
+                if count > bound:
+                    errors.append(f"[{ref}] {count} series, more than its bound of {bound}"
+                                  f" ({'topk/bottomk' if limit else '--max-series'})")
+                for series in (data or {}).get("result") or []:
+                    labels = series.get("metric", {}) if isinstance(series, dict) else {}
+                    if OBJECT_LABELS & set(labels) and "datname" not in labels and "queryid" not in labels:
+                        errors.append(f"[{ref}] series {labels} names an object but has no datname label")
+                        break
                 if count == 0 and not t.get("instant", False):
                     step = max(1, int(lookback / 200))
                     rdata, rerr = prom.get("/api/v1/query_range", {
@@ -647,12 +1183,20 @@ def live(args, dashboards):
             else:
                 status = "ok"
             detail = "; ".join(errors + notes) if (errors or notes) else ""
-            print(f"   {status:<16} {title}  ({with_data}/{len(targets)} queries with data){'  ' + detail if detail else ''}")
+            print(f"   {status:<16} {title}  ({with_data}/{len(targets)} queries with data, {panel_series} series, "
+                  f"{panel_seconds * 1000:.0f} ms){'  ' + detail if detail else ''}")
+            if args.series_detail:
+                print("        " + "; ".join(sizes))
             if verbose_exprs(args) and status != "ok":
                 for t in targets:
                     print("        " + substitute(t.get("expr", ""), values)[0].replace("\n", "\n        "))
     for key in sorted(set(allowed) - seen):
         print(f"warning: allow-empty entry matches no panel of the checked dashboards: {key}")
+    if timings:
+        slowest = sorted(timings, reverse=True)[:5]
+        print("\nslowest queries: " + "; ".join(f"{k} [{r}] {e * 1000:.0f} ms ({c} series)" for e, c, k, r in slowest))
+        print(f"largest result: {max(c for _, c, _, _ in timings)} series; all queries together "
+              f"{sum(e for e, _, _, _ in timings):.1f} s")
     print(f"\n{n_panels} panels, {n_queries} queries, {len(empty_allowed)} allowed empty, {len(failed)} failed")
     if failed:
         print("Failed:")
@@ -693,6 +1237,15 @@ def main():
     ap.add_argument("--catalogue", help="output of `festival-pg-exporter metrics`")
     ap.add_argument("--alerts", action="append", metavar="GLOB",
                     help="rule files for --names-only (default: alerts/*.yml of this repository)")
+    ap.add_argument("--runbooks", default=os.path.join(REPO, "docs", "runbooks.md"),
+                    help="runbooks whose sections the panels' runbook links must name (default docs/runbooks.md)")
+    ap.add_argument("--other-exporter-catalogue",
+                    default=os.path.join(REPO, "tests", "compat", "postgres_exporter-catalogue.tsv"),
+                    help="postgres_exporter's metric names: the job and instance variables must use none of them")
+    ap.add_argument("--max-series", type=int, default=50,
+                    help="live mode: most series a query not bounded by topk/bottomk may return (default 50)")
+    ap.add_argument("--series-detail", action="store_true",
+                    help="live mode: print each query's series count, bound and time")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the substituted queries of failing panels")
     args = ap.parse_args()
     for d in (args.rate_interval, args.interval, args.range, args.lookback):
