@@ -1137,7 +1137,7 @@ def live(args, dashboards):
         problems = lint(dash, catalogue, alerts, anchors, other)
         values, var_problems = resolve_variables(dash, prom, overrides, builtins, now, lookback)
         print(f"== {dash.uid} ({os.path.basename(dash.path)})")
-        print("   variables: " + ", ".join(f"{k}={values[k]}" for k in ("instance", "datname") if k in values))
+        print("   variables: " + ", ".join(f"{k}={values[k]}" for k in ("job", "instance", "datname") if k in values))
         for p in problems + var_problems:
             print(f"   FAIL {p}")
             failed.append(f"{dash.uid}: {p}")
