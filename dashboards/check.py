@@ -61,8 +61,8 @@ a uid, every panel and target on {"type": "prometheus", "uid":
   minimum interval (`interval`) of at least 1m.
 - Alert rules (alerts/*.yml, read with PyYAML at check time; --alerts): what
   an alert fires on is the metrics of its expression's first clause (up to a
-  top-level and/unless/or; recording rules expanded, festival_pg:threshold:*
-  left out). A panel whose queries show all of them (leaving out the right
+  top-level and/unless/or, and the right side of any and/unless within it;
+  recording rules expanded, festival_pg:threshold:* left out). A panel whose queries show all of them (leaving out the right
   side of and/unless, which only filters) links to that alert's runbook_url;
   every runbook link names a heading of docs/runbooks.md (--runbooks) and an
   alert whose metrics the panel shows. When the first clause ends in
@@ -647,7 +647,8 @@ def split_top(expr, words):
 def load_alerts(patterns):
     """Alerts of the rule files, each with the metrics of what it fires on:
     the selectors of the first clause of its expression (up to a top-level
-    and/unless/or), recording rules expanded to the metrics they read,
+    and/unless/or; within it, the right side of a nested and/unless left out
+    as in shown_part), recording rules expanded to the metrics they read,
     threshold series (festival_pg:threshold:*) left out, and its threshold
     when that clause ends in `<op> on () group_left () festival_pg:threshold:NAME`."""
     try:
@@ -692,7 +693,7 @@ def load_alerts(patterns):
         m = re.search(r"(>=|<=|>|<)\s*on\s*\(\s*\)\s*group_left\s*\(\s*\)\s*festival_pg:threshold:(\w+)\s*$", first)
         if m and m.group(2) in thresholds:
             op, threshold = m.group(1), thresholds[m.group(2)]
-        alerts.append(Alert(rule["alert"], metrics_of(first),
+        alerts.append(Alert(rule["alert"], metrics_of(shown_part(first)),
                             (rule.get("annotations") or {}).get("runbook_url", ""),
                             (rule.get("labels") or {}).get("severity", ""), threshold, op))
     return alerts, files
