@@ -450,11 +450,25 @@ def concurrent_get(addr, n, path="/metrics", timeout=900):
         raw = b"".join(st["chunks"])
         head, _, body = raw.partition(b"\r\n\r\n")
         m = re.match(rb"HTTP/1\.[01] (\d+)", head)
+        if re.search(rb"(?im)^transfer-encoding: *chunked", head):
+            body = dechunk(body)
         if re.search(rb"(?im)^content-encoding: *gzip", head):
             body = gzip.decompress(body)
         c = counter_re.search(body)
         out.append((st["done"], int(m[1]) if m else None, st["bytes"], float(c[1]) if c else None))
     return out
+
+
+def dechunk(body):
+    """An HTTP/1.1 chunked body (postgres_exporter's) as its bytes."""
+    out, at = [], 0
+    while True:
+        eol = body.index(b"\r\n", at)
+        size = int(body[at:eol].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[eol + 2:eol + 2 + size])
+        at = eol + 2 + size + 2
 
 
 def waves(exp, stats, role, n_waves, concurrency, marker, festival, rss_limit):

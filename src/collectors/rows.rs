@@ -162,7 +162,7 @@ pub fn families_from_rows<R: Cells>(
         for label in labels {
             label_values.push(row.text(label)?.unwrap_or_default());
         }
-        let values: std::sync::Arc<[String]> = label_values.into();
+        let values = crate::metrics::label_values(label_values);
         for (family, column) in families.iter_mut().zip(columns) {
             // A column that this server's query variant lacks gives no sample.
             if !row.has(column.column) {

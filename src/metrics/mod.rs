@@ -143,6 +143,32 @@ impl Family {
     }
 }
 
+/// Label values shared across families, collectors and collections: every
+/// family of a table holds one copy of `[datname, schemaname, relname]`, and
+/// the next collection reuses it. A set that nothing else holds any more is
+/// let go by [`forget_unused_label_values`].
+pub fn label_values(values: Vec<String>) -> Arc<[String]> {
+    let mut shared = LABEL_VALUES.lock().expect("label values lock");
+    if let Some(existing) = shared.get(values.as_slice()) {
+        return Arc::clone(existing);
+    }
+    let values: Arc<[String]> = values.into();
+    shared.insert(Arc::clone(&values));
+    values
+}
+
+/// Lets go of the label values no family holds any more (after a collection).
+pub fn forget_unused_label_values() {
+    LABEL_VALUES
+        .lock()
+        .expect("label values lock")
+        .retain(|values| Arc::strong_count(values) > 1);
+}
+
+static LABEL_VALUES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashSet<Arc<[String]>>>,
+> = std::sync::LazyLock::new(Default::default);
+
 /// Label names known only at run time (a custom query's LABEL columns) as
 /// the `'static` slice a [`Family`] borrows. Each distinct list is kept once
 /// for the process's lifetime, so reloading the same queries adds nothing.

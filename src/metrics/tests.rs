@@ -261,3 +261,32 @@ fn encoding_in_pieces_and_compressed_gives_the_same_text() {
         assert_eq!(back, text, "{format:?}");
     }
 }
+
+#[test]
+fn label_values_are_shared_until_nothing_holds_them() {
+    let values = |table: &str| vec!["festivals".to_string(), "public".into(), table.to_string()];
+    let first = label_values(values("orders_shared_test"));
+    let again = label_values(values("orders_shared_test"));
+    assert!(Arc::ptr_eq(&first, &again));
+    assert!(!Arc::ptr_eq(
+        &first,
+        &label_values(values("tickets_shared_test"))
+    ));
+    forget_unused_label_values();
+    // Still held here: kept, and shared with the next collection.
+    assert!(Arc::ptr_eq(
+        &first,
+        &label_values(values("orders_shared_test"))
+    ));
+    let held = |table: &str| {
+        LABEL_VALUES
+            .lock()
+            .unwrap()
+            .contains(values(table).as_slice())
+    };
+    assert!(held("orders_shared_test"));
+    drop((first, again));
+    forget_unused_label_values();
+    assert!(!held("orders_shared_test"));
+    assert!(!held("tickets_shared_test"));
+}

@@ -338,6 +338,7 @@ impl Scraper {
         families.extend(files::families(&self.loaded.status()));
         families.extend(process::families());
         self.drop_duplicates(&mut families);
+        crate::metrics::forget_unused_label_values();
         Collection::new(families)
     }
 
