@@ -314,6 +314,14 @@ def lint(dash, catalogue, alerts=None, anchors=None, other_exporter=None):
                 problems.append(f"{key} [{ref}]: returns a series per object of {', '.join(sorted(set(objects)))} "
                                 f"(no topk/bottomk bounds it, nor an aggregation without "
                                 f"{'/'.join(sorted(OBJECT_LABELS))})")
+            if range_target(p, t):
+                for r in query_ranks(expr, catalogue):
+                    if r.per_step():
+                        problems.append(
+                            f"{key} [{ref}]: {r.name} over per-object series in a range query ranks anew at "
+                            f"every step (up to k series a step, not k): choose the objects once for the range, "
+                            f"e.g. `X and on (<object labels>) {r.name}(k, max_over_time(X[$__range] @ end()))` "
+                            f"(every selector or subquery it ranks needs an @ modifier): {r.text[:80]}")
             if t.get("format") != "table" and p.get("type") in ("timeseries", "bargauge", "stat", "gauge") \
                     and bound.limit and "{{datname}}" not in (t.get("legendFormat") or ""):
                 problems.append(f"{key} [{ref}]: per-object legend {t.get('legendFormat')!r} lacks {{{{datname}}}}")
@@ -403,9 +411,18 @@ class Bound:
     """What a (sub)query can return: `scalar`, or a vector whose series are
     bounded (`limit`: the sum of the topk/bottomk/limitk k's that bound it,
     0 when it is bounded by being per server/database/state) or unbounded
-    (it has a series per object)."""
-    def __init__(self, scalar=False, bounded=True, limit=0):
+    (it has a series per object). `pinned`: every selector and subquery in it
+    has an @ modifier, so it has the same series and values at every step of
+    a range query."""
+    def __init__(self, scalar=False, bounded=True, limit=0, pinned=False):
         self.scalar, self.bounded, self.limit = scalar, bounded, limit
+        self.pinned = pinned or scalar
+
+    def with_(self, **kw):
+        b = Bound(self.scalar, self.bounded, self.limit, self.pinned)
+        for k, v in kw.items():
+            setattr(b, k, v)
+        return b
 
     def __repr__(self):
         return "scalar" if self.scalar else (f"bounded({self.limit})" if self.bounded else "unbounded")
@@ -414,14 +431,28 @@ class Bound:
 SCALAR = Bound(scalar=True)
 
 
+class Rank:
+    """A topk/bottomk/limitk of a query: its k (None unless a number), the
+    Bound of what it ranks, and its text."""
+    def __init__(self, name, k, inner, pos, text):
+        self.name, self.k, self.inner, self.pos, self.text = name, k, inner, pos, text
+
+    def per_step(self):
+        """True when it ranks per-object series anew at every step of a range
+        query: what it ranks has a series per object and is not pinned by @."""
+        return not self.inner.bounded and not self.inner.pinned
+
+
 class PromQLParser:
     """Recursive descent over tokens(); enough of PromQL for the dashboards.
-    object_metric(name) says whether a metric has a series per object."""
+    object_metric(name) says whether a metric has a series per object.
+    After parse(), `ranks` holds a Rank for every topk/bottomk/limitk."""
     def __init__(self, expr, object_metric):
         self.toks = [t for t in tokens(expr)]
         self.i = 0
         self.object_metric = object_metric
         self.expr = expr
+        self.ranks = []
 
     def peek(self, k=0):
         j = self.i + k
@@ -473,8 +504,13 @@ class PromQLParser:
             right = self.binary(prec if op == "^" else prec + 1)
             left = self.combine(op, left, right, group)
 
+    @classmethod
+    def combine(cls, op, left, right, group):
+        b = cls.combine_bound(op, left, right, group)
+        return b.with_(pinned=left.pinned and right.pinned) if not b.scalar else b
+
     @staticmethod
-    def combine(op, left, right, group):
+    def combine_bound(op, left, right, group):
         if left.scalar and right.scalar:
             return SCALAR
         if left.scalar:
@@ -514,10 +550,14 @@ class PromQLParser:
                 self.take()
             elif text == "@":
                 self.take()
+                if self.peek()[1] in ("-", "+"):
+                    self.take()
                 self.take()
                 if self.peek()[0] == "lparen":
                     self.take("(")
                     self.take(")")
+                if not b.scalar:
+                    b = b.with_(pinned=True)
             else:
                 return b
 
@@ -547,34 +587,39 @@ class PromQLParser:
             grouping = None
             if self.peek()[1] in ("by", "without"):
                 grouping = (self.take()[1], self.label_list())
+            start = self.i
             args = self.call_args()
             if self.peek()[1] in ("by", "without"):
                 grouping = (self.take()[1], self.label_list())
             inner = args[-1]
+            pinned = inner.pinned
             if text in RANK_AGGREGATIONS:
                 k = args[0]
                 limit = getattr(k, "number", None)
+                self.ranks.append(Rank(text, limit, inner, pos,
+                                       self.expr[pos:self.toks[self.i - 1][2] + 1] if self.i > start else text))
                 if limit is None:
-                    return Bound(bounded=False)
-                return Bound(limit=limit)
+                    return Bound(bounded=False, pinned=pinned)
+                return Bound(limit=limit, pinned=pinned)
             if text == "count_values":
-                return Bound(bounded=inner.bounded, limit=inner.limit)
+                return Bound(bounded=inner.bounded, limit=inner.limit, pinned=pinned)
             if grouping is None:
-                return Bound()
+                return Bound(pinned=pinned)
             if grouping[0] == "by" and not OBJECT_LABELS & set(grouping[1]):
-                return Bound()
+                return Bound(pinned=pinned)
             return inner
         if self.peek()[0] == "lparen":  # a function
             args = [a for a in self.call_args() if not a.scalar]
             if text in ("time", "scalar", "pi") or not args:
                 return SCALAR if text != "vector" else Bound()
             if text in ("vector", "absent", "absent_over_time"):
-                return Bound()
+                return Bound(pinned=all(a.pinned for a in args))
             if text == "histogram_quantile":
                 return args[-1]
             out = args[0]
             for a in args[1:]:
-                out = Bound(bounded=out.bounded and a.bounded, limit=max(out.limit, a.limit))
+                out = Bound(bounded=out.bounded and a.bounded, limit=max(out.limit, a.limit),
+                            pinned=out.pinned and a.pinned)
             return out
         # a metric name
         if self.peek()[0] == "lbrace":
@@ -606,11 +651,27 @@ class PromQLParser:
         return args
 
 
-def query_bound(expr, catalogue):
-    """Bound of a query's result, using the catalogue's labels."""
+def query_parser(expr, catalogue):
     def object_metric(name):
         return catalogue is not None and bool(OBJECT_LABELS & catalogue.labels(name))
-    return PromQLParser(expr, object_metric).parse()
+    return PromQLParser(expr, object_metric)
+
+
+def query_bound(expr, catalogue):
+    """Bound of a query's result, using the catalogue's labels."""
+    return query_parser(expr, catalogue).parse()
+
+
+def query_ranks(expr, catalogue):
+    """The Ranks (topk/bottomk/limitk) of a query."""
+    parser = query_parser(expr, catalogue)
+    parser.parse()
+    return parser.ranks
+
+
+def range_target(panel, target):
+    """True when Grafana runs the target as a range query (as well)."""
+    return bool(target.get("range")) or not target.get("instant", False)
 
 
 def object_metrics(expr, catalogue):
@@ -1176,6 +1237,24 @@ def live(args, dashboards):
                 if count > bound:
                     errors.append(f"[{ref}] {count} series, more than its bound of {bound}"
                                   f" ({'topk/bottomk' if limit else '--max-series'})")
+                if range_target(panel, t):
+                    # What a time series panel draws: every series of any step.
+                    rng_s = duration_seconds(rng)
+                    step = rng_s / args.range_steps
+                    started = time.monotonic()
+                    rdata, rerr = prom.get("/api/v1/query_range", {
+                        "query": expr, "start": f"{now - rng_s:.3f}", "end": f"{now:.3f}", "step": f"{step:.3f}"})
+                    elapsed = time.monotonic() - started
+                    panel_seconds += elapsed
+                    if rerr:
+                        errors.append(f"[{ref}] range query: {rerr}")
+                    else:
+                        rcount, _ = series_count(rdata)
+                        sizes.append(f"[{ref}] range {rcount}/{bound} series {elapsed * 1000:.0f} ms")
+                        timings.append((elapsed, rcount, key, f"{ref} range"))
+                        if rcount > bound:
+                            errors.append(f"[{ref}] {rcount} series over the range {rng} (step {step:g}s), more than "
+                                          f"its bound of {bound} ({'topk/bottomk' if limit else '--max-series'})")
                 for series in (data or {}).get("result") or []:
                     labels = series.get("metric", {}) if isinstance(series, dict) else {}
                     if OBJECT_LABELS & set(labels) and "datname" not in labels and "queryid" not in labels:
@@ -1281,6 +1360,9 @@ def main():
                     help="postgres_exporter's metric names: the job and instance variables must use none of them")
     ap.add_argument("--max-series", type=int, default=50,
                     help="live mode: most series a query not bounded by topk/bottomk may return (default 50)")
+    ap.add_argument("--range-steps", type=int, default=50,
+                    help="live mode: steps of the range query run for each time series target over --range "
+                         "(default 50)")
     ap.add_argument("--empty-ok", action="store_true",
                     help="live mode: report empty panels without failing (for a synthetic fixture, where no "
                          "lock, query or VACUUM is under way)")
