@@ -58,7 +58,14 @@ a uid, every panel and target on {"type": "prometheus", "uid":
   without those, or `and`/one-to-one matching with a bounded side (a small
   PromQL parser decides). Its legend names {{datname}}, a table does not hide
   the datname column, and a time series panel over such metrics has a
-  minimum interval (`interval`) of at least 1m.
+  minimum interval (`interval`) of at least 1m. In a target Grafana runs as a
+  range query (not `instant` alone), a topk/bottomk over such series is
+  evaluated at every step and may pick other objects at each: the panel then
+  draws up to k series a step. So what it ranks must be pinned with an @
+  modifier on every selector and subquery in it, e.g.
+  `X and on (job, instance, datname, schemaname, relname)
+  topk(20, max_over_time(X[$__range] @ end()))`: the k objects are chosen once
+  for the whole range.
 - Alert rules (alerts/*.yml, read with PyYAML at check time; --alerts): what
   an alert fires on is the metrics of its expression's first clause (up to a
   top-level and/unless/or, and the right side of any and/unless within it;
@@ -74,7 +81,10 @@ a uid, every panel and target on {"type": "prometheus", "uid":
 
 Live mode, besides: each query's series count, time and bound (the sum of its
 topk/bottomk k's, else --max-series), failing when it returns more series
-than that, or a per-object series without datname; --series-detail prints
+than that, or a per-object series without datname. A target Grafana runs as
+a range query is also run as one, over --range ending now in --range-steps
+steps, and fails when the distinct series of all steps together (what the
+panel draws) are more than its bound; --series-detail prints
 them per query, and the slowest queries close the report. --empty-ok reports
 empty panels without failing them (for synthetic fixtures, see
 scripts/dashboards-large and dashboards/large_fixture.py).

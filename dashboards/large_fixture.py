@@ -11,9 +11,12 @@ partition label) is copied until there are --tables distinct tables: copy c
 of table T is T_cC in the same database and schema, its indexes and
 partitions renamed the same way, so the metric families, their types and
 labels are the exporter's own. Values vary between copies: gauges are scaled
-by a factor per copy; counters grow by a step per copy at every scrape, so
-rate(), increase() and delta() have something to show. Series that name no
-table are served as they are.
+by a factor per copy that moves on at every scrape, so which tables are
+largest (most dead tuples, ...) changes from scrape to scrape, as on a busy
+server, and a time series panel whose top k is chosen anew at every step
+draws more than k series; counters are scaled by a fixed factor per copy and
+grow by a step per copy at every scrape, so rate(), increase() and delta()
+have something to show. Series that name no table are served as they are.
 
 The server answers GET /metrics (a new body per scrape, built in about a
 second for 10,000 tables) and prints `listening on PORT` once it listens.
@@ -63,6 +66,11 @@ def family(name, types):
     return types.get(name, "untyped")
 
 
+def gauge_factor(copy, scrape):
+    """1 to 4 in 97 steps; copy c has at scrape k what copy c + 13 had at k - 1."""
+    return 1 + ((copy + 13 * scrape) % 97) / 32
+
+
 class Fixture:
     def __init__(self, template, tables):
         self.lines, objects, types = parse(template)
@@ -74,8 +82,10 @@ class Fixture:
         self.base_tables = len(found)
         copies = -(-tables // len(found))
         keep = {t: n for n, t in enumerate(found)}
-        # Rows: (prefix 'name{labels} ', base value, step per scrape); the last
-        # copy only for as many tables as make up --tables.
+        # Rows: (prefix 'name{labels} ', base value, step per scrape, copy):
+        # a counter's base is scaled once and grows by step; a gauge (copy not
+        # None) is scaled per scrape by gauge_factor. The last copy only for as
+        # many tables as make up --tables.
         self.rows = {}
         for c in range(copies):
             limit = tables - c * len(found)
@@ -85,9 +95,11 @@ class Fixture:
                 if keep.get(table, 0) >= limit:
                     continue
                 labels = ",".join(f'{k}="{v}_c{c}"' if k in OBJECT_LABELS else f'{k}="{v}"' for k, v in pairs)
-                counter = family(name, types) == "counter"
-                factor = 1 + (c % 97) / 32
-                self.rows.setdefault(name, []).append((f"{name}{{{labels}}} ", value * factor, (c % 7 + 1) if counter else 0))
+                row = f"{name}{{{labels}}} "
+                if family(name, types) == "counter":
+                    self.rows.setdefault(name, []).append((row, value * (1 + (c % 97) / 32), c % 7 + 1, None))
+                else:
+                    self.rows.setdefault(name, []).append((row, value, 0, c))
         self.tables = min(tables, copies * len(found))
         self.scrapes = 0
         self.lock = threading.Lock()
@@ -101,7 +113,8 @@ class Fixture:
             if isinstance(line, str):
                 out.append(line + "\n")
             else:
-                out.extend(f"{prefix}{base + step * k:.17g}\n" for prefix, base, step in self.rows.get(line[0], ()))
+                out.extend(f"{prefix}{base + step * k if c is None else base * gauge_factor(c, k):.17g}\n"
+                           for prefix, base, step, c in self.rows.get(line[0], ()))
         return "".join(out).encode()
 
 
