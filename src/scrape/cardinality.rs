@@ -120,11 +120,16 @@ fn series_of(family: &Family) -> usize {
     family
         .samples
         .iter()
-        .map(|s| match (&s.buckets, family.kind) {
-            (Some(b), Kind::Histogram) => b.buckets.len() + 2,
-            _ => 1,
-        })
+        .map(|s| sample_series(family, s))
         .sum()
+}
+
+/// How many series one sample makes: 1, or a histogram's buckets, sum and count.
+fn sample_series(family: &Family, sample: &crate::metrics::Sample) -> usize {
+    match (&sample.buckets, family.kind) {
+        (Some(b), Kind::Histogram) => b.buckets.len() + 2,
+        _ => 1,
+    }
 }
 
 /// Keeps at most `limit` series, families in order; returns the series
@@ -143,10 +148,7 @@ pub(super) fn cap(
         let before = family.samples.len();
         let mut kept = 0;
         for sample in &family.samples {
-            let series = match (&sample.buckets, family.kind) {
-                (Some(b), Kind::Histogram) => b.buckets.len() + 2,
-                _ => 1,
-            };
+            let series = sample_series(family, sample);
             if series > left {
                 left = 0;
                 break;
