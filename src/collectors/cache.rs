@@ -2,7 +2,9 @@
 //! (the engine owns it; collectors reach it through their context):
 //! the last result of each collector with a minimum interval and of each
 //! custom query with `cache_seconds` (one cache, keyed by collector, database
-//! and query), and the statement texts `stat_statements` has already read.
+//! and query), the statement texts `stat_statements` has already read and
+//! its previous reading of every statement, and where the `logs` collector
+//! stopped reading with its counts.
 //! Each engine (the `/metrics` one and every `/probe` one) owns its own, so
 //! nothing remembered about one server is served for another.
 
@@ -50,6 +52,8 @@ impl Key {
 pub struct Caches {
     results: Mutex<HashMap<Key, (Instant, Vec<Family>)>>,
     statement_texts: Mutex<HashMap<String, String>>,
+    statements: Mutex<super::statement_history::History>,
+    logs: Mutex<super::logs::State>,
 }
 
 impl Caches {
@@ -85,6 +89,16 @@ impl Caches {
             .lock()
             .expect("cache lock")
             .retain(|key, _| key.query.is_empty());
+    }
+
+    /// Where the `logs` collector stopped reading, and its counts.
+    pub fn logs(&self) -> MutexGuard<'_, super::logs::State> {
+        self.logs.lock().expect("logs lock")
+    }
+
+    /// `stat_statements`' previous reading of every statement.
+    pub fn statements(&self) -> MutexGuard<'_, super::statement_history::History> {
+        self.statements.lock().expect("statements lock")
     }
 
     /// Statement texts by `queryid`, as `stat_statements` last kept them.

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod extension;
 pub mod query;
 pub mod rows;
+pub mod statement_history;
 pub mod statement_text;
 #[cfg(test)]
 mod testing;
@@ -35,6 +36,8 @@ pub mod custom_queries;
 pub mod database_wraparound;
 pub mod health;
 pub mod locks;
+pub mod log_lines;
+pub mod logs;
 pub mod long_running_transactions;
 pub mod partitions;
 pub mod process_idle;
@@ -162,6 +165,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_wal_receiver::COLLECTOR,
     &statio_user_indexes::COLLECTOR,
     &process_idle::ProcessIdle,
+    &logs::Logs,
 ];
 
 /// Settings of individual collectors, from their `--collector.<name>.<setting>` flags.
@@ -186,6 +190,14 @@ pub struct Options {
     pub dead_ratio: f64,
     /// backup: globs of backup files.
     pub backup_paths: Vec<String>,
+    /// logs: the server's log directory (absent: read through the session).
+    pub logs_directory: Option<std::path::PathBuf>,
+    /// logs: most bytes read in one scrape.
+    pub logs_max_read_bytes: u64,
+    /// stat_statements: statements added for their time since the last collection.
+    pub stat_statements_recent_limit: usize,
+    /// stat_statements: how long such a statement stays after it stops running.
+    pub stat_statements_recent_hold: std::time::Duration,
     /// bloat: how bloat is measured.
     pub bloat_method: bloat::Method,
     /// bloat: smallest relation reported, in bytes.
@@ -240,6 +252,10 @@ impl Default for Options {
             metric_prefix: "pg".into(),
             dead_ratio: 0.2,
             backup_paths: Vec::new(),
+            logs_directory: None,
+            logs_max_read_bytes: 8 << 20,
+            stat_statements_recent_limit: 20,
+            stat_statements_recent_hold: std::time::Duration::from_secs(900),
             bloat_method: bloat::Method::Estimate,
             bloat_min_size: 10_485_760.0,
             bloat_pgstattuple_limit: 20,

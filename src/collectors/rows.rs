@@ -136,6 +136,28 @@ impl Cells for Row {
     }
 }
 
+impl<R: Cells> Cells for &R {
+    fn has(&self, column: &str) -> bool {
+        (*self).has(column)
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>, CollectError> {
+        (*self).text(column)
+    }
+
+    fn number(&self, column: &str) -> Result<Option<f64>, CollectError> {
+        (*self).number(column)
+    }
+
+    fn required_text(&self, column: &str) -> Result<String, CollectError> {
+        (*self).required_text(column)
+    }
+
+    fn required_number(&self, column: &str) -> Result<f64, CollectError> {
+        (*self).required_number(column)
+    }
+}
+
 /// Turns rows into one family per [`Column`]: the label columns (`text`,
 /// named as the columns' labels, which all columns share) give the labels,
 /// each numeric column (`float8`) a family. A NULL value means "no sample", a

@@ -2,7 +2,8 @@
 //! `pg_stat_statements` extension (1.8 to 1.12; the variant follows the
 //! installed extension version, not the server major, since an old extension
 //! version can live on a new server). The top N statements by total execution
-//! time are read without their texts, then the texts of just those statements
+//! time and those slow now ([`super::statement_history`]) are chosen from every
+//! statement's totals, read without their texts; then the texts of just those statements
 //! are fetched, and only those not fetched by an earlier scrape (a queryid's
 //! text does not change): loading and sorting every text is what makes
 //! pg_stat_statements spill huge temp files. The exporter's own statements are
@@ -25,12 +26,17 @@ use super::{
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use super::statement_history::{Limits, Totals};
 use crate::db::{error_chain, Conn, STATEMENT_MARKER};
+use tokio::time::Instant;
 use crate::metrics::{Desc, Family};
 
 const TOP_SQL_1_8: &str = include_str!("../../queries/stat_statements.v1_8.sql");
 const TOP_SQL_1_11: &str = include_str!("../../queries/stat_statements.v1_11.sql");
 const TEXTS_SQL: &str = include_str!("../../queries/stat_statements_texts.sql");
+
+/// Most statements read when some are chosen by their recent time.
+const MOST_READ: i64 = 20_000;
 
 /// Extra rows read beyond the limit, so that the limit still holds after the
 /// exporter's own statements are dropped.
@@ -125,13 +131,20 @@ impl Collector for StatStatements {
                 }
             };
             let options = &ctx.options;
-            let fetch = options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE;
+            let limits = Limits {
+                total: usize::try_from(options.stat_statements_limit).unwrap_or(0),
+                recent: options.stat_statements_recent_limit,
+                hold: options.stat_statements_recent_hold,
+            };
+            // Every statement when some are chosen by their recent time (the
+            // view holds pg_stat_statements.max, 5,000 by default), else the top.
+            let fetch = if limits.recent > 0 { MOST_READ } else { options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE };
             let params: [&(dyn ToSql + Sync); 3] = [
                 &fetch,
                 &options.stat_statements_exclude_databases,
                 &options.stat_statements_exclude_users,
             ];
-            let mut rows = match conn.query(&extension.sql(template), &params).await {
+            let rows = match conn.query(&extension.sql(template), &params).await {
                 Ok(rows) => rows,
                 // Installed but not in shared_preload_libraries: as good as missing.
                 Err(err) if err.code() == Some(&SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE) => {
@@ -143,17 +156,24 @@ impl Collector for StatStatements {
                 }
                 Err(err) => return Err(err.into()),
             };
+            let read: Vec<Totals> = rows.iter().map(totals).collect::<Result<_, _>>()?;
+            let at = Instant::now();
 
+            // Candidates: the choice with room for the exporter's own
+            // statements, which only their texts tell apart.
+            let room = Limits {
+                total: limits.total + OWN_STATEMENTS_ALLOWANCE as usize,
+                recent: limits.recent + OWN_STATEMENTS_ALLOWANCE as usize,
+                ..limits
+            };
+            let candidates = ctx.caches.statements().choose(&read, |_| false, room, at);
             // A queryid's text never changes: read only the texts not seen
             // before, and keep just those of this scrape's statements.
-            let ids: Vec<String> = rows
-                .iter()
-                .filter_map(|r| r.try_get::<_, String>("queryid").ok())
-                .collect();
+            let ids: Vec<&String> = candidates.iter().map(|&i| &read[i].key.2).collect();
             let missing: Vec<i64> = {
                 let known = ctx.caches.statement_texts();
                 ids.iter()
-                    .filter(|id| !known.contains_key(*id))
+                    .filter(|id| !known.contains_key(**id))
                     .filter_map(|id| id.parse().ok())
                     .collect()
             };
@@ -174,18 +194,22 @@ impl Collector for StatStatements {
             let texts: HashMap<String, String> = {
                 let mut known = ctx.caches.statement_texts();
                 known.extend(fetched);
-                let current: std::collections::HashSet<&String> = ids.iter().collect();
+                let current: std::collections::HashSet<&String> = ids.iter().copied().collect();
                 known.retain(|id, _| current.contains(id));
                 known.clone()
             };
-            let own = |row: &tokio_postgres::Row| {
-                row.try_get::<_, String>("queryid")
-                    .ok()
-                    .and_then(|id| texts.get(&id))
+            let own = |i: usize| {
+                texts
+                    .get(&read[i].key.2)
                     .is_some_and(|text| text.starts_with(STATEMENT_MARKER.trim_end()))
             };
-            rows.retain(|row| !own(row));
-            rows.truncate(usize::try_from(options.stat_statements_limit).unwrap_or(0));
+            let chosen = {
+                let mut history = ctx.caches.statements();
+                let chosen = history.choose(&read, own, limits, at);
+                history.remember(read, &chosen, limits, at);
+                chosen
+            };
+            let rows: Vec<&tokio_postgres::Row> = chosen.iter().map(|&i| &rows[i]).collect();
 
             WARNED_MISSING.store(false, Ordering::Relaxed);
             let mut families = vec![ENABLED.single(1.0)];
@@ -196,6 +220,20 @@ impl Collector for StatStatements {
             Ok(families)
         })
     }
+}
+
+/// A row's statement and totals, for choosing what to export.
+fn totals(row: &tokio_postgres::Row) -> Result<Totals, CollectError> {
+    let number = |column| row.number(column).map(|v| v.unwrap_or(0.0));
+    Ok(Totals {
+        key: (
+            row.required_text("user")?,
+            row.required_text("datname")?,
+            row.required_text("queryid")?,
+        ),
+        seconds: number("seconds")?,
+        calls: number("calls")?,
+    })
 }
 
 /// `pg_stat_statements_query_id`: each reported statement's id with its text

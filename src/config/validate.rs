@@ -89,6 +89,23 @@ pub(super) fn validate(
         &flags.bloat_pgstattuple_limit,
         1..=10_000,
     )?;
+    let logs_max_read_bytes = number_in(
+        "--collector.logs.max-read-bytes",
+        &flags.logs_max_read_bytes,
+        4096..=1 << 30,
+    )?;
+    if let Some(dir) = &flags.logs_directory {
+        if !dir.is_dir() {
+            return Err(format!("--collector.logs.directory: {} is not a directory", dir.display()));
+        }
+    }
+    let stat_statements_recent_limit = number_in(
+        "--collector.stat_statements.recent-limit",
+        &flags.stat_statements_recent_limit,
+        0..=10_000,
+    )?;
+    let stat_statements_recent_hold = parse_duration(&flags.stat_statements_recent_hold)
+        .map_err(|e| format!("--collector.stat_statements.recent-hold: {e}"))?;
     let mut min_intervals = std::collections::BTreeMap::new();
     for collector in COLLECTORS {
         let flag = format!("collector.{}.min-interval", collector.name());
@@ -202,6 +219,10 @@ pub(super) fn validate(
             metric_prefix: compat.metric_prefix,
             dead_ratio,
             backup_paths: flags.backup_paths,
+            logs_directory: flags.logs_directory,
+            logs_max_read_bytes,
+            stat_statements_recent_limit,
+            stat_statements_recent_hold,
             bloat_method,
             bloat_min_size: bloat_min_size as f64,
             bloat_pgstattuple_limit,

@@ -1,0 +1,379 @@
+//! `logs` (off by default): the guide's daily "Review error logs", live. New
+//! server log messages since the last scrape, counted by severity, SQLSTATE
+//! class and named cause per database. The log is read through the session
+//! (`pg_current_logfile()`, then `pg_read_binary_file()` from where the last
+//! scrape stopped) or, with `--collector.logs.directory`, from the files beside
+//! the server. The first scrape starts at the end of the current file; a
+//! scrape reads at most `--collector.logs.max-read-bytes` and says how far
+//! behind it is. A file that rotated away is finished before the new one is
+//! read; one truncated or replaced under the same name (its first bytes
+//! changed) is read again from its start. Counts are committed only when a
+//! read completed, so a cancelled scrape counts nothing twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::log_lines::{self, class_of, Format, Message, Prefix, CAUSES};
+use super::{CollectError, Collector, Context};
+use crate::db::Conn;
+use crate::metrics::{Desc, Family};
+
+const FILES_SQL: &str = include_str!("../../queries/logs_files.sql");
+const FILES_SQL_15: &str = include_str!("../../queries/logs_files.v15.sql");
+const STAT_SQL: &str = include_str!("../../queries/logs_stat.sql");
+const READ_SQL: &str = include_str!("../../queries/logs_read.sql");
+
+static MESSAGES: Desc = Desc::counter(
+    "pg_log_messages_total",
+    &["datname", "severity"],
+    "Server log messages since the exporter started, by database (empty when the line names none or no existing one) and severity (WARNING, ERROR, FATAL, PANIC).",
+);
+static CLASSES: Desc = Desc::counter(
+    "pg_log_sqlstate_class_messages_total",
+    &["datname", "sqlstate_class"],
+    "Server log messages of severity WARNING to PANIC since the exporter started, by database and the first two characters of their SQLSTATE.",
+);
+static CAUSE: Desc = Desc::counter(
+    "pg_log_cause_messages_total",
+    &["datname", "cause"],
+    "Server log messages since the exporter started about each named cause (connection_limit, deadlock, statement_timeout, lock_timeout, ...), by database.",
+);
+static LAST: Desc = Desc::gauge(
+    "pg_log_last_message_timestamp_seconds",
+    &["severity"],
+    "When the last server log message of this severity was written (when it was read if its time zone is not UTC or an offset), Unix seconds.",
+);
+static READ: Desc = Desc::counter(
+    "pg_log_read_bytes_total",
+    &[],
+    "Bytes of server log read since the exporter started.",
+);
+static UNREAD: Desc = Desc::gauge(
+    "pg_log_unread_bytes",
+    &[],
+    "Bytes of server log not read yet: more than --collector.logs.max-read-bytes arrived since the last scrape.",
+);
+static SKIPPED: Desc = Desc::counter(
+    "pg_log_skipped_bytes_total",
+    &[],
+    "Bytes of server log never read: left at the end of a rotated file, or a record too long to read.",
+);
+
+/// The severities counted.
+const SEVERITIES: [&str; 4] = ["WARNING", "ERROR", "FATAL", "PANIC"];
+/// The first bytes of a file, remembered to notice it replaced under its name.
+const HEAD: u64 = 64;
+/// Most bytes read in one go.
+const CHUNK: u64 = 1 << 20;
+
+/// Where reading stands, and the counts so far.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    position: Option<Position>,
+    messages: BTreeMap<(String, &'static str), f64>,
+    classes: BTreeMap<(String, String), f64>,
+    causes: BTreeMap<(String, &'static str), f64>,
+    last: BTreeMap<&'static str, f64>,
+    read: f64,
+    skipped: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Position {
+    file: String,
+    offset: u64,
+    head: Vec<u8>,
+}
+
+/// Where the files are read from.
+enum Source<'a> {
+    Session(&'a mut Conn),
+    Directory(PathBuf),
+}
+
+impl Source<'_> {
+    /// A file's size and first bytes; `None` when it is missing.
+    async fn stat(&mut self, file: &str) -> Result<Option<(u64, Vec<u8>)>, CollectError> {
+        match self {
+            Source::Session(conn) => {
+                let row = conn.query(STAT_SQL, &[&file, &(HEAD as i64)]).await?;
+                let size: Option<i64> = row.first().and_then(|r| r.get(0));
+                let head: Option<Vec<u8>> = row.first().and_then(|r| r.get(1));
+                Ok(size.map(|size| (size.max(0) as u64, head.unwrap_or_default())))
+            }
+            Source::Directory(dir) => {
+                let path = dir.join(file);
+                let Ok(meta) = tokio::fs::metadata(&path).await else {
+                    return Ok(None);
+                };
+                let head = read_file(&path, 0, HEAD).await.map_err(|e| io_error(&path, e))?;
+                Ok(Some((meta.len(), head)))
+            }
+        }
+    }
+
+    async fn read(&mut self, file: &str, offset: u64, len: u64) -> Result<Vec<u8>, CollectError> {
+        match self {
+            Source::Session(conn) => {
+                let rows = conn
+                    .query(READ_SQL, &[&file, &(offset as i64), &(len as i64)])
+                    .await?;
+                Ok(rows.first().and_then(|r| r.get(0)).unwrap_or_default())
+            }
+            Source::Directory(dir) => {
+                let path = dir.join(file);
+                read_file(&path, offset, len).await.map_err(|e| io_error(&path, e))
+            }
+        }
+    }
+}
+
+async fn read_file(path: &Path, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = tokio::fs::File::open(path).await?;
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    let mut buf = Vec::new();
+    file.take(len).read_to_end(&mut buf).await?;
+    Ok(buf)
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> CollectError {
+    CollectError::Unsupported(format!("cannot read {}: {error}", path.display()))
+}
+
+/// A file's format from its name (csvlog files end in `.csv`, jsonlog in `.json`).
+fn format_of(file: &str, prefix: &Arc<Prefix>) -> Format {
+    if file.ends_with(".csv") {
+        Format::Csv
+    } else if file.ends_with(".json") {
+        Format::Json
+    } else {
+        Format::Stderr(prefix.clone())
+    }
+}
+
+impl State {
+    fn count(&mut self, message: Message, databases: &BTreeSet<String>) {
+        let datname = message
+            .datname
+            .filter(|d| databases.contains(d))
+            .unwrap_or_default();
+        let cause = log_lines::cause(&message.severity, message.sqlstate.as_deref(), &message.message);
+        if let Some(cause) = cause {
+            *self.causes.entry((datname.clone(), cause)).or_default() += 1.0;
+        }
+        let Some(severity) = SEVERITIES.iter().find(|s| **s == message.severity) else {
+            return;
+        };
+        *self.messages.entry((datname.clone(), severity)).or_default() += 1.0;
+        let class = match &message.sqlstate {
+            Some(state) if state.len() == 5 => Some(state[..2].to_string()),
+            _ => cause.and_then(class_of).map(str::to_string),
+        };
+        if let Some(class) = class {
+            *self.classes.entry((datname, class)).or_default() += 1.0;
+        }
+        let time = message.time.unwrap_or_else(now);
+        let last = self.last.entry(severity).or_insert(time);
+        *last = last.max(time);
+    }
+
+    /// Reads what was written since the last call, at most `budget` bytes;
+    /// returns how many bytes are left unread.
+    async fn advance(
+        &mut self,
+        source: &mut Source<'_>,
+        current: &str,
+        prefix: &Arc<Prefix>,
+        mut budget: u64,
+        databases: &BTreeSet<String>,
+    ) -> Result<u64, CollectError> {
+        let Some(mut at) = self.position.clone() else {
+            let (size, head) = source.stat(current).await?.ok_or_else(|| missing(current))?;
+            self.position = Some(Position { file: current.to_string(), offset: size, head });
+            return Ok(0);
+        };
+        // Each turn finishes a rotated file or reads the current one.
+        for _ in 0..3 {
+            let Some((size, head)) = source.stat(&at.file).await? else {
+                if at.file == current {
+                    return Err(missing(current));
+                }
+                at = Position { file: current.to_string(), offset: 0, head: Vec::new() };
+                continue;
+            };
+            if !head.starts_with(&at.head) || size < at.offset {
+                // Truncated, or another file under the same name.
+                at.offset = 0;
+            }
+            at.head = head;
+            let format = format_of(&at.file, prefix);
+            while at.offset < size && budget > 0 {
+                let len = (size - at.offset).min(budget).min(CHUNK);
+                let buf = source.read(&at.file, at.offset, len).await?;
+                budget = budget.saturating_sub(len);
+                self.read += buf.len() as f64;
+                let mut used = log_lines::parse(&format, &buf, |m| self.count(m, databases)) as u64;
+                if used == 0 && len == CHUNK {
+                    // A record longer than a whole read: skip to its last line.
+                    used = buf.iter().rposition(|&b| b == b'\n').map_or(len, |i| i as u64 + 1);
+                    self.skipped += used as f64;
+                }
+                if used == 0 {
+                    break;
+                }
+                at.offset += used;
+            }
+            if at.file == current {
+                let unread = size - at.offset;
+                self.position = Some(at);
+                return Ok(unread);
+            }
+            if at.offset < size && budget == 0 {
+                let unread = size - at.offset + source.stat(current).await?.map_or(0, |s| s.0);
+                self.position = Some(at);
+                return Ok(unread);
+            }
+            // The rotated file is done; what is left of it is an incomplete record.
+            self.skipped += (size - at.offset) as f64;
+            at = Position { file: current.to_string(), offset: 0, head: Vec::new() };
+        }
+        self.position = Some(at);
+        Ok(0)
+    }
+
+    fn families(&self, databases: &BTreeSet<String>, unread: u64) -> Vec<Family> {
+        let mut every: BTreeSet<String> = databases.clone();
+        every.insert(String::new());
+        let mut messages = MESSAGES.family();
+        let mut causes = CAUSE.family();
+        for datname in every.iter().chain(self.messages.keys().map(|k| &k.0)).collect::<BTreeSet<_>>() {
+            for severity in SEVERITIES {
+                let value = self.messages.get(&(datname.clone(), severity)).copied();
+                messages.push(vec![datname.clone(), severity.to_string()], value.unwrap_or(0.0));
+            }
+        }
+        for datname in every.iter().chain(self.causes.keys().map(|k| &k.0)).collect::<BTreeSet<_>>() {
+            for cause in CAUSES {
+                let value = self.causes.get(&(datname.clone(), cause)).copied();
+                causes.push(vec![datname.clone(), cause.to_string()], value.unwrap_or(0.0));
+            }
+        }
+        let mut classes = CLASSES.family();
+        for ((datname, class), value) in &self.classes {
+            classes.push(vec![datname.clone(), class.clone()], *value);
+        }
+        let mut last = LAST.family();
+        for (severity, time) in &self.last {
+            last.push(vec![severity.to_string()], *time);
+        }
+        vec![
+            messages,
+            classes,
+            causes,
+            last,
+            READ.single(self.read),
+            UNREAD.single(unread as f64),
+            SKIPPED.single(self.skipped),
+        ]
+    }
+}
+
+fn missing(file: &str) -> CollectError {
+    CollectError::Unsupported(format!("the server log {file} is missing"))
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The newest regular file in `dir` (the server's log when it runs without
+/// `logging_collector`, which is what `pg_current_logfile()` knows of).
+fn newest_file(dir: &Path) -> Option<String> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            meta.is_file()
+                .then(|| (meta.modified().ok(), entry.file_name().to_string_lossy().into_owned()))
+        })
+        .max()
+        .map(|(_, name)| name)
+}
+
+#[derive(Debug)]
+pub struct Logs;
+
+impl Collector for Logs {
+    fn name(&self) -> &'static str {
+        "logs"
+    }
+
+    fn enabled_by_default(&self) -> bool {
+        false
+    }
+
+    fn description(&self) -> &'static str {
+        "New server log messages by severity, SQLSTATE class and cause (through the session, or --collector.logs.directory)"
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        vec![&MESSAGES, &CLASSES, &CAUSE, &LAST, &READ, &UNREAD, &SKIPPED]
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
+        Box::pin(async move {
+            let sql = if ctx.server.version_num >= 150000 { FILES_SQL_15 } else { FILES_SQL };
+            let row = conn.query(sql, &[]).await?;
+            let row = row.first().ok_or_else(|| missing("(no row)"))?;
+            let files: Vec<Option<String>> = (0..3).map(|i| row.get(i)).collect();
+            let prefix = Arc::new(Prefix::new(&row.get::<_, String>(3)));
+            let databases: BTreeSet<String> = row.get::<_, Vec<String>>(4).into_iter().collect();
+            let logged = files.into_iter().flatten().next();
+            let options = &ctx.options;
+            let (mut source, current) = match &options.logs_directory {
+                Some(dir) => {
+                    let named = logged.as_deref().and_then(|f| Path::new(f).file_name());
+                    let current = match named {
+                        Some(name) => Some(name.to_string_lossy().into_owned()),
+                        None => {
+                            let dir = dir.clone();
+                            tokio::task::spawn_blocking(move || newest_file(&dir)).await.ok().flatten()
+                        }
+                    };
+                    let current = current.ok_or_else(|| {
+                        CollectError::Unsupported(format!("no log file in {}", dir.display()))
+                    })?;
+                    (Source::Directory(dir.clone()), current)
+                }
+                None => {
+                    let current = logged.ok_or_else(|| CollectError::Unsupported(
+                        "the server writes no log file (logging_collector is off): read it with --collector.logs.directory".into(),
+                    ))?;
+                    (Source::Session(conn), current)
+                }
+            };
+            let mut state = ctx.caches.logs().clone();
+            let unread = state
+                .advance(&mut source, &current, &prefix, options.logs_max_read_bytes, &databases)
+                .await?;
+            let families = state.families(&databases, unread);
+            *ctx.caches.logs() = state;
+            Ok(families)
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "logs_tests.rs"]
+mod tests;

@@ -1,0 +1,137 @@
+//! Unit tests of the `logs` collector's reading over files in a directory:
+//! the first read starts at the end, growth is read once, rotation finishes
+//! the old file, truncation and replacement start again, a bounded read
+//! reports what is left, and the counts by database, severity and cause.
+
+use super::*;
+
+fn line(db: &str, severity: &str, state: &str, message: &str) -> String {
+    format!("2026-12-01 00:23:34.462 UTC,\"app\",\"{db}\",1,\"[local]\",a.b,1,\"SELECT\",2026-12-01 00:23:34 UTC,3/6,0,{severity},{state},\"{message}\",,,,,,,,,\"psql\",\"client backend\",,0\n")
+}
+
+fn deadlock() -> String {
+    line("festivals", "ERROR", "40P01", "deadlock detected")
+}
+
+struct Dir {
+    dir: tempfile::TempDir,
+    state: State,
+    databases: BTreeSet<String>,
+    prefix: Arc<Prefix>,
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir {
+            dir: tempfile::tempdir().unwrap(),
+            state: State::default(),
+            databases: ["festivals".to_string(), "postgres".to_string()].into(),
+            prefix: Arc::new(Prefix::new("%m [%p] ")),
+        }
+    }
+
+    fn append(&self, file: &str, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(file))
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    async fn read(&mut self, current: &str, budget: u64) -> u64 {
+        let mut source = Source::Directory(self.dir.path().to_path_buf());
+        self.state
+            .advance(&mut source, current, &self.prefix, budget, &self.databases)
+            .await
+            .unwrap()
+    }
+
+    fn cause(&self, datname: &str, cause: &'static str) -> f64 {
+        self.state.causes.get(&(datname.to_string(), cause)).copied().unwrap_or(0.0)
+    }
+}
+
+#[tokio::test]
+async fn reads_what_is_new_once_and_finishes_a_rotated_file() {
+    let mut d = Dir::new();
+    d.append("a.csv", &deadlock().repeat(3));
+    assert_eq!(d.read("a.csv", 1 << 20).await, 0);
+    assert_eq!(d.cause("festivals", "deadlock"), 0.0, "what was there before is not counted");
+    d.append("a.csv", &deadlock());
+    d.read("a.csv", 1 << 20).await;
+    d.read("a.csv", 1 << 20).await;
+    assert_eq!(d.cause("festivals", "deadlock"), 1.0);
+    // Half a record waits for its end.
+    let record = deadlock();
+    d.append("a.csv", &record[..20]);
+    d.read("a.csv", 1 << 20).await;
+    assert_eq!(d.cause("festivals", "deadlock"), 1.0);
+    d.append("a.csv", &record[20..]);
+    // Rotation: the old file gets one more record before the new one starts.
+    d.append("a.csv", &deadlock());
+    d.append("b.csv", &line("postgres", "FATAL", "53300", "sorry, too many clients already"));
+    assert_eq!(d.read("b.csv", 1 << 20).await, 0);
+    assert_eq!(d.cause("festivals", "deadlock"), 3.0);
+    assert_eq!(d.cause("postgres", "connection_limit"), 1.0);
+    assert_eq!(d.state.messages[&("postgres".to_string(), "FATAL")], 1.0);
+    assert_eq!(d.state.classes[&("festivals".to_string(), "40".to_string())], 3.0);
+    assert_eq!(d.state.skipped, 0.0);
+}
+
+#[tokio::test]
+async fn truncation_and_a_new_file_under_the_same_name_start_again() {
+    let mut d = Dir::new();
+    d.append("postgresql-Mon.csv", &deadlock().repeat(2));
+    d.read("postgresql-Mon.csv", 1 << 20).await;
+    // log_truncate_on_rotation: a week later the name is reused, shorter.
+    std::fs::write(d.dir.path().join("postgresql-Mon.csv"), line("festivals", "ERROR", "57014", "canceling statement due to statement timeout")).unwrap();
+    d.read("postgresql-Mon.csv", 1 << 20).await;
+    assert_eq!(d.cause("festivals", "statement_timeout"), 1.0);
+    // Reused and already longer than where reading stood: its first bytes differ.
+    let longer = line("postgres", "ERROR", "40001", "could not serialize access due to concurrent update").repeat(3);
+    std::fs::write(d.dir.path().join("postgresql-Mon.csv"), &longer).unwrap();
+    d.read("postgresql-Mon.csv", 1 << 20).await;
+    assert_eq!(d.cause("postgres", "serialization_failure"), 3.0);
+    assert_eq!(d.cause("festivals", "deadlock"), 0.0);
+}
+
+#[tokio::test]
+async fn a_bounded_read_says_what_is_left_and_catches_up() {
+    let mut d = Dir::new();
+    d.append("a.csv", "");
+    d.read("a.csv", 1 << 20).await;
+    let record = deadlock();
+    d.append("a.csv", &record.repeat(100));
+    let budget = record.len() as u64 * 30 + 10;
+    let left = d.read("a.csv", budget).await;
+    assert_eq!(d.cause("festivals", "deadlock"), 30.0);
+    assert_eq!(left, record.len() as u64 * 70);
+    while d.read("a.csv", budget).await > 0 {}
+    assert_eq!(d.cause("festivals", "deadlock"), 100.0);
+    assert_eq!(d.state.read, (record.len() * 100 + 10 * 3) as f64, "a cut record is read again");
+}
+
+#[tokio::test]
+async fn a_missing_file_is_an_error_and_unknown_databases_count_as_none() {
+    let mut d = Dir::new();
+    let mut source = Source::Directory(d.dir.path().to_path_buf());
+    let err = d
+        .state
+        .advance(&mut source, "gone.csv", &d.prefix, 1 << 20, &d.databases)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("gone.csv"), "{err}");
+    d.append("a.csv", "");
+    d.read("a.csv", 1 << 20).await;
+    d.append("a.csv", &line("no-such-db", "FATAL", "3D000", "database \"no-such-db\" does not exist"));
+    d.read("a.csv", 1 << 20).await;
+    assert_eq!(d.state.messages[&(String::new(), "FATAL")], 1.0);
+    let families = d.state.families(&d.databases, 0);
+    let messages = &families[0];
+    // "", festivals, postgres × 4 severities, each from the start.
+    assert_eq!(messages.samples.len(), 12);
+    assert!(messages.samples.iter().all(|s| s.values[0] != "no-such-db"));
+    assert_eq!(families[2].samples.len(), 3 * CAUSES.len());
+}
