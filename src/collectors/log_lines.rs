@@ -313,14 +313,26 @@ pub fn cause(severity: &str, sqlstate: Option<&str>, message: &str) -> Option<&'
     }
     const TEXTS: [(&str, &str); 14] = [
         ("sorry, too many clients already", "connection_limit"),
-        ("remaining connection slots are reserved", "connection_limit"),
+        (
+            "remaining connection slots are reserved",
+            "connection_limit",
+        ),
         ("too many connections for", "connection_limit"),
         ("deadlock detected", "deadlock"),
-        ("canceling statement due to statement timeout", "statement_timeout"),
+        (
+            "canceling statement due to statement timeout",
+            "statement_timeout",
+        ),
         ("canceling statement due to lock timeout", "lock_timeout"),
-        ("terminating connection due to idle-in-transaction timeout", "idle_in_transaction_timeout"),
+        (
+            "terminating connection due to idle-in-transaction timeout",
+            "idle_in_transaction_timeout",
+        ),
         ("could not serialize access", "serialization_failure"),
-        ("password authentication failed for user", "authentication_failure"),
+        (
+            "password authentication failed for user",
+            "authentication_failure",
+        ),
         ("no pg_hba.conf entry", "authentication_failure"),
         ("out of memory", "out_of_memory"),
         ("out of shared memory", "out_of_memory"),

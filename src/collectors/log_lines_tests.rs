@@ -14,7 +14,8 @@ const JSON: &str = r#"{"timestamp":"2026-12-01 00:23:32.242 UTC","pid":10799,"se
 {"timestamp":"2026-12-01 00:23:34.512 UTC","user":"postgres","dbname":"postgres","pid":10817,"error_severity":"ERROR","state_code":"57014","message":"canceling statement due to statement timeout","statement":"set statement_timeout=10;\nselect pg_sleep(1)","backend_type":"client backend","query_id":0}
 "#;
 
-const STDERR: &str = "2026-12-01 00:23:32.252 UTC [10799] LOG:  database system is ready to accept connections
+const STDERR: &str =
+    "2026-12-01 00:23:32.252 UTC [10799] LOG:  database system is ready to accept connections
 2026-12-01 00:23:34.462 UTC [10815] lim@postgres 53300 FATAL:  too many connections for role \"lim\"
 2026-12-01 00:23:34.553 UTC [10819] postgres@postgres 22012 ERROR:  division by zero
 2026-12-01 00:23:34.553 UTC [10819] postgres@postgres 22012 STATEMENT:  select 'multi
@@ -37,7 +38,10 @@ fn csvlog_records_with_quotes_and_newlines() {
     assert_eq!(used, CSV.len());
     let severities: Vec<&str> = found.iter().map(|m| m.severity.as_str()).collect();
     assert_eq!(severities, ["LOG", "FATAL", "FATAL", "ERROR"]);
-    assert_eq!(found[0].message, r#"listening on IPv4 address "127.0.0.1", port 5488"#);
+    assert_eq!(
+        found[0].message,
+        r#"listening on IPv4 address "127.0.0.1", port 5488"#
+    );
     assert_eq!(found[0].datname, None);
     assert_eq!(found[2].datname.as_deref(), Some("postgres"));
     assert_eq!(found[2].sqlstate.as_deref(), Some("53300"));
@@ -59,7 +63,11 @@ fn csvlog_of_13_has_fewer_columns() {
 fn an_incomplete_record_waits() {
     let cut = CSV.find("line', 1/0").unwrap();
     let (found, used) = all(&Format::Csv, &CSV[..cut]);
-    assert_eq!(found.len(), 3, "the record cut inside its quoted query is not read");
+    assert_eq!(
+        found.len(),
+        3,
+        "the record cut inside its quoted query is not read"
+    );
     assert_eq!(&CSV[used..used + 10], "2026-12-01");
     let (found, used) = all(&Format::Json, &JSON[..JSON.len() - 1]);
     assert_eq!((found.len(), used), (1, JSON.find('\n').unwrap() + 1));
@@ -120,39 +128,102 @@ fn common_prefixes() {
     }
     let format = Format::Stderr(Arc::new(Prefix::new("%t [%p]: ")));
     let (found, _) = all(&format, "2026-12-01 00:00:01 +03 [42]: FATAL:  x\n");
-    assert!(near(found[0].time, 1_796_072_401.0), "+03 is three hours east");
+    assert!(
+        near(found[0].time, 1_796_072_401.0),
+        "+03 is three hours east"
+    );
 }
 
 #[test]
 fn timestamps_in_every_zone_form() {
     assert!(near(timestamp("1970-01-01 00:00:00 UTC"), 0.0));
-    assert!(near(timestamp("2000-03-01 00:00:00.250 GMT"), 951_868_800.25));
-    assert!(near(timestamp("2026-12-01 05:30:00 +0530"), 1_796_083_200.0));
-    assert!(near(timestamp("2026-12-01 05:30:00 +05:30"), 1_796_083_200.0));
+    assert!(near(
+        timestamp("2000-03-01 00:00:00.250 GMT"),
+        951_868_800.25
+    ));
+    assert!(near(
+        timestamp("2026-12-01 05:30:00 +0530"),
+        1_796_083_200.0
+    ));
+    assert!(near(
+        timestamp("2026-12-01 05:30:00 +05:30"),
+        1_796_083_200.0
+    ));
     assert!(near(timestamp("2026-11-30 19:00:00 -05"), 1_796_083_200.0));
-    assert_eq!(timestamp("2026-12-01 00:00:00 CET"), None, "an abbreviation is not guessed");
+    assert_eq!(
+        timestamp("2026-12-01 00:00:00 CET"),
+        None,
+        "an abbreviation is not guessed"
+    );
     assert_eq!(timestamp("garbage"), None);
 }
 
 #[test]
 fn causes_by_sqlstate_or_text() {
     let cases = [
-        (Some("53300"), "sorry, too many clients already", Some("connection_limit")),
-        (None, "remaining connection slots are reserved for roles with the SUPERUSER attribute", Some("connection_limit")),
+        (
+            Some("53300"),
+            "sorry, too many clients already",
+            Some("connection_limit"),
+        ),
+        (
+            None,
+            "remaining connection slots are reserved for roles with the SUPERUSER attribute",
+            Some("connection_limit"),
+        ),
         (Some("40P01"), "deadlock detected", Some("deadlock")),
-        (Some("57014"), "canceling statement due to statement timeout", Some("statement_timeout")),
-        (Some("57014"), "canceling statement due to user request", Some("query_cancelled")),
-        (Some("57014"), "canceling autovacuum task", Some("autovacuum_cancelled")),
-        (Some("55P03"), "canceling statement due to lock timeout", Some("lock_timeout")),
-        (Some("25P03"), "terminating connection due to idle-in-transaction timeout", Some("idle_in_transaction_timeout")),
-        (Some("40001"), "could not serialize access due to concurrent update", Some("serialization_failure")),
-        (Some("28P01"), "password authentication failed for user \"app\"", Some("authentication_failure")),
-        (None, "no pg_hba.conf entry for host \"10.0.0.9\"", Some("authentication_failure")),
-        (Some("53100"), "could not extend file: No space left on device", Some("disk_full")),
+        (
+            Some("57014"),
+            "canceling statement due to statement timeout",
+            Some("statement_timeout"),
+        ),
+        (
+            Some("57014"),
+            "canceling statement due to user request",
+            Some("query_cancelled"),
+        ),
+        (
+            Some("57014"),
+            "canceling autovacuum task",
+            Some("autovacuum_cancelled"),
+        ),
+        (
+            Some("55P03"),
+            "canceling statement due to lock timeout",
+            Some("lock_timeout"),
+        ),
+        (
+            Some("25P03"),
+            "terminating connection due to idle-in-transaction timeout",
+            Some("idle_in_transaction_timeout"),
+        ),
+        (
+            Some("40001"),
+            "could not serialize access due to concurrent update",
+            Some("serialization_failure"),
+        ),
+        (
+            Some("28P01"),
+            "password authentication failed for user \"app\"",
+            Some("authentication_failure"),
+        ),
+        (
+            None,
+            "no pg_hba.conf entry for host \"10.0.0.9\"",
+            Some("authentication_failure"),
+        ),
+        (
+            Some("53100"),
+            "could not extend file: No space left on device",
+            Some("disk_full"),
+        ),
         (Some("53200"), "out of shared memory", Some("out_of_memory")),
         (None, "out of shared memory", Some("out_of_memory")),
-
-        (Some("XX001"), "invalid page in block 7 of relation base/1/2", Some("data_corruption")),
+        (
+            Some("XX001"),
+            "invalid page in block 7 of relation base/1/2",
+            Some("data_corruption"),
+        ),
         (Some("22012"), "division by zero", None),
         // A localized server: the SQLSTATE decides, the text is not read.
         (Some("40P01"), "interblocage détecté", Some("deadlock")),
@@ -162,10 +233,19 @@ fn causes_by_sqlstate_or_text() {
         assert_eq!(cause("ERROR", state, text), expected, "{state:?} {text}");
     }
     let checkpoints = "checkpoints are occurring too frequently (9 seconds apart)";
-    assert_eq!(cause("LOG", Some("00000"), checkpoints), Some("checkpoints_too_frequent"));
-    assert_eq!(cause("LOG", None, checkpoints), Some("checkpoints_too_frequent"));
+    assert_eq!(
+        cause("LOG", Some("00000"), checkpoints),
+        Some("checkpoints_too_frequent")
+    );
+    assert_eq!(
+        cause("LOG", None, checkpoints),
+        Some("checkpoints_too_frequent")
+    );
     // log_statement writes statements as LOG lines; STATEMENT lines repeat them.
-    assert_eq!(cause("LOG", None, "statement: SELECT 'deadlock detected'"), None);
+    assert_eq!(
+        cause("LOG", None, "statement: SELECT 'deadlock detected'"),
+        None
+    );
     assert_eq!(cause("STATEMENT", None, "deadlock detected"), None);
     assert_eq!(cause("LOG", None, "deadlock detected"), None);
     assert_eq!(class_of("deadlock"), Some("40"));

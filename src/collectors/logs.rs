@@ -11,12 +11,12 @@
 //! read completed, so a cancelled scrape counts nothing twice.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::log_files::{newest_file, Source};
 use super::log_lines::{self, class_of, Format, Message, Prefix, CAUSES};
 use super::{CollectError, Collector, Context};
 use crate::db::Conn;
@@ -24,8 +24,6 @@ use crate::metrics::{Desc, Family};
 
 const FILES_SQL: &str = include_str!("../../queries/logs_files.sql");
 const FILES_SQL_15: &str = include_str!("../../queries/logs_files.v15.sql");
-const STAT_SQL: &str = include_str!("../../queries/logs_stat.sql");
-const READ_SQL: &str = include_str!("../../queries/logs_read.sql");
 
 static MESSAGES: Desc = Desc::counter(
     "pg_log_messages_total",
@@ -65,8 +63,6 @@ static SKIPPED: Desc = Desc::counter(
 
 /// The severities counted.
 const SEVERITIES: [&str; 4] = ["WARNING", "ERROR", "FATAL", "PANIC"];
-/// The first bytes of a file, remembered to notice it replaced under its name.
-const HEAD: u64 = 64;
 /// Most bytes read in one go.
 const CHUNK: u64 = 1 << 20;
 
@@ -89,61 +85,6 @@ struct Position {
     head: Vec<u8>,
 }
 
-/// Where the files are read from.
-enum Source<'a> {
-    Session(&'a mut Conn),
-    Directory(PathBuf),
-}
-
-impl Source<'_> {
-    /// A file's size and first bytes; `None` when it is missing.
-    async fn stat(&mut self, file: &str) -> Result<Option<(u64, Vec<u8>)>, CollectError> {
-        match self {
-            Source::Session(conn) => {
-                let row = conn.query(STAT_SQL, &[&file, &(HEAD as i64)]).await?;
-                let size: Option<i64> = row.first().and_then(|r| r.get(0));
-                let head: Option<Vec<u8>> = row.first().and_then(|r| r.get(1));
-                Ok(size.map(|size| (size.max(0) as u64, head.unwrap_or_default())))
-            }
-            Source::Directory(dir) => {
-                let path = dir.join(file);
-                let Ok(meta) = tokio::fs::metadata(&path).await else {
-                    return Ok(None);
-                };
-                let head = read_file(&path, 0, HEAD).await.map_err(|e| io_error(&path, e))?;
-                Ok(Some((meta.len(), head)))
-            }
-        }
-    }
-
-    async fn read(&mut self, file: &str, offset: u64, len: u64) -> Result<Vec<u8>, CollectError> {
-        match self {
-            Source::Session(conn) => {
-                let rows = conn
-                    .query(READ_SQL, &[&file, &(offset as i64), &(len as i64)])
-                    .await?;
-                Ok(rows.first().and_then(|r| r.get(0)).unwrap_or_default())
-            }
-            Source::Directory(dir) => {
-                let path = dir.join(file);
-                read_file(&path, offset, len).await.map_err(|e| io_error(&path, e))
-            }
-        }
-    }
-}
-
-async fn read_file(path: &Path, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
-    let mut file = tokio::fs::File::open(path).await?;
-    file.seek(std::io::SeekFrom::Start(offset)).await?;
-    let mut buf = Vec::new();
-    file.take(len).read_to_end(&mut buf).await?;
-    Ok(buf)
-}
-
-fn io_error(path: &Path, error: std::io::Error) -> CollectError {
-    CollectError::Unsupported(format!("cannot read {}: {error}", path.display()))
-}
-
 /// A file's format from its name (csvlog files end in `.csv`, jsonlog in `.json`).
 fn format_of(file: &str, prefix: &Arc<Prefix>) -> Format {
     if file.ends_with(".csv") {
@@ -161,14 +102,21 @@ impl State {
             .datname
             .filter(|d| databases.contains(d))
             .unwrap_or_default();
-        let cause = log_lines::cause(&message.severity, message.sqlstate.as_deref(), &message.message);
+        let cause = log_lines::cause(
+            &message.severity,
+            message.sqlstate.as_deref(),
+            &message.message,
+        );
         if let Some(cause) = cause {
             *self.causes.entry((datname.clone(), cause)).or_default() += 1.0;
         }
         let Some(severity) = SEVERITIES.iter().find(|s| **s == message.severity) else {
             return;
         };
-        *self.messages.entry((datname.clone(), severity)).or_default() += 1.0;
+        *self
+            .messages
+            .entry((datname.clone(), severity))
+            .or_default() += 1.0;
         let class = match &message.sqlstate {
             Some(state) if state.len() == 5 => Some(state[..2].to_string()),
             _ => cause.and_then(class_of).map(str::to_string),
@@ -192,17 +140,24 @@ impl State {
         databases: &BTreeSet<String>,
     ) -> Result<u64, CollectError> {
         let Some(mut at) = self.position.clone() else {
-            let (size, head) = source.stat(current).await?.ok_or_else(|| missing(current))?;
-            self.position = Some(Position { file: current.to_string(), offset: size, head });
+            let (size, head) = source
+                .stat(current)
+                .await?
+                .ok_or_else(|| missing(current))?;
+            self.position = Some(Position {
+                file: current.to_string(),
+                offset: size,
+                head,
+            });
             return Ok(0);
         };
         // Each turn finishes a rotated file or reads the current one.
-        for _ in 0..3 {
+        for _ in 0..8 {
             let Some((size, head)) = source.stat(&at.file).await? else {
                 if at.file == current {
                     return Err(missing(current));
                 }
-                at = Position { file: current.to_string(), offset: 0, head: Vec::new() };
+                at = self.after(source, &at.file, current).await?;
                 continue;
             };
             if !head.starts_with(&at.head) || size < at.offset {
@@ -219,7 +174,10 @@ impl State {
                 let mut used = log_lines::parse(&format, &buf, |m| self.count(m, databases)) as u64;
                 if used == 0 && len == CHUNK {
                     // A record longer than a whole read: skip to its last line.
-                    used = buf.iter().rposition(|&b| b == b'\n').map_or(len, |i| i as u64 + 1);
+                    used = buf
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(len, |i| i as u64 + 1);
                     self.skipped += used as f64;
                 }
                 if used == 0 {
@@ -239,10 +197,29 @@ impl State {
             }
             // The rotated file is done; what is left of it is an incomplete record.
             self.skipped += (size - at.offset) as f64;
-            at = Position { file: current.to_string(), offset: 0, head: Vec::new() };
+            at = self.after(source, &at.file, current).await?;
         }
         self.position = Some(at);
         Ok(0)
+    }
+
+    /// Where reading goes on after the rotated file `done`: the next file
+    /// of its format, else the current one.
+    async fn after(
+        &self,
+        source: &mut Source<'_>,
+        done: &str,
+        current: &str,
+    ) -> Result<Position, CollectError> {
+        let file = source
+            .next_after(done)
+            .await?
+            .unwrap_or_else(|| current.to_string());
+        Ok(Position {
+            file,
+            offset: 0,
+            head: Vec::new(),
+        })
     }
 
     fn families(&self, databases: &BTreeSet<String>, unread: u64) -> Vec<Family> {
@@ -250,16 +227,30 @@ impl State {
         every.insert(String::new());
         let mut messages = MESSAGES.family();
         let mut causes = CAUSE.family();
-        for datname in every.iter().chain(self.messages.keys().map(|k| &k.0)).collect::<BTreeSet<_>>() {
+        for datname in every
+            .iter()
+            .chain(self.messages.keys().map(|k| &k.0))
+            .collect::<BTreeSet<_>>()
+        {
             for severity in SEVERITIES {
                 let value = self.messages.get(&(datname.clone(), severity)).copied();
-                messages.push(vec![datname.clone(), severity.to_string()], value.unwrap_or(0.0));
+                messages.push(
+                    vec![datname.clone(), severity.to_string()],
+                    value.unwrap_or(0.0),
+                );
             }
         }
-        for datname in every.iter().chain(self.causes.keys().map(|k| &k.0)).collect::<BTreeSet<_>>() {
+        for datname in every
+            .iter()
+            .chain(self.causes.keys().map(|k| &k.0))
+            .collect::<BTreeSet<_>>()
+        {
             for cause in CAUSES {
                 let value = self.causes.get(&(datname.clone(), cause)).copied();
-                causes.push(vec![datname.clone(), cause.to_string()], value.unwrap_or(0.0));
+                causes.push(
+                    vec![datname.clone(), cause.to_string()],
+                    value.unwrap_or(0.0),
+                );
             }
         }
         let mut classes = CLASSES.family();
@@ -292,21 +283,6 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// The newest regular file in `dir` (the server's log when it runs without
-/// `logging_collector`, which is what `pg_current_logfile()` knows of).
-fn newest_file(dir: &Path) -> Option<String> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .filter_map(|entry| {
-            let meta = entry.metadata().ok()?;
-            meta.is_file()
-                .then(|| (meta.modified().ok(), entry.file_name().to_string_lossy().into_owned()))
-        })
-        .max()
-        .map(|(_, name)| name)
-}
-
 #[derive(Debug)]
 pub struct Logs;
 
@@ -333,7 +309,11 @@ impl Collector for Logs {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let sql = if ctx.server.version_num >= 150000 { FILES_SQL_15 } else { FILES_SQL };
+            let sql = if ctx.server.version_num >= 150000 {
+                FILES_SQL_15
+            } else {
+                FILES_SQL
+            };
             let row = conn.query(sql, &[]).await?;
             let row = row.first().ok_or_else(|| missing("(no row)"))?;
             let files: Vec<Option<String>> = (0..3).map(|i| row.get(i)).collect();
@@ -348,7 +328,10 @@ impl Collector for Logs {
                         Some(name) => Some(name.to_string_lossy().into_owned()),
                         None => {
                             let dir = dir.clone();
-                            tokio::task::spawn_blocking(move || newest_file(&dir)).await.ok().flatten()
+                            tokio::task::spawn_blocking(move || newest_file(&dir))
+                                .await
+                                .ok()
+                                .flatten()
                         }
                     };
                     let current = current.ok_or_else(|| {
@@ -365,7 +348,13 @@ impl Collector for Logs {
             };
             let mut state = ctx.caches.logs().clone();
             let unread = state
-                .advance(&mut source, &current, &prefix, options.logs_max_read_bytes, &databases)
+                .advance(
+                    &mut source,
+                    &current,
+                    &prefix,
+                    options.logs_max_read_bytes,
+                    &databases,
+                )
                 .await?;
             let families = state.families(&databases, unread);
             *ctx.caches.logs() = state;

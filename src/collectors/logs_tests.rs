@@ -49,7 +49,11 @@ impl Dir {
     }
 
     fn cause(&self, datname: &str, cause: &'static str) -> f64 {
-        self.state.causes.get(&(datname.to_string(), cause)).copied().unwrap_or(0.0)
+        self.state
+            .causes
+            .get(&(datname.to_string(), cause))
+            .copied()
+            .unwrap_or(0.0)
     }
 }
 
@@ -58,7 +62,11 @@ async fn reads_what_is_new_once_and_finishes_a_rotated_file() {
     let mut d = Dir::new();
     d.append("a.csv", &deadlock().repeat(3));
     assert_eq!(d.read("a.csv", 1 << 20).await, 0);
-    assert_eq!(d.cause("festivals", "deadlock"), 0.0, "what was there before is not counted");
+    assert_eq!(
+        d.cause("festivals", "deadlock"),
+        0.0,
+        "what was there before is not counted"
+    );
     d.append("a.csv", &deadlock());
     d.read("a.csv", 1 << 20).await;
     d.read("a.csv", 1 << 20).await;
@@ -71,12 +79,23 @@ async fn reads_what_is_new_once_and_finishes_a_rotated_file() {
     d.append("a.csv", &record[20..]);
     // Rotation: the old file gets one more record before the new one starts.
     d.append("a.csv", &deadlock());
-    d.append("b.csv", &line("postgres", "FATAL", "53300", "sorry, too many clients already"));
+    d.append(
+        "b.csv",
+        &line(
+            "postgres",
+            "FATAL",
+            "53300",
+            "sorry, too many clients already",
+        ),
+    );
     assert_eq!(d.read("b.csv", 1 << 20).await, 0);
     assert_eq!(d.cause("festivals", "deadlock"), 3.0);
     assert_eq!(d.cause("postgres", "connection_limit"), 1.0);
     assert_eq!(d.state.messages[&("postgres".to_string(), "FATAL")], 1.0);
-    assert_eq!(d.state.classes[&("festivals".to_string(), "40".to_string())], 3.0);
+    assert_eq!(
+        d.state.classes[&("festivals".to_string(), "40".to_string())],
+        3.0
+    );
     assert_eq!(d.state.skipped, 0.0);
 }
 
@@ -86,11 +105,26 @@ async fn truncation_and_a_new_file_under_the_same_name_start_again() {
     d.append("postgresql-Mon.csv", &deadlock().repeat(2));
     d.read("postgresql-Mon.csv", 1 << 20).await;
     // log_truncate_on_rotation: a week later the name is reused, shorter.
-    std::fs::write(d.dir.path().join("postgresql-Mon.csv"), line("festivals", "ERROR", "57014", "canceling statement due to statement timeout")).unwrap();
+    std::fs::write(
+        d.dir.path().join("postgresql-Mon.csv"),
+        line(
+            "festivals",
+            "ERROR",
+            "57014",
+            "canceling statement due to statement timeout",
+        ),
+    )
+    .unwrap();
     d.read("postgresql-Mon.csv", 1 << 20).await;
     assert_eq!(d.cause("festivals", "statement_timeout"), 1.0);
     // Reused and already longer than where reading stood: its first bytes differ.
-    let longer = line("postgres", "ERROR", "40001", "could not serialize access due to concurrent update").repeat(3);
+    let longer = line(
+        "postgres",
+        "ERROR",
+        "40001",
+        "could not serialize access due to concurrent update",
+    )
+    .repeat(3);
     std::fs::write(d.dir.path().join("postgresql-Mon.csv"), &longer).unwrap();
     d.read("postgresql-Mon.csv", 1 << 20).await;
     assert_eq!(d.cause("postgres", "serialization_failure"), 3.0);
@@ -110,7 +144,11 @@ async fn a_bounded_read_says_what_is_left_and_catches_up() {
     assert_eq!(left, record.len() as u64 * 70);
     while d.read("a.csv", budget).await > 0 {}
     assert_eq!(d.cause("festivals", "deadlock"), 100.0);
-    assert_eq!(d.state.read, (record.len() * 100 + 10 * 3) as f64, "a cut record is read again");
+    assert_eq!(
+        d.state.read,
+        (record.len() * 100 + 10 * 3) as f64,
+        "a cut record is read again"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +163,15 @@ async fn a_missing_file_is_an_error_and_unknown_databases_count_as_none() {
     assert!(err.to_string().contains("gone.csv"), "{err}");
     d.append("a.csv", "");
     d.read("a.csv", 1 << 20).await;
-    d.append("a.csv", &line("no-such-db", "FATAL", "3D000", "database \"no-such-db\" does not exist"));
+    d.append(
+        "a.csv",
+        &line(
+            "no-such-db",
+            "FATAL",
+            "3D000",
+            "database \"no-such-db\" does not exist",
+        ),
+    );
     d.read("a.csv", 1 << 20).await;
     assert_eq!(d.state.messages[&(String::new(), "FATAL")], 1.0);
     let families = d.state.families(&d.databases, 0);
@@ -134,4 +180,27 @@ async fn a_missing_file_is_an_error_and_unknown_databases_count_as_none() {
     assert_eq!(messages.samples.len(), 12);
     assert!(messages.samples.iter().all(|s| s.values[0] != "no-such-db"));
     assert_eq!(families[2].samples.len(), 3 * CAUSES.len());
+}
+
+#[tokio::test]
+async fn a_reader_behind_by_two_rotations_reads_the_file_between() {
+    let mut d = Dir::new();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    d.append("postgresql-Fri.csv", "");
+    d.read("postgresql-Fri.csv", 1 << 20).await;
+    d.append("postgresql-Fri.csv", &deadlock());
+    // A week-old file that sorts between: not read (modified before).
+    d.append("postgresql-Mon.csv", &deadlock().repeat(5));
+    let set = |name: &str, at: std::time::SystemTime| {
+        let file = std::fs::File::options().write(true).open(d.dir.path().join(name)).unwrap();
+        file.set_modified(at).unwrap();
+    };
+    set("postgresql-Mon.csv", old);
+    set("postgresql-Fri.csv", old + std::time::Duration::from_secs(100));
+    d.append("postgresql-Sat.csv", &deadlock().repeat(2));
+    set("postgresql-Sat.csv", old + std::time::Duration::from_secs(200));
+    d.append("postgresql-Sun.csv", &deadlock().repeat(4));
+    d.append("postgresql-Sun.log", "not csv\n");
+    assert_eq!(d.read("postgresql-Sun.csv", 1 << 20).await, 0);
+    assert_eq!(d.cause("festivals", "deadlock"), 1.0 + 2.0 + 4.0);
 }

@@ -28,8 +28,8 @@ use tokio_postgres::types::ToSql;
 
 use super::statement_history::{Limits, Totals};
 use crate::db::{error_chain, Conn, STATEMENT_MARKER};
-use tokio::time::Instant;
 use crate::metrics::{Desc, Family};
+use tokio::time::Instant;
 
 const TOP_SQL_1_8: &str = include_str!("../../queries/stat_statements.v1_8.sql");
 const TOP_SQL_1_11: &str = include_str!("../../queries/stat_statements.v1_11.sql");
@@ -138,7 +138,11 @@ impl Collector for StatStatements {
             };
             // Every statement when some are chosen by their recent time (the
             // view holds pg_stat_statements.max, 5,000 by default), else the top.
-            let fetch = if limits.recent > 0 { MOST_READ } else { options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE };
+            let fetch = if limits.recent > 0 {
+                MOST_READ
+            } else {
+                options.stat_statements_limit + OWN_STATEMENTS_ALLOWANCE
+            };
             let params: [&(dyn ToSql + Sync); 3] = [
                 &fetch,
                 &options.stat_statements_exclude_databases,

@@ -65,7 +65,8 @@ impl History {
                 .filter(|(i, _)| !own(*i))
                 .filter_map(|(i, t)| {
                     let (seconds, calls) = self.change(t);
-                    (seconds > 0.0).then(|| (i, seconds, if calls > 0.0 { seconds / calls } else { 0.0 }))
+                    (seconds > 0.0)
+                        .then(|| (i, seconds, if calls > 0.0 { seconds / calls } else { 0.0 }))
                 })
                 .collect();
             moved.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -99,7 +100,13 @@ impl History {
     /// `chosen` (by [`History::choose`]) that moved, the top ones by total
     /// too (one that drops out of the top N stays a while), at most
     /// `2 × (total + recent)` statements, the latest kept.
-    pub fn remember(&mut self, now_read: Vec<Totals>, chosen: &[usize], limits: Limits, at: Instant) {
+    pub fn remember(
+        &mut self,
+        now_read: Vec<Totals>,
+        chosen: &[usize],
+        limits: Limits,
+        at: Instant,
+    ) {
         if self.read_before {
             for &i in chosen {
                 if self.change(&now_read[i]).0 > 0.0 {
@@ -107,7 +114,8 @@ impl History {
                 }
             }
         }
-        self.held.retain(|_, since| at.duration_since(*since) < limits.hold);
+        self.held
+            .retain(|_, since| at.duration_since(*since) < limits.hold);
         let most = 2 * (limits.total + limits.recent);
         if self.held.len() > most {
             let mut by_age: Vec<(Key, Instant)> = self.held.drain().collect();
@@ -155,14 +163,36 @@ mod tests {
         let second = |n| t0 + Duration::from_secs(n);
         // The first reading has nothing to compare with: top by total only.
         let old = |s| totals("old-heavy", s, 1000.0);
-        assert_eq!(collect(&mut history, vec![old(500.0), totals("new", 1.0, 1.0)], t0), ["old-heavy"]);
+        assert_eq!(
+            collect(&mut history, vec![old(500.0), totals("new", 1.0, 1.0)], t0),
+            ["old-heavy"]
+        );
         // The new statement ran 30 s since; the heavy one 1 s.
-        let read = vec![old(501.0), totals("new", 31.0, 4.0), totals("idle", 0.5, 1.0)];
-        assert_eq!(collect(&mut history, read, second(10)), ["old-heavy", "new"]);
+        let read = vec![
+            old(501.0),
+            totals("new", 31.0, 4.0),
+            totals("idle", 0.5, 1.0),
+        ];
+        assert_eq!(
+            collect(&mut history, read, second(10)),
+            ["old-heavy", "new"]
+        );
         // It stops: held for the hold time, not longer.
-        let read = || vec![old(502.0), totals("new", 31.0, 4.0), totals("idle", 0.5, 1.0)];
-        assert_eq!(collect(&mut history, read(), second(40)), ["old-heavy", "new"]);
-        assert_eq!(collect(&mut history, read(), second(69)), ["old-heavy", "new"]);
+        let read = || {
+            vec![
+                old(502.0),
+                totals("new", 31.0, 4.0),
+                totals("idle", 0.5, 1.0),
+            ]
+        };
+        assert_eq!(
+            collect(&mut history, read(), second(40)),
+            ["old-heavy", "new"]
+        );
+        assert_eq!(
+            collect(&mut history, read(), second(69)),
+            ["old-heavy", "new"]
+        );
         assert_eq!(collect(&mut history, read(), second(71)), ["old-heavy"]);
     }
 
@@ -170,7 +200,11 @@ mod tests {
     fn resets_and_evictions_count_from_zero() {
         let mut history = History::default();
         let t0 = Instant::now();
-        collect(&mut history, vec![totals("a", 100.0, 10.0), totals("b", 50.0, 10.0)], t0);
+        collect(
+            &mut history,
+            vec![totals("a", 100.0, 10.0), totals("b", 50.0, 10.0)],
+            t0,
+        );
         // A reset: both lower. b ran 5 s since: it is the one that moved most.
         let read = vec![totals("a", 2.0, 1.0), totals("b", 5.0, 1.0)];
         let history_before = history.change(&read[1]);
@@ -184,13 +218,29 @@ mod tests {
     fn recent_mean_time_chooses_a_rare_slow_call() {
         let mut history = History::default();
         let t0 = Instant::now();
-        let limits = Limits { total: 1, recent: 1, hold: Duration::ZERO };
-        let read = vec![totals("heavy", 100.0, 10.0), totals("busy", 10.0, 1000.0), totals("rare", 1.0, 1.0)];
+        let limits = Limits {
+            total: 1,
+            recent: 1,
+            hold: Duration::ZERO,
+        };
+        let read = vec![
+            totals("heavy", 100.0, 10.0),
+            totals("busy", 10.0, 1000.0),
+            totals("rare", 1.0, 1.0),
+        ];
         history.remember(read, &[], limits, t0);
         // busy: 9 s in 900 calls; rare: 2 s in one call.
-        let read = vec![totals("heavy", 100.0, 10.0), totals("busy", 19.0, 1900.0), totals("rare", 3.0, 2.0)];
+        let read = vec![
+            totals("heavy", 100.0, 10.0),
+            totals("busy", 19.0, 1900.0),
+            totals("rare", 3.0, 2.0),
+        ];
         assert_eq!(history.choose(&read, |_| false, limits, t0), [0, 1, 2]);
-        assert_eq!(history.choose(&read, |i| i == 2, limits, t0), [0, 1], "own statements never");
+        assert_eq!(
+            history.choose(&read, |i| i == 2, limits, t0),
+            [0, 1],
+            "own statements never"
+        );
     }
 
     #[test]
@@ -199,7 +249,9 @@ mod tests {
         let t0 = Instant::now();
         let read: Vec<Totals> = (0..50).map(|i| totals(&i.to_string(), 0.0, 0.0)).collect();
         history.remember(read, &[], LIMITS, t0);
-        let read: Vec<Totals> = (0..50).map(|i| totals(&i.to_string(), 1.0 + i as f64, 1.0)).collect();
+        let read: Vec<Totals> = (0..50)
+            .map(|i| totals(&i.to_string(), 1.0 + i as f64, 1.0))
+            .collect();
         let every: Vec<usize> = (0..50).collect();
         history.remember(read, &every, LIMITS, t0);
         assert_eq!(history.held.len(), 4);

@@ -298,19 +298,38 @@ pub(super) struct Flags {
     pub(super) backup_paths: Vec<String>,
 
     /// Directory of the server's log files for the logs collector (default: read through the session).
-    #[arg(long = "collector.logs.directory", env = "PG_EXPORTER_COLLECTOR_LOGS_DIRECTORY", value_name = "DIR")]
+    #[arg(
+        long = "collector.logs.directory",
+        env = "PG_EXPORTER_COLLECTOR_LOGS_DIRECTORY",
+        value_name = "DIR"
+    )]
     pub(super) logs_directory: Option<PathBuf>,
 
     /// Most bytes of server log the logs collector reads in one scrape.
-    #[arg(long = "collector.logs.max-read-bytes", env = "PG_EXPORTER_COLLECTOR_LOGS_MAX_READ_BYTES", default_value = "8388608", value_name = "BYTES")]
+    #[arg(
+        long = "collector.logs.max-read-bytes",
+        env = "PG_EXPORTER_COLLECTOR_LOGS_MAX_READ_BYTES",
+        default_value = "8388608",
+        value_name = "BYTES"
+    )]
     pub(super) logs_max_read_bytes: String,
 
     /// stat_statements: how many statements with the most execution time since the last scrape are added.
-    #[arg(long = "collector.stat_statements.recent-limit", env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_RECENT_LIMIT", default_value = "20", value_name = "N")]
+    #[arg(
+        long = "collector.stat_statements.recent-limit",
+        env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_RECENT_LIMIT",
+        default_value = "20",
+        value_name = "N"
+    )]
     pub(super) stat_statements_recent_limit: String,
 
     /// stat_statements: how long a statement added for its recent time stays after it stops running.
-    #[arg(long = "collector.stat_statements.recent-hold", env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_RECENT_HOLD", default_value = "15m", value_name = "DURATION")]
+    #[arg(
+        long = "collector.stat_statements.recent-hold",
+        env = "PG_EXPORTER_COLLECTOR_STAT_STATEMENTS_RECENT_HOLD",
+        default_value = "15m",
+        value_name = "DURATION"
+    )]
     pub(super) stat_statements_recent_hold: String,
 
     /// Only log messages with the given severity or above: error, warn, info, debug.

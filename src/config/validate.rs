@@ -96,7 +96,10 @@ pub(super) fn validate(
     )?;
     if let Some(dir) = &flags.logs_directory {
         if !dir.is_dir() {
-            return Err(format!("--collector.logs.directory: {} is not a directory", dir.display()));
+            return Err(format!(
+                "--collector.logs.directory: {} is not a directory",
+                dir.display()
+            ));
         }
     }
     let stat_statements_recent_limit = number_in(

@@ -1,0 +1,145 @@
+//! Where the `logs` collector reads the server log: through the session
+//! (`pg_stat_file()`, `pg_read_binary_file()`, `pg_ls_logdir()`) or from a
+//! directory beside the server. Both answer the same three questions: a
+//! file's size and first bytes, some bytes of it, and the file written after it.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::CollectError;
+use crate::db::Conn;
+
+const STAT_SQL: &str = include_str!("../../queries/logs_stat.sql");
+const READ_SQL: &str = include_str!("../../queries/logs_read.sql");
+const NEXT_SQL: &str = include_str!("../../queries/logs_next.sql");
+
+/// The first bytes of a file, remembered to notice it replaced under its name.
+pub const HEAD: u64 = 64;
+
+/// Where the files are read from.
+pub enum Source<'a> {
+    Session(&'a mut Conn),
+    Directory(PathBuf),
+}
+
+impl Source<'_> {
+    /// A file's size and first bytes; `None` when it is missing.
+    pub async fn stat(&mut self, file: &str) -> Result<Option<(u64, Vec<u8>)>, CollectError> {
+        match self {
+            Source::Session(conn) => {
+                let row = conn.query(STAT_SQL, &[&file, &(HEAD as i64)]).await?;
+                let size: Option<i64> = row.first().and_then(|r| r.get(0));
+                let head: Option<Vec<u8>> = row.first().and_then(|r| r.get(1));
+                Ok(size.map(|size| (size.max(0) as u64, head.unwrap_or_default())))
+            }
+            Source::Directory(dir) => {
+                let path = dir.join(file);
+                let Ok(meta) = tokio::fs::metadata(&path).await else {
+                    return Ok(None);
+                };
+                let head = read_file(&path, 0, HEAD)
+                    .await
+                    .map_err(|e| io_error(&path, e))?;
+                Ok(Some((meta.len(), head)))
+            }
+        }
+    }
+
+    /// The file of `file`'s format written next after it (the oldest one
+    /// modified since `file` last was), if any: what a reader that fell
+    /// behind by more than one rotation reads next.
+    pub async fn next_after(&mut self, file: &str) -> Result<Option<String>, CollectError> {
+        let path = Path::new(file);
+        let (Some(name), Some(extension)) = (path.file_name(), path.extension()) else {
+            return Ok(None);
+        };
+        let name = name.to_string_lossy().into_owned();
+        let suffix = format!(".{}", extension.to_string_lossy());
+        let next: Option<String> = match self {
+            Source::Session(conn) => {
+                let rows = conn
+                    .query(NEXT_SQL, &[&name, &format!("%{suffix}")])
+                    .await?;
+                rows.first().map(|r| r.get(0))
+            }
+            Source::Directory(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+                    let done = modified(&dir.join(&name))?;
+                    std::fs::read_dir(&dir)
+                        .ok()?
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n.ends_with(&suffix) && *n != name)
+                        .filter_map(|n| Some((modified(&dir.join(&n)).filter(|m| *m >= done)?, n)))
+                        .min()
+                        .map(|(_, n)| n)
+                })
+                .await
+                .ok()
+                .flatten()
+            }
+        };
+        Ok(next.map(|n| match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => {
+                parent.join(n).to_string_lossy().into_owned()
+            }
+            _ => n,
+        }))
+    }
+
+    pub async fn read(
+        &mut self,
+        file: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, CollectError> {
+        match self {
+            Source::Session(conn) => {
+                let rows = conn
+                    .query(READ_SQL, &[&file, &(offset as i64), &(len as i64)])
+                    .await?;
+                Ok(rows.first().and_then(|r| r.get(0)).unwrap_or_default())
+            }
+            Source::Directory(dir) => {
+                let path = dir.join(file);
+                read_file(&path, offset, len)
+                    .await
+                    .map_err(|e| io_error(&path, e))
+            }
+        }
+    }
+}
+
+async fn read_file(path: &Path, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = tokio::fs::File::open(path).await?;
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    let mut buf = Vec::new();
+    file.take(len).read_to_end(&mut buf).await?;
+    Ok(buf)
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> CollectError {
+    CollectError::Unsupported(format!("cannot read {}: {error}", path.display()))
+}
+
+/// The newest regular file in `dir` (the server's log when it runs without
+/// `logging_collector`, which is what `pg_current_logfile()` knows of).
+pub fn newest_file(dir: &Path) -> Option<String> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            meta.is_file().then(|| {
+                (
+                    meta.modified().ok(),
+                    entry.file_name().to_string_lossy().into_owned(),
+                )
+            })
+        })
+        .max()
+        .map(|(_, name)| name)
+}
