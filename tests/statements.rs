@@ -1,6 +1,7 @@
 //! pg_stat_statements: the top statements by time with their calls, rows and
 //! timings, query texts read once and cut to length, the exporter's own
-//! statements left out, `--collector.stat_statements.limit`, and what is
+//! statements left out, `--collector.stat_statements.limit`, the statements
+//! slow now (recent time) held for their hold time, and what is
 //! reported when the extension is missing or of the oldest supported version.
 
 mod support;
@@ -266,4 +267,92 @@ async fn stat_statements_missing_or_old_extension() {
         ),
         3.0
     );
+}
+
+#[tokio::test]
+async fn stat_statements_exports_a_statement_slow_now_and_holds_it() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    client
+        .batch_execute("CREATE EXTENSION pg_stat_statements")
+        .await
+        .unwrap();
+    let exporter = Exporter::start(
+        &cluster.dsn(),
+        &[
+            "--collector.stat_statements.limit=1",
+            "--collector.stat_statements.recent-limit=1",
+            "--collector.stat_statements.recent-hold=4s",
+        ],
+    );
+    let heavy = "SELECT count(*) FROM generate_series(1, 2000000) AS heavy";
+    let slow = "SELECT pg_sleep(0.2) AS slow_now";
+    for _ in 0..4 {
+        client.batch_execute(heavy).await.unwrap();
+    }
+    let id = |text: &'static str| {
+        let client = &client;
+        async move {
+            let row = client
+                .query_one(
+                    "SELECT queryid::text FROM pg_stat_statements WHERE query LIKE $1",
+                    &[&format!("%{}", &text[text.len() - 8..])],
+                )
+                .await
+                .unwrap();
+            row.get::<_, String>(0)
+        }
+    };
+    let exported = |m: &support::Metrics| -> Vec<String> {
+        m.all("pg_stat_statements_seconds_total", &[])
+            .iter()
+            .map(|s| s.labels["queryid"].clone())
+            .collect()
+    };
+    let heavy_id = id(heavy).await;
+    assert_eq!(exported(&exporter.scrape().await), [heavy_id.clone()]);
+    // A new statement, slow now, with less time in total than the heavy one.
+    client.batch_execute(slow).await.unwrap();
+    client.batch_execute(slow).await.unwrap();
+    let slow_id = id(slow).await;
+    let total = |id: String| {
+        let client = &client;
+        async move {
+            let row = client
+                .query_one(
+                    "SELECT sum(total_exec_time)::float8 FROM pg_stat_statements WHERE queryid::text = $1",
+                    &[&id],
+                )
+                .await
+                .unwrap();
+            row.get::<_, f64>(0)
+        }
+    };
+    assert!(total(heavy_id.clone()).await > total(slow_id.clone()).await);
+    let m = exporter.scrape().await;
+    let mut both = exported(&m);
+    both.sort();
+    let mut expected = vec![heavy_id.clone(), slow_id.clone()];
+    expected.sort();
+    assert_eq!(both, expected, "the statement slow now joins the top one");
+    // Not running any more: held for the hold time, then let go.
+    assert!(exported(&exporter.scrape().await).contains(&slow_id));
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(exported(&exporter.scrape().await), [heavy_id.clone()]);
+
+    // After a reset every total is lower: counted from zero, the slow one
+    // chosen again when it runs, no negative change chooses anything.
+    client
+        .batch_execute("SELECT pg_stat_statements_reset()")
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        client.batch_execute(heavy).await.unwrap();
+    }
+    exporter.scrape().await;
+    client.batch_execute(slow).await.unwrap();
+    assert!(total(heavy_id.clone()).await > total(slow_id.clone()).await);
+    let m = exporter.scrape().await;
+    assert!(exported(&m).contains(&slow_id), "{:?}", exported(&m));
+    assert_eq!(success(&m, "stat_statements"), 1.0);
 }
