@@ -145,7 +145,10 @@ async fn logged(dir: &Path, deadlocks: f64) -> BTreeMap<&'static str, f64> {
 async fn destination(client: &tokio_postgres::Client, to: &str) {
     let set = format!("ALTER SYSTEM SET log_destination = '{to}'");
     client.batch_execute(&set).await.unwrap();
-    client.batch_execute("SELECT pg_reload_conf()").await.unwrap();
+    client
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
     eventually(WAIT, "the new log destination", || async {
         let row = client
             .query_one(&format!("SELECT pg_current_logfile('{to}') IS NOT NULL AND current_setting('log_destination') = '{to}'"), &[])
@@ -166,7 +169,10 @@ async fn logs_counts_an_induced_burst_as_the_log_files_hold_it() {
         "deadlock_timeout = '100ms'",
     ]);
     let client = cluster.client().await;
-    client.batch_execute("CREATE DATABASE festivals").await.unwrap();
+    client
+        .batch_execute("CREATE DATABASE festivals")
+        .await
+        .unwrap();
     client
         .batch_execute(
             "CREATE ROLE logreader LOGIN IN ROLE pg_monitor;

@@ -46,8 +46,8 @@ impl Source<'_> {
         }
     }
 
-    /// The file of `file`'s format written next after it (the oldest one
-    /// modified since `file` last was), if any: what a reader that fell
+    /// The file of `file`'s format written next after it (the first one
+    /// modified after `file` last was, names breaking ties), if any: what a reader that fell
     /// behind by more than one rotation reads next.
     pub async fn next_after(&mut self, file: &str) -> Result<Option<String>, CollectError> {
         let path = Path::new(file);
@@ -72,8 +72,9 @@ impl Source<'_> {
                         .ok()?
                         .flatten()
                         .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| n.ends_with(&suffix) && *n != name)
-                        .filter_map(|n| Some((modified(&dir.join(&n)).filter(|m| *m >= done)?, n)))
+                        .filter(|n| n.ends_with(&suffix))
+                        .filter_map(|n| Some((modified(&dir.join(&n))?, n)))
+                        .filter(|(m, n)| (*m, n.as_str()) > (done, name.as_str()))
                         .min()
                         .map(|(_, n)| n)
                 })

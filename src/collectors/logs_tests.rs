@@ -192,13 +192,29 @@ async fn a_reader_behind_by_two_rotations_reads_the_file_between() {
     // A week-old file that sorts between: not read (modified before).
     d.append("postgresql-Mon.csv", &deadlock().repeat(5));
     let set = |name: &str, at: std::time::SystemTime| {
-        let file = std::fs::File::options().write(true).open(d.dir.path().join(name)).unwrap();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(d.dir.path().join(name))
+            .unwrap();
         file.set_modified(at).unwrap();
     };
     set("postgresql-Mon.csv", old);
-    set("postgresql-Fri.csv", old + std::time::Duration::from_secs(100));
+    set(
+        "postgresql-Fri.csv",
+        old + std::time::Duration::from_secs(100),
+    );
+    // Rotated away in the same second as the one read (whole seconds through
+    // pg_ls_logdir()): the name decides, and this one came before.
+    d.append("postgresql-Aaa.csv", &deadlock().repeat(9));
+    set(
+        "postgresql-Aaa.csv",
+        old + std::time::Duration::from_secs(100),
+    );
     d.append("postgresql-Sat.csv", &deadlock().repeat(2));
-    set("postgresql-Sat.csv", old + std::time::Duration::from_secs(200));
+    set(
+        "postgresql-Sat.csv",
+        old + std::time::Duration::from_secs(200),
+    );
     d.append("postgresql-Sun.csv", &deadlock().repeat(4));
     d.append("postgresql-Sun.log", "not csv\n");
     assert_eq!(d.read("postgresql-Sun.csv", 1 << 20).await, 0);
