@@ -132,6 +132,9 @@ fn json_message(line: &[u8]) -> Option<Message> {
 #[derive(Debug)]
 pub struct Prefix {
     pattern: regex::Regex,
+    /// Whether it holds values a client chooses (`%a`, `%u`, `%d`): then a
+    /// client can write what looks like a severity into the prefix.
+    pub client_chosen: bool,
 }
 
 /// What follows the prefix: the severity and two spaces.
@@ -145,6 +148,7 @@ impl Prefix {
     pub fn new(setting: &str) -> Prefix {
         let mut pattern = String::from("^");
         let mut optional = false;
+        let mut client_chosen = false;
         let mut named = std::collections::HashSet::new();
         let mut chars = setting.chars().peekable();
         while let Some(c) = chars.next() {
@@ -163,6 +167,7 @@ impl Prefix {
                 }
             }
             let Some(escape) = chars.next() else { break };
+            client_chosen |= matches!(escape, 'a' | 'u' | 'd');
             let mut group = |name: &'static str, body: &str| {
                 if named.insert(name) {
                     format!("(?P<{name}>{body})")
@@ -198,6 +203,7 @@ impl Prefix {
         pattern.push_str(&format!("(?P<severity>{SEVERITIES}):  (?P<message>.*)$"));
         Prefix {
             pattern: regex::Regex::new(&pattern).expect("an escaped prefix is a valid pattern"),
+            client_chosen,
         }
     }
 

@@ -7,11 +7,13 @@
 //! scrape reads at most `--collector.logs.max-read-bytes` and says how far
 //! behind it is. A file that rotated away is finished before the new one is
 //! read; one truncated or replaced under the same name (its first bytes
-//! changed) is read again from its start. Counts are committed only when a
-//! read completed, so a cancelled scrape counts nothing twice.
+//! changed) is read again from its start. Counts are kept together with the
+//! position after every read, so a scrape cancelled by its deadline counts
+//! nothing twice and the next one goes on from where it stopped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -92,6 +94,10 @@ fn format_of(file: &str, prefix: &Arc<Prefix>) -> Format {
     } else if file.ends_with(".json") {
         Format::Json
     } else {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if prefix.client_chosen && !WARNED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(file, "the server log is read in the stderr format, whose log_line_prefix holds values a client chooses (%a, %u or %d): a client can make its line look like another severity or cause; log_destination = 'csvlog' (or 'jsonlog') is read unambiguously");
+        }
         Format::Stderr(prefix.clone())
     }
 }
@@ -117,8 +123,13 @@ impl State {
             .messages
             .entry((datname.clone(), severity))
             .or_default() += 1.0;
+        let sqlstate = |s: &String| {
+            s.len() == 5
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        };
         let class = match &message.sqlstate {
-            Some(state) if state.len() == 5 => Some(state[..2].to_string()),
+            Some(state) if sqlstate(state) => Some(state[..2].to_string()),
             _ => cause.and_then(class_of).map(str::to_string),
         };
         if let Some(class) = class {
@@ -138,6 +149,7 @@ impl State {
         prefix: &Arc<Prefix>,
         mut budget: u64,
         databases: &BTreeSet<String>,
+        commit: &(dyn Fn(&State) + Sync),
     ) -> Result<u64, CollectError> {
         let Some(mut at) = self.position.clone() else {
             let (size, head) = source
@@ -184,6 +196,11 @@ impl State {
                     break;
                 }
                 at.offset += used;
+                // Counts and position kept together after every read: a
+                // scrape cut short by its deadline loses nothing and counts
+                // nothing twice, and the next one goes on from there.
+                self.position = Some(at.clone());
+                commit(self);
             }
             if at.file == current {
                 let unread = size - at.offset;
@@ -354,6 +371,7 @@ impl Collector for Logs {
                     &prefix,
                     options.logs_max_read_bytes,
                     &databases,
+                    &|progress| *ctx.caches.logs() = progress.clone(),
                 )
                 .await?;
             let families = state.families(&databases, unread);

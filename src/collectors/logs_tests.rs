@@ -43,7 +43,14 @@ impl Dir {
     async fn read(&mut self, current: &str, budget: u64) -> u64 {
         let mut source = Source::Directory(self.dir.path().to_path_buf());
         self.state
-            .advance(&mut source, current, &self.prefix, budget, &self.databases)
+            .advance(
+                &mut source,
+                current,
+                &self.prefix,
+                budget,
+                &self.databases,
+                &|_| {},
+            )
             .await
             .unwrap()
     }
@@ -157,7 +164,14 @@ async fn a_missing_file_is_an_error_and_unknown_databases_count_as_none() {
     let mut source = Source::Directory(d.dir.path().to_path_buf());
     let err = d
         .state
-        .advance(&mut source, "gone.csv", &d.prefix, 1 << 20, &d.databases)
+        .advance(
+            &mut source,
+            "gone.csv",
+            &d.prefix,
+            1 << 20,
+            &d.databases,
+            &|_| {},
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("gone.csv"), "{err}");
@@ -219,4 +233,60 @@ async fn a_reader_behind_by_two_rotations_reads_the_file_between() {
     d.append("postgresql-Sun.log", "not csv\n");
     assert_eq!(d.read("postgresql-Sun.csv", 1 << 20).await, 0);
     assert_eq!(d.cause("festivals", "deadlock"), 1.0 + 2.0 + 4.0);
+}
+
+#[tokio::test]
+async fn progress_is_kept_after_every_read() {
+    let mut d = Dir::new();
+    d.append("a.csv", "");
+    d.read("a.csv", 1 << 20).await;
+    let record = deadlock();
+    let records = (3 << 20) / record.len();
+    d.append("a.csv", &record.repeat(records));
+    let kept = std::sync::Mutex::new(Vec::new());
+    let mut source = Source::Directory(d.dir.path().to_path_buf());
+    d.state
+        .advance(
+            &mut source,
+            "a.csv",
+            &d.prefix,
+            8 << 20,
+            &d.databases,
+            &|s| {
+                let offset = s.position.as_ref().unwrap().offset;
+                let counted = s.causes[&("festivals".to_string(), "deadlock")];
+                kept.lock().unwrap().push((offset, counted));
+            },
+        )
+        .await
+        .unwrap();
+    let kept = kept.into_inner().unwrap();
+    assert_eq!(kept.len(), 3, "three reads of at most 1 MiB: {kept:?}");
+    for (offset, counted) in &kept {
+        assert_eq!(
+            *offset,
+            *counted as u64 * record.len() as u64,
+            "position and counts agree"
+        );
+    }
+    assert_eq!(kept.last().unwrap().1, records as f64);
+    // A SQLSTATE that is not one (a damaged line) gives no class.
+    let mut state = State::default();
+    let message = |state: &str| log_lines::Message {
+        severity: "ERROR".into(),
+        sqlstate: Some(state.into()),
+        datname: None,
+        message: String::new(),
+        time: None,
+    };
+    state.count(message("4\"P01"), &d.databases);
+    state.count(message("XX001"), &d.databases);
+    assert_eq!(
+        state
+            .classes
+            .keys()
+            .map(|k| k.1.as_str())
+            .collect::<Vec<_>>(),
+        ["XX"]
+    );
 }
