@@ -27,6 +27,7 @@ use crate::db::tls::TlsConnector;
 pub use crate::logging::LogFormat;
 use crate::text::first_line;
 
+mod collector_flags;
 mod compat;
 pub mod databases;
 pub mod file;

@@ -56,45 +56,46 @@ pub(super) fn validate(
     };
     let stat_statements_limit = number_in(
         "--collector.stat_statements.limit",
-        &flags.stat_statements_limit,
+        &flags.collectors.stat_statements_limit,
         1..=10_000,
     )?;
     let query_text_length = number_in(
         "--collector.stat_statements.query-length",
-        &flags.query_text_length,
+        &flags.collectors.query_text_length,
         0..=10_000,
     )?;
     let custom_query_max_rows = number_in(
         "--collector.custom_queries.max-rows",
-        &flags.custom_query_max_rows,
+        &flags.collectors.custom_query_max_rows,
         1..=10_000_000,
     )?;
-    let dead_ratio = parse_ratio(&flags.dead_ratio).ok_or_else(|| {
+    let dead_ratio = parse_ratio(&flags.collectors.dead_ratio).ok_or_else(|| {
         format!(
             "--collector.health.dead-ratio: '{}' is not a ratio from 0 to 1 (or 0% to 100%)",
-            flags.dead_ratio
+            flags.collectors.dead_ratio
         )
     })?;
     let bloat_method = flags
+        .collectors
         .bloat_method
         .parse()
         .map_err(|e| format!("--collector.bloat.method: {e}"))?;
     let bloat_min_size: u64 = number_in(
         "--collector.bloat.min-size",
-        &flags.bloat_min_size,
+        &flags.collectors.bloat_min_size,
         0..=u64::MAX,
     )?;
     let bloat_pgstattuple_limit = number_in(
         "--collector.bloat.pgstattuple-limit",
-        &flags.bloat_pgstattuple_limit,
+        &flags.collectors.bloat_pgstattuple_limit,
         1..=10_000,
     )?;
     let logs_max_read_bytes = number_in(
         "--collector.logs.max-read-bytes",
-        &flags.logs_max_read_bytes,
+        &flags.collectors.logs_max_read_bytes,
         4096..=1 << 30,
     )?;
-    if let Some(dir) = &flags.logs_directory {
+    if let Some(dir) = &flags.collectors.logs_directory {
         if !dir.is_dir() {
             return Err(format!(
                 "--collector.logs.directory: {} is not a directory",
@@ -104,10 +105,10 @@ pub(super) fn validate(
     }
     let stat_statements_recent_limit = number_in(
         "--collector.stat_statements.recent-limit",
-        &flags.stat_statements_recent_limit,
+        &flags.collectors.stat_statements_recent_limit,
         0..=10_000,
     )?;
-    let stat_statements_recent_hold = parse_duration(&flags.stat_statements_recent_hold)
+    let stat_statements_recent_hold = parse_duration(&flags.collectors.stat_statements_recent_hold)
         .map_err(|e| format!("--collector.stat_statements.recent-hold: {e}"))?;
     let mut min_intervals = std::collections::BTreeMap::new();
     for collector in COLLECTORS {
@@ -121,8 +122,8 @@ pub(super) fn validate(
             min_intervals.insert(collector.name(), interval);
         }
     }
-    let loaded = super::Loaded::read(flags.config_file.as_deref(), &flags.query_paths)?;
-    for pattern in &flags.backup_paths {
+    let loaded = super::Loaded::read(flags.config_file.as_deref(), &flags.collectors.query_paths)?;
+    for pattern in &flags.collectors.backup_paths {
         glob::Pattern::new(pattern).map_err(|e| {
             format!("--collector.backup.path: '{pattern}' is not a valid glob: {e}")
         })?;
@@ -141,7 +142,7 @@ pub(super) fn validate(
         }
     }
     let mut long_running_thresholds = Vec::new();
-    for part in flags.long_running_thresholds.split(',') {
+    for part in flags.collectors.long_running_thresholds.split(',') {
         let duration = parse_duration(part)
             .map_err(|e| format!("--collector.stat_activity.long-running-thresholds: {e}"))?;
         long_running_thresholds.push(duration.as_secs_f64());
@@ -186,14 +187,14 @@ pub(super) fn validate(
         })
         .collect();
     let tables = table_filter(
-        flags.tables_include.as_deref(),
-        flags.tables_exclude.as_deref(),
-        &flags.tables_min_size,
+        flags.collectors.tables_include.as_deref(),
+        flags.collectors.tables_exclude.as_deref(),
+        &flags.collectors.tables_min_size,
     )?;
     if tables.min_size > 0.0 && !collectors.iter().any(|c| c.name() == "sizes") {
         return Err("--collector.tables.min-size: needs the sizes collector, which measures the tables (it is switched off)".into());
     }
-    let max_series = max_series(&flags.max_series)?;
+    let max_series = max_series(&flags.collectors.max_series)?;
     Ok(Config {
         target,
         tls,
@@ -207,7 +208,7 @@ pub(super) fn validate(
         collectors,
         config_file: flags.config_file,
         loaded,
-        query_paths: flags.query_paths,
+        query_paths: flags.collectors.query_paths,
         options: Options {
             long_running_thresholds,
             stat_statements_limit,
@@ -217,12 +218,12 @@ pub(super) fn validate(
             } else {
                 0
             },
-            stat_statements_exclude_databases: flags.stat_statements_exclude_databases,
-            stat_statements_exclude_users: flags.stat_statements_exclude_users,
+            stat_statements_exclude_databases: flags.collectors.stat_statements_exclude_databases,
+            stat_statements_exclude_users: flags.collectors.stat_statements_exclude_users,
             metric_prefix: compat.metric_prefix,
             dead_ratio,
-            backup_paths: flags.backup_paths,
-            logs_directory: flags.logs_directory,
+            backup_paths: flags.collectors.backup_paths,
+            logs_directory: flags.collectors.logs_directory,
             logs_max_read_bytes,
             stat_statements_recent_limit,
             stat_statements_recent_hold,
