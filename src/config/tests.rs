@@ -36,6 +36,13 @@ fn defaults() {
         vec![5.0, 60.0, 300.0]
     );
     assert_eq!(config.options.stat_statements_limit, 100);
+    assert_eq!(config.options.stat_statements_recent_limit, 20);
+    assert_eq!(
+        config.options.stat_statements_recent_hold,
+        std::time::Duration::from_secs(900)
+    );
+    assert_eq!(config.options.logs_max_read_bytes, 8 << 20);
+    assert!(config.options.logs_directory.is_none());
     assert_eq!(config.options.query_text_length, 100);
     assert_eq!(config.options.dead_ratio, 0.2);
     assert!(config.options.backup_paths.is_empty());
@@ -184,6 +191,22 @@ fn bad_values_name_their_flag() {
         (
             &["--collector.max-series", "sizez=10"][..],
             "--collector.max-series: 'sizez' is not a collector",
+        ),
+        (
+            &["--collector.logs.max-read-bytes", "100"][..],
+            "--collector.logs.max-read-bytes",
+        ),
+        (
+            &["--collector.logs.directory", "/nonexistent/pg_log"][..],
+            "--collector.logs.directory: /nonexistent/pg_log is not a directory",
+        ),
+        (
+            &["--collector.stat_statements.recent-limit", "many"][..],
+            "--collector.stat_statements.recent-limit",
+        ),
+        (
+            &["--collector.stat_statements.recent-hold", "soon"][..],
+            "--collector.stat_statements.recent-hold",
         ),
         (&["--log.level", "loud"][..], "--log.level"),
         (&["--log.format", "xml"][..], "--log.format"),
