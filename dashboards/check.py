@@ -50,7 +50,8 @@ a uid, every panel and target on {"type": "prometheus", "uid":
   in the same Prometheus nor pod IPs as instances mix in. Every metric
   selector filters on job=~"$job" and instance=~"$instance" (and on
   datname=~"$datname" where the metric has a datname label, known from the
-  catalogue).
+  catalogue; datname=~"$datname|" also keeps the series without one, such as
+  server log messages of no database).
 - Bounds (with the catalogue): a query over a metric with a series per table,
   index, partition, partitioned table or statement (a relname, indexrelname,
   partition, parent or queryid label) must return a fixed number of series
@@ -195,9 +196,12 @@ def selectors(expr):
 
 
 def variable_filter_ok(matchers, label, var):
-    """True when the selector has label=~"$var" (or ${var}, ${var:fmt})."""
+    """True when the selector has label=~"$var" (or ${var}, ${var:fmt}).
+    For datname also datname=~"$datname|": the selected databases and the
+    series without a datname (server log messages of no database)."""
+    empty_ok = "\\|?" if label == "datname" else ""
     for op, value in matchers.get(label, []):
-        if op == "=~" and re.fullmatch(r"\$%s|\$\{%s(:[a-z]+)?\}|\[\[%s\]\]" % (var, var, var), value):
+        if op == "=~" and re.fullmatch(r"(?:\$%s|\$\{%s(:[a-z]+)?\}|\[\[%s\]\])%s" % (var, var, var, empty_ok), value):
             return True
     return False
 
