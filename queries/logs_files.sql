@@ -1,9 +1,6 @@
--- logs (PostgreSQL 13, 14): the server's current log files by format (paths
--- relative to the data directory, or absolute; NULL when the server writes
--- none: logging_collector off), log_line_prefix for stderr lines, and the
--- databases a log line may name (others are counted under datname "").
-SELECT pg_current_logfile('csvlog') AS csvlog,
-       NULL::text AS jsonlog,
-       pg_current_logfile('stderr') AS stderr,
-       current_setting('log_line_prefix') AS prefix,
-       ARRAY(SELECT datname::text FROM pg_database WHERE datallowconn) AS databases
+-- logs: log_line_prefix for stderr lines, the databases a log line may name
+-- (others are counted under datname ""), and whether the role may ask for the
+-- current log file (superuser, pg_monitor from 17, or a grant).
+SELECT current_setting('log_line_prefix') AS prefix,
+       ARRAY(SELECT datname::text FROM pg_database WHERE datallowconn) AS databases,
+       has_function_privilege('pg_catalog.pg_current_logfile(text)', 'EXECUTE') AS allowed

@@ -3,9 +3,10 @@
 //! deadlock, a connection-limit FATAL, statement timeouts and a connection to
 //! a database that does not exist are counted exactly as often as the log
 //! files hold them (counted line by line as `grep -c` does), through the
-//! session with the narrowest grants, from the directory, and by an exporter
-//! whose reads are bounded and that catches up. A role without the grants
-//! fails only this collector.
+//! session with the narrowest grants, from the directory (also by a role with
+//! pg_monitor alone), and by an exporter whose reads are bounded and that
+//! catches up. A role without the grants fails only this collector, naming
+//! what it lacks.
 
 mod support;
 
@@ -202,6 +203,12 @@ async fn logs_counts_an_induced_burst_as_the_log_files_hold_it() {
             &cluster.dsn(),
             &["--collector.logs", "--collector.logs.directory", &dir_flag],
         ),
+        // pg_monitor alone: which file is current comes from the directory
+        // on 13 to 16, where pg_current_logfile() needs a grant.
+        Exporter::start(
+            &cluster.dsn().replace("postgres@", "nobody@"),
+            &["--collector.logs", "--collector.logs.directory", &dir_flag],
+        ),
     ];
     let bounded = Exporter::start(
         &cluster.dsn(),
@@ -324,14 +331,23 @@ async fn logs_counts_an_induced_burst_as_the_log_files_hold_it() {
         }
     );
 
-    // Without the grants only this collector fails.
-    let m = Exporter::start(
+    // Without the grants only this collector fails, naming what it lacks.
+    let unprivileged = Exporter::start(
         &cluster.dsn().replace("postgres@", "nobody@"),
         &["--collector.logs"],
-    )
-    .scrape()
-    .await;
+    );
+    let m = unprivileged.scrape().await;
     assert_eq!(success(&m, "logs"), 0.0);
     assert_eq!(success(&m, "stat_activity"), 1.0);
     assert_eq!(m.value("pg_up", &[]), 1.0);
+    let lacks = if cluster.version_num().await >= 170000 {
+        "permission denied for function pg_stat_file"
+    } else {
+        "GRANT EXECUTE ON FUNCTION pg_current_logfile(text)"
+    };
+    assert!(
+        unprivileged.stderr().contains(lacks),
+        "{}",
+        unprivileged.stderr()
+    );
 }

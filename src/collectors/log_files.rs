@@ -126,21 +126,25 @@ fn io_error(path: &Path, error: std::io::Error) -> CollectError {
     CollectError::Unsupported(format!("cannot read {}: {error}", path.display()))
 }
 
-/// The newest regular file in `dir` (the server's log when it runs without
-/// `logging_collector`, which is what `pg_current_logfile()` knows of).
+/// The newest regular file in `dir`: the server's log when it runs without
+/// `logging_collector`, or when the role may not ask `pg_current_logfile()`.
+/// Of files written in the same instant (a rotation opens one per format),
+/// csvlog, then jsonlog, then the rest.
 pub fn newest_file(dir: &Path) -> Option<String> {
+    let rank = |name: &str| match Path::new(name).extension().and_then(|e| e.to_str()) {
+        Some("csv") => 2,
+        Some("json") => 1,
+        _ => 0,
+    };
     std::fs::read_dir(dir)
         .ok()?
         .flatten()
         .filter_map(|entry| {
             let meta = entry.metadata().ok()?;
-            meta.is_file().then(|| {
-                (
-                    meta.modified().ok(),
-                    entry.file_name().to_string_lossy().into_owned(),
-                )
-            })
+            let name = entry.file_name().to_string_lossy().into_owned();
+            meta.is_file()
+                .then(|| (meta.modified().ok(), rank(&name), name))
         })
         .max()
-        .map(|(_, name)| name)
+        .map(|(_, _, name)| name)
 }

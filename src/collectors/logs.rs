@@ -25,7 +25,8 @@ use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
 const FILES_SQL: &str = include_str!("../../queries/logs_files.sql");
-const FILES_SQL_15: &str = include_str!("../../queries/logs_files.v15.sql");
+const CURRENT_SQL: &str = include_str!("../../queries/logs_current.sql");
+const CURRENT_SQL_15: &str = include_str!("../../queries/logs_current.v15.sql");
 
 static MESSAGES: Desc = Desc::counter(
     "pg_log_messages_total",
@@ -326,17 +327,25 @@ impl Collector for Logs {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let sql = if ctx.server.version_num >= 150000 {
-                FILES_SQL_15
+            let rows = conn.query(FILES_SQL, &[]).await?;
+            let row = rows.first().ok_or_else(|| missing("(no row)"))?;
+            let prefix = Arc::new(Prefix::new(&row.get::<_, String>(0)));
+            let databases: BTreeSet<String> = row.get::<_, Vec<String>>(1).into_iter().collect();
+            let allowed: bool = row.get(2);
+            let logged = if allowed {
+                let sql = if ctx.server.version_num >= 150000 {
+                    CURRENT_SQL_15
+                } else {
+                    CURRENT_SQL
+                };
+                let rows = conn.query(sql, &[]).await?;
+                let files: Vec<Option<String>> = rows
+                    .first()
+                    .map_or(Vec::new(), |r| (0..3).map(|i| r.get(i)).collect());
+                files.into_iter().flatten().next()
             } else {
-                FILES_SQL
+                None
             };
-            let row = conn.query(sql, &[]).await?;
-            let row = row.first().ok_or_else(|| missing("(no row)"))?;
-            let files: Vec<Option<String>> = (0..3).map(|i| row.get(i)).collect();
-            let prefix = Arc::new(Prefix::new(&row.get::<_, String>(3)));
-            let databases: BTreeSet<String> = row.get::<_, Vec<String>>(4).into_iter().collect();
-            let logged = files.into_iter().flatten().next();
             let options = &ctx.options;
             let (mut source, current) = match &options.logs_directory {
                 Some(dir) => {
@@ -357,9 +366,11 @@ impl Collector for Logs {
                     (Source::Directory(dir.clone()), current)
                 }
                 None => {
-                    let current = logged.ok_or_else(|| CollectError::Unsupported(
-                        "the server writes no log file (logging_collector is off): read it with --collector.logs.directory".into(),
-                    ))?;
+                    let current = logged.ok_or_else(|| CollectError::Unsupported(if allowed {
+                        "the server writes no log file (logging_collector is off): read it with --collector.logs.directory".into()
+                    } else {
+                        "the role may not call pg_current_logfile(): GRANT EXECUTE ON FUNCTION pg_current_logfile(text) (docs/setup.md)".into()
+                    }))?;
                     (Source::Session(conn), current)
                 }
             };
