@@ -324,6 +324,48 @@ def firing_list(a):
                            for x in alerts)) or "none")
 
 
+def panel_has(a):
+    """A dashboard panel's query (its first target, as Grafana sends it with
+    the given variables and $__rate_interval 1m) returns a series whose
+    `label` contains TEXT."""
+    dash = json.load(open(a.dashboard))
+    panels = [p for p in dash["panels"] + [c for p in dash["panels"] for c in p.get("panels", [])]
+              if p.get("title") == a.title]
+    if len(panels) != 1:
+        sys.exit(f"e2e.py: {len(panels)} panels titled {a.title!r} in {a.dashboard}")
+    values = dict(v.split("=", 1) for v in a.var)
+    values.update(__rate_interval="1m", __interval="30s", __range="1h")
+    expr = re.sub(r"\$\{(\w+)(?::[^}]*)?\}|\$(\w+)", lambda m: values.get(m[1] or m[2], m[0]),
+                  panels[0]["targets"][0]["expr"])
+
+    def step():
+        res = get(PROM + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))["data"]["result"]
+        hits = [r["metric"] for r in res if a.text in r["metric"].get(a.label, "")]
+        if hits:
+            return True, fmt(hits[0])
+        return False, f"{len(res)} series, none with {a.label} containing {a.text!r}: {[fmt(r['metric']) for r in res][:3]}"
+    return report_poll(f"dashboard: panel {a.title!r} shows {a.label} ~ {a.text!r}", step, a.timeout)
+
+
+def shorten_windows(a):
+    """In a copy of the rules, the range and offset durations of the named
+    alerts (and of the queries in their annotations) become --window."""
+    text = open(a.rules).read()
+    blocks = re.split(r"(?m)^(?=      - (?:alert|record): )", text)
+    seen = set()
+    for i, b in enumerate(blocks):
+        m = re.match(r"      - alert: (\w+)", b)
+        if m and m[1] in a.alerts:
+            seen.add(m[1])
+            b = re.sub(r"\[\d+[smhdw]\]", f"[{a.window}]", b)
+            blocks[i] = re.sub(r"offset \d+[smhdw]", f"offset {a.window}", b)
+    missing = set(a.alerts) - seen
+    if missing:
+        sys.exit(f"e2e.py: no alert {sorted(missing)} in {a.rules}")
+    with open(a.rules, "w") as f:
+        f.write("".join(blocks))
+
+
 def watchdog(a):
     time.sleep(a.seconds)
     os.kill(a.pid, signal.SIGUSR1)
@@ -364,6 +406,9 @@ def main():
     cmd("firing-list", firing_list)
     cmd("runbook-sql", runbook_sql, (["section"], {}), (["containing"], {}))
     cmd("watchdog", watchdog, (["seconds"], {"type": float}), (["pid"], {"type": int}))
+    cmd("panel-has", panel_has, (["dashboard"], {}), (["title"], {}), (["label"], {}), (["text"], {}),
+        (["--var"], {"action": "append", "default": []}), timeout)
+    cmd("shorten-windows", shorten_windows, (["rules"], {}), (["window"], {}), (["alerts"], {"nargs": "+"}))
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(f"usage: e2e.py {{{','.join(cmds)}}} ...")
     a = cmds[sys.argv[1]].parse_intermixed_args(sys.argv[2:])
