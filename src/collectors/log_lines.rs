@@ -26,6 +26,19 @@ pub struct Message {
     /// When it was logged, Unix seconds (absent when the line's time zone is
     /// an abbreviation other than UTC/GMT).
     pub time: Option<f64>,
+    /// Written by PL/pgSQL's RAISE (its context says so): any user chooses
+    /// such a message's text and SQLSTATE.
+    pub raised: bool,
+    /// The process that wrote it (csvlog 13+, jsonlog).
+    pub backend_type: Option<String>,
+}
+
+/// Whether a message's context (innermost frame first) is PL/pgSQL's RAISE.
+fn raised(context: &str) -> bool {
+    context
+        .lines()
+        .next()
+        .is_some_and(|frame| frame.ends_with("at RAISE"))
 }
 
 /// Hands every complete record at the start of `buf` to `each` and returns
@@ -57,6 +70,24 @@ fn lines(buf: &[u8], mut each: impl FnMut(&[u8]) -> Option<()>) -> usize {
     start
 }
 
+/// Where the record that `buf` is inside of ends (the newline after it), if
+/// in `buf`; else whether the csv quote is open at its end. `quoted`: whether
+/// a csv quote was open where `buf` starts. For skipping a record too long to
+/// read: nothing inside it is ever read as a record.
+pub fn record_end(format: &Format, buf: &[u8], mut quoted: bool) -> (Option<usize>, bool) {
+    if !matches!(format, Format::Csv) {
+        return (buf.iter().position(|&b| b == b'\n'), false);
+    }
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return (Some(i), false),
+            _ => {}
+        }
+    }
+    (None, quoted)
+}
+
 /// Where the CSV record at the start of `buf` ends (its newline), if it is complete.
 fn csv_record_end(buf: &[u8]) -> Option<usize> {
     let mut quoted = false;
@@ -72,8 +103,10 @@ fn csv_record_end(buf: &[u8]) -> Option<usize> {
 
 /// The fields of one CSV record, up to the message (the 14th).
 fn csv_message(record: &[u8]) -> Option<Message> {
+    // Up to backend_type, the 24th column (13+); the message is the 14th.
+    const READ: usize = 24;
     let text = String::from_utf8_lossy(record);
-    let mut fields: Vec<String> = Vec::with_capacity(14);
+    let mut fields: Vec<String> = Vec::with_capacity(READ);
     let mut field = String::new();
     let mut quoted = false;
     let mut chars = text.chars().peekable();
@@ -86,26 +119,28 @@ fn csv_message(record: &[u8]) -> Option<Message> {
             '"' => quoted = !quoted,
             ',' if !quoted => {
                 fields.push(std::mem::take(&mut field));
-                if fields.len() == 14 {
+                if fields.len() == READ {
                     break;
                 }
             }
             _ => field.push(c),
         }
     }
-    if fields.len() < 14 {
+    if fields.len() < READ {
         fields.push(field);
     }
     if fields.len() < 14 {
         return None;
     }
-    let some = |s: &String| (!s.is_empty()).then(|| s.clone());
+    let some = |i: usize| fields.get(i).filter(|s| !s.is_empty()).cloned();
     Some(Message {
         severity: fields[11].clone(),
-        sqlstate: some(&fields[12]),
-        datname: some(&fields[2]),
+        sqlstate: some(12),
+        datname: some(2),
         message: fields[13].clone(),
         time: timestamp(&fields[0]),
+        raised: fields.get(18).is_some_and(|c| raised(c)),
+        backend_type: some(23),
     })
 }
 
@@ -117,6 +152,8 @@ fn json_message(line: &[u8]) -> Option<Message> {
         error_severity: Option<String>,
         state_code: Option<String>,
         message: Option<String>,
+        context: Option<String>,
+        backend_type: Option<String>,
     }
     let line: Line = serde_json::from_slice(line).ok()?;
     Some(Message {
@@ -125,6 +162,8 @@ fn json_message(line: &[u8]) -> Option<Message> {
         datname: line.dbname,
         message: line.message.unwrap_or_default(),
         time: line.timestamp.as_deref().and_then(timestamp),
+        raised: line.context.as_deref().is_some_and(raised),
+        backend_type: line.backend_type,
     })
 }
 
@@ -225,6 +264,8 @@ impl Prefix {
             datname: text("db").filter(|d| !d.is_empty() && d != "[unknown]"),
             message: text("message").unwrap_or_default(),
             time,
+            raised: false,
+            backend_type: None,
         })
     }
 }
@@ -283,11 +324,55 @@ pub const CAUSES: [&str; 13] = [
     "data_corruption",
 ];
 
+/// What `message` is about: [`cause_of`] its severity, SQLSTATE and text,
+/// except for what any user can write (PL/pgSQL's RAISE chooses both text
+/// and SQLSTATE) and for the two causes only one kind of process reports,
+/// where the line names the process.
+pub fn cause(message: &Message) -> Option<&'static str> {
+    if message.raised {
+        return None;
+    }
+    let cause = cause_of(
+        &message.severity,
+        message.sqlstate.as_deref(),
+        &message.message,
+    )?;
+    let by = |process: &str| message.backend_type.as_deref().is_none_or(|b| b == process);
+    match cause {
+        "checkpoints_too_frequent" if !by("checkpointer") => None,
+        "autovacuum_cancelled" if !by("autovacuum worker") => None,
+        _ => Some(cause),
+    }
+}
+
+/// The SQLSTATE classes PostgreSQL defines (errcodes.txt); others count as `other`.
+const CLASSES: [&str; 43] = [
+    "00", "01", "02", "03", "08", "09", "0A", "0B", "0F", "0L", "0P", "0Z", "20", "21", "22", "23",
+    "24", "25", "26", "27", "28", "2B", "2D", "2F", "34", "38", "39", "3B", "3D", "3F", "40", "42",
+    "44", "53", "54", "55", "57", "58", "72", "F0", "HV", "P0", "XX",
+];
+
+/// A SQLSTATE's class label: one of PostgreSQL's, `other`, or none when
+/// the code is not a SQLSTATE at all.
+pub fn class(sqlstate: &str) -> Option<&'static str> {
+    let well_formed = sqlstate.len() == 5
+        && sqlstate
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    well_formed.then(|| {
+        CLASSES
+            .iter()
+            .find(|c| **c == &sqlstate[..2])
+            .copied()
+            .unwrap_or("other")
+    })
+}
+
 /// What a message of `severity` is about, from its SQLSTATE where the line
 /// has one and from how its (English) text starts otherwise. Only messages
 /// count (not their DETAIL, STATEMENT... lines), and of LOG messages only the
 /// checkpoint warning: `log_statement` writes statements as LOG messages.
-pub fn cause(severity: &str, sqlstate: Option<&str>, message: &str) -> Option<&'static str> {
+pub fn cause_of(severity: &str, sqlstate: Option<&str>, message: &str) -> Option<&'static str> {
     if message.starts_with("checkpoints are occurring too frequently") {
         return (severity == "LOG").then_some("checkpoints_too_frequent");
     }

@@ -82,7 +82,7 @@ fn jsonlog_lines() {
     assert_eq!(found[1].severity, "ERROR");
     assert_eq!(found[1].sqlstate.as_deref(), Some("57014"));
     assert_eq!(
-        cause("ERROR", found[1].sqlstate.as_deref(), &found[1].message),
+        cause_of("ERROR", found[1].sqlstate.as_deref(), &found[1].message),
         Some("statement_timeout")
     );
 }
@@ -121,7 +121,7 @@ fn common_prefixes() {
         assert_eq!(found[0].severity, "ERROR", "{setting:?}");
         assert_eq!(found[0].datname.as_deref(), db, "{setting:?}");
         assert_eq!(
-            cause("ERROR", found[0].sqlstate.as_deref(), &found[0].message),
+            cause_of("ERROR", found[0].sqlstate.as_deref(), &found[0].message),
             Some("deadlock"),
             "{setting:?}: without %e the text names the cause"
         );
@@ -230,23 +230,46 @@ fn causes_by_sqlstate_or_text() {
         (Some("42601"), "deadlock detected in my own message", None),
     ];
     for (state, text, expected) in cases {
-        assert_eq!(cause("ERROR", state, text), expected, "{state:?} {text}");
+        assert_eq!(cause_of("ERROR", state, text), expected, "{state:?} {text}");
     }
     let checkpoints = "checkpoints are occurring too frequently (9 seconds apart)";
     assert_eq!(
-        cause("LOG", Some("00000"), checkpoints),
+        cause_of("LOG", Some("00000"), checkpoints),
         Some("checkpoints_too_frequent")
     );
     assert_eq!(
-        cause("LOG", None, checkpoints),
+        cause_of("LOG", None, checkpoints),
         Some("checkpoints_too_frequent")
     );
     // log_statement writes statements as LOG lines; STATEMENT lines repeat them.
     assert_eq!(
-        cause("LOG", None, "statement: SELECT 'deadlock detected'"),
+        cause_of("LOG", None, "statement: SELECT 'deadlock detected'"),
         None
     );
-    assert_eq!(cause("STATEMENT", None, "deadlock detected"), None);
-    assert_eq!(cause("LOG", None, "deadlock detected"), None);
+    assert_eq!(cause_of("STATEMENT", None, "deadlock detected"), None);
+    assert_eq!(cause_of("LOG", None, "deadlock detected"), None);
     assert_eq!(class_of("deadlock"), Some("40"));
+}
+
+#[test]
+fn raise_and_the_writing_process_are_read_from_csvlog_and_jsonlog() {
+    let csv = "2026-12-01 01:21:12.342 UTC,\"postgres\",\"postgres\",7133,\"127.0.0.1:33090\",6b0e2108.1bdd,1,\"DO\",2026-12-01 01:21:12 UTC,5/206,0,WARNING,53300,\"y\",,,,,\"PL/pgSQL function inline_code_block line 1 at RAISE\",,,,\"psql\",\"client backend\",,0\n";
+    let json = "{\"timestamp\":\"2026-12-01 01:21:12.342 UTC\",\"dbname\":\"postgres\",\"error_severity\":\"WARNING\",\"state_code\":\"53300\",\"message\":\"y\",\"context\":\"PL/pgSQL function inline_code_block line 1 at RAISE\",\"backend_type\":\"client backend\"}\n";
+    for (format, text) in [(Format::Csv, csv), (Format::Json, json)] {
+        let (found, _) = all(&format, text);
+        assert!(found[0].raised, "{format:?}");
+        assert_eq!(found[0].backend_type.as_deref(), Some("client backend"));
+        assert_eq!(cause(&found[0]), None, "{format:?}: RAISE chose the code");
+        assert_eq!(
+            cause_of("WARNING", Some("53300"), "y"),
+            Some("connection_limit")
+        );
+    }
+    let (found, _) = all(&Format::Csv, CSV);
+    assert!(!found[2].raised);
+    assert_eq!(found[2].backend_type.as_deref(), Some("client backend"));
+    assert_eq!(cause(&found[2]), Some("connection_limit"));
+    assert_eq!(class("53300"), Some("53"));
+    assert_eq!(class("ZZ001"), Some("other"));
+    assert_eq!(class("53 00"), None);
 }

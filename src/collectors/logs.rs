@@ -12,7 +12,7 @@
 //! nothing twice and the next one goes on from where it stopped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -79,13 +79,34 @@ pub struct State {
     last: BTreeMap<&'static str, f64>,
     read: f64,
     skipped: f64,
+    /// Where reading stopped in files left for another: taken up again
+    /// there if one becomes current again (two servers' logs in one
+    /// directory, each the newest in turn), never from its start.
+    left: BTreeMap<String, Position>,
 }
+
+/// Most files whose position is remembered after they were left.
+const LEFT: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Position {
     file: String,
     offset: u64,
     head: Vec<u8>,
+    /// Inside a record longer than one read, being skipped: whether a csv
+    /// quote is open at `offset`.
+    skipping: Option<bool>,
+}
+
+impl Position {
+    fn start(file: &str, offset: u64, head: Vec<u8>) -> Position {
+        Position {
+            file: file.to_string(),
+            offset,
+            head,
+            skipping: None,
+        }
+    }
 }
 
 /// A file's format from its name (csvlog files end in `.csv`, jsonlog in `.json`).
@@ -107,13 +128,10 @@ impl State {
     fn count(&mut self, message: Message, databases: &BTreeSet<String>) {
         let datname = message
             .datname
+            .clone()
             .filter(|d| databases.contains(d))
             .unwrap_or_default();
-        let cause = log_lines::cause(
-            &message.severity,
-            message.sqlstate.as_deref(),
-            &message.message,
-        );
+        let cause = log_lines::cause(&message);
         if let Some(cause) = cause {
             *self.causes.entry((datname.clone(), cause)).or_default() += 1.0;
         }
@@ -124,31 +142,41 @@ impl State {
             .messages
             .entry((datname.clone(), severity))
             .or_default() += 1.0;
-        let sqlstate = |s: &String| {
-            s.len() == 5
-                && s.bytes()
-                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
-        };
         let class = match &message.sqlstate {
-            Some(state) if sqlstate(state) => Some(state[..2].to_string()),
-            _ => cause.and_then(class_of).map(str::to_string),
+            Some(state) => log_lines::class(state),
+            None => cause.and_then(class_of),
         };
         if let Some(class) = class {
-            *self.classes.entry((datname, class)).or_default() += 1.0;
+            *self
+                .classes
+                .entry((datname, class.to_string()))
+                .or_default() += 1.0;
         }
-        let time = message.time.unwrap_or_else(now);
+        // A line's time is the writer's to choose only within reason: one
+        // from the future would hold the gauge there.
+        let now = now();
+        let time = message.time.filter(|t| *t <= now + 60.0).unwrap_or(now);
         let last = self.last.entry(severity).or_insert(time);
         *last = last.max(time);
     }
 
-    /// Reads what was written since the last call, at most `budget` bytes;
-    /// returns how many bytes are left unread.
+    /// Forgets the counts of databases dropped (or renamed) since.
+    fn forget_dropped(&mut self, databases: &BTreeSet<String>) {
+        let kept = |datname: &String| datname.is_empty() || databases.contains(datname);
+        self.messages.retain(|(datname, _), _| kept(datname));
+        self.classes.retain(|(datname, _), _| kept(datname));
+        self.causes.retain(|(datname, _), _| kept(datname));
+    }
+
+    /// Reads what was written since the last call, at most `max_read`
+    /// bytes; returns how many bytes are left unread.
+    #[allow(clippy::too_many_arguments)]
     async fn advance(
         &mut self,
         source: &mut Source<'_>,
         current: &str,
         prefix: &Arc<Prefix>,
-        mut budget: u64,
+        max_read: u64,
         databases: &BTreeSet<String>,
         commit: &(dyn Fn(&State) + Sync),
     ) -> Result<u64, CollectError> {
@@ -157,25 +185,24 @@ impl State {
                 .stat(current)
                 .await?
                 .ok_or_else(|| missing(current))?;
-            self.position = Some(Position {
-                file: current.to_string(),
-                offset: size,
-                head,
-            });
+            self.position = Some(Position::start(current, size, head));
             return Ok(0);
         };
+        let window = max_read.min(CHUNK);
+        let mut budget = max_read;
         // Each turn finishes a rotated file or reads the current one.
         for _ in 0..8 {
             let Some((size, head)) = source.stat(&at.file).await? else {
                 if at.file == current {
                     return Err(missing(current));
                 }
+                self.left.remove(&at.file);
                 at = self.after(source, &at.file, current).await?;
                 continue;
             };
             if !head.starts_with(&at.head) || size < at.offset {
                 // Truncated, or another file under the same name.
-                at.offset = 0;
+                at = Position::start(&at.file, 0, Vec::new());
             }
             at.head = head;
             let format = format_of(&at.file, prefix);
@@ -184,18 +211,27 @@ impl State {
                 let buf = source.read(&at.file, at.offset, len).await?;
                 budget = budget.saturating_sub(len);
                 self.read += buf.len() as f64;
-                let mut used = log_lines::parse(&format, &buf, |m| self.count(m, databases)) as u64;
-                if used == 0 && len == CHUNK {
-                    // A record longer than a whole read: skip to its last line.
-                    used = buf
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(len, |i| i as u64 + 1);
-                    self.skipped += used as f64;
-                }
+                let (used, skipped) = if let Some(quoted) = at.skipping {
+                    let (end, quoted) = log_lines::record_end(&format, &buf, quoted);
+                    at.skipping = end.is_none().then_some(quoted);
+                    let used = end.map_or(buf.len(), |e| e + 1);
+                    (used, used)
+                } else {
+                    let used = log_lines::parse(&format, &buf, |m| self.count(m, databases));
+                    if used == 0 && buf.len() as u64 == window && at.offset + window < size {
+                        // A record longer than a whole read is skipped as
+                        // a whole: nothing inside it is read as a record.
+                        at.skipping = Some(log_lines::record_end(&format, &buf, false).1);
+                        (buf.len(), buf.len())
+                    } else {
+                        (used, 0)
+                    }
+                };
+                self.skipped += skipped as f64;
                 if used == 0 {
                     break;
                 }
+                let used = used as u64;
                 at.offset += used;
                 // Counts and position kept together after every read: a
                 // scrape cut short by its deadline loses nothing and counts
@@ -203,26 +239,34 @@ impl State {
                 self.position = Some(at.clone());
                 commit(self);
             }
-            if at.file == current {
-                let unread = size - at.offset;
-                self.position = Some(at);
-                return Ok(unread);
-            }
-            if at.offset < size && budget == 0 {
-                let unread = size - at.offset + source.stat(current).await?.map_or(0, |s| s.0);
-                self.position = Some(at);
-                return Ok(unread);
+            if at.file == current || budget == 0 {
+                break;
             }
             // The rotated file is done; what is left of it is an incomplete record.
             self.skipped += (size - at.offset) as f64;
-            at = self.after(source, &at.file, current).await?;
+            let done = at.file.clone();
+            self.left
+                .insert(done.clone(), Position { offset: size, ..at });
+            while self.left.len() > LEFT {
+                self.left.pop_first();
+            }
+            at = self.after(source, &done, current).await?;
+        }
+        let left =
+            |stat: Option<(u64, Vec<u8>)>, from: u64| stat.map_or(0, |s| s.0.saturating_sub(from));
+        let mut unread = left(
+            source.stat(current).await?,
+            if at.file == current { at.offset } else { 0 },
+        );
+        if at.file != current {
+            unread += left(source.stat(&at.file).await?, at.offset);
         }
         self.position = Some(at);
-        Ok(0)
+        Ok(unread)
     }
 
     /// Where reading goes on after the rotated file `done`: the next file
-    /// of its format, else the current one.
+    /// of its format, else the current one; where it was left, if it was.
     async fn after(
         &self,
         source: &mut Source<'_>,
@@ -233,11 +277,11 @@ impl State {
             .next_after(done)
             .await?
             .unwrap_or_else(|| current.to_string());
-        Ok(Position {
-            file,
-            offset: 0,
-            head: Vec::new(),
-        })
+        Ok(self
+            .left
+            .get(&file)
+            .cloned()
+            .unwrap_or_else(|| Position::start(&file, 0, Vec::new())))
     }
 
     fn families(&self, databases: &BTreeSet<String>, unread: u64) -> Vec<Family> {
@@ -245,11 +289,8 @@ impl State {
         every.insert(String::new());
         let mut messages = MESSAGES.family();
         let mut causes = CAUSE.family();
-        for datname in every
-            .iter()
-            .chain(self.messages.keys().map(|k| &k.0))
-            .collect::<BTreeSet<_>>()
-        {
+        // Every database's series from the start (forget_dropped left no others).
+        for datname in &every {
             for severity in SEVERITIES {
                 let value = self.messages.get(&(datname.clone(), severity)).copied();
                 messages.push(
@@ -258,11 +299,7 @@ impl State {
                 );
             }
         }
-        for datname in every
-            .iter()
-            .chain(self.causes.keys().map(|k| &k.0))
-            .collect::<BTreeSet<_>>()
-        {
+        for datname in &every {
             for cause in CAUSES {
                 let value = self.causes.get(&(datname.clone(), cause)).copied();
                 causes.push(
@@ -299,6 +336,32 @@ fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The directory and current file for `--collector.logs.directory PATH`:
+/// PATH itself when it is a file (one server's log in a directory several
+/// share, as Debian's `/var/log/postgresql`); else the file the server names;
+/// else (no logging collector, or no right to ask) the newest file there.
+async fn directory_file(path: &Path, logged: Option<&str>) -> (PathBuf, Option<String>) {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    if path.is_file() {
+        let dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        return (dir, name(path));
+    }
+    let dir = path.to_path_buf();
+    if let Some(file) = logged.and_then(|f| name(Path::new(f))) {
+        return (dir, Some(file));
+    }
+    let newest = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || newest_file(&dir))
+            .await
+            .ok()
+            .flatten()
+    };
+    (dir, newest)
 }
 
 #[derive(Debug)]
@@ -348,22 +411,12 @@ impl Collector for Logs {
             };
             let options = &ctx.options;
             let (mut source, current) = match &options.logs_directory {
-                Some(dir) => {
-                    let named = logged.as_deref().and_then(|f| Path::new(f).file_name());
-                    let current = match named {
-                        Some(name) => Some(name.to_string_lossy().into_owned()),
-                        None => {
-                            let dir = dir.clone();
-                            tokio::task::spawn_blocking(move || newest_file(&dir))
-                                .await
-                                .ok()
-                                .flatten()
-                        }
-                    };
+                Some(path) => {
+                    let (dir, current) = directory_file(path, logged.as_deref()).await;
                     let current = current.ok_or_else(|| {
                         CollectError::Unsupported(format!("no log file in {}", dir.display()))
                     })?;
-                    (Source::Directory(dir.clone()), current)
+                    (Source::Directory(dir), current)
                 }
                 None => {
                     let current = logged.ok_or_else(|| CollectError::Unsupported(if allowed {
@@ -385,6 +438,7 @@ impl Collector for Logs {
                     &|progress| *ctx.caches.logs() = progress.clone(),
                 )
                 .await?;
+            state.forget_dropped(&databases);
             let families = state.families(&databases, unread);
             *ctx.caches.logs() = state;
             Ok(families)

@@ -27,7 +27,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::statement_history::{Limits, Totals};
-use crate::db::{error_chain, Conn, STATEMENT_MARKER};
+use crate::db::{error_chain, is_marked, Conn};
 use crate::metrics::{Desc, Family};
 use tokio::time::Instant;
 
@@ -205,7 +205,7 @@ impl Collector for StatStatements {
             let own = |i: usize| {
                 texts
                     .get(&read[i].key.2)
-                    .is_some_and(|text| text.starts_with(STATEMENT_MARKER.trim_end()))
+                    .is_some_and(|text| is_marked(text))
             };
             let chosen = {
                 let mut history = ctx.caches.statements();

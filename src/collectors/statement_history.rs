@@ -4,8 +4,9 @@
 //! since then. A statement chosen for its recent time stays chosen for a hold
 //! time after it stops running, so its series do not come and go. The
 //! previous reading of every statement is kept (as many as the view holds);
-//! a total that went down (`pg_stat_statements_reset()`, or an entry evicted
-//! and created again) counts from zero, never as a negative change.
+//! a total that went down (`pg_stat_statements_reset()`, or one nesting level
+//! of a statement evicted) is the next reading's baseline, never a change,
+//! and a statement new since the last reading counts all its time.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -85,14 +86,19 @@ impl History {
         chosen
     }
 
-    /// A statement's time and calls since the previous reading; all of them
-    /// when it is new or its totals went down.
+    /// A statement's time and calls since the previous reading: all of them
+    /// when it is new (created, or evicted and created again, since), none
+    /// when a total went down. A reset lowers every total, but so does the
+    /// eviction of one of a statement's nesting levels (the rows added up
+    /// here), which says nothing about what ran: the lower totals are the
+    /// next reading's baseline, never a change.
     fn change(&self, totals: &Totals) -> (f64, f64) {
         match self.readings.get(&totals.key) {
             Some(&(seconds, calls)) if totals.seconds >= seconds && totals.calls >= calls => {
                 (totals.seconds - seconds, totals.calls - calls)
             }
-            _ => (totals.seconds, totals.calls),
+            Some(_) => (0.0, 0.0),
+            None => (totals.seconds, totals.calls),
         }
     }
 
@@ -197,21 +203,31 @@ mod tests {
     }
 
     #[test]
-    fn resets_and_evictions_count_from_zero() {
+    fn lower_totals_are_a_baseline_and_new_statements_count_whole() {
         let mut history = History::default();
         let t0 = Instant::now();
-        collect(
-            &mut history,
-            vec![totals("a", 100.0, 10.0), totals("b", 50.0, 10.0)],
-            t0,
-        );
-        // A reset: both lower. b ran 5 s since: it is the one that moved most.
-        let read = vec![totals("a", 2.0, 1.0), totals("b", 5.0, 1.0)];
-        let history_before = history.change(&read[1]);
-        assert_eq!(history_before, (5.0, 1.0), "not 5 - 50");
         let limits = Limits { total: 0, ..LIMITS };
+        let read = vec![totals("a", 100.0, 10.0), totals("b", 50.0, 10.0)];
+        history.remember(read, &[], limits, t0);
+        // A reset (or a nesting level evicted): lower totals choose nothing;
+        // a statement created since counts all its time.
+        let read = vec![
+            totals("a", 2.0, 1.0),
+            totals("b", 49.0, 10.0),
+            totals("c", 0.5, 1.0),
+        ];
+        assert_eq!(history.change(&read[1]), (0.0, 0.0), "not 49 - 50, not 49");
         let chosen = history.choose(&read, |_| false, limits, t0);
-        assert_eq!(chosen, [1]);
+        assert_eq!(chosen, [2]);
+        history.remember(read, &chosen, limits, t0);
+        // From the new baseline: b ran 5 s.
+        let read = vec![
+            totals("a", 2.0, 1.0),
+            totals("b", 54.0, 11.0),
+            totals("c", 0.5, 1.0),
+        ];
+        assert_eq!(history.change(&read[1]), (5.0, 1.0));
+        assert!(history.choose(&read, |_| false, limits, t0).contains(&1));
     }
 
     #[test]

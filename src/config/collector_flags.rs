@@ -151,7 +151,7 @@ pub(super) struct CollectorFlags {
     )]
     pub(super) backup_paths: Vec<String>,
 
-    /// Directory of the server's log files for the logs collector (default: read through the session).
+    /// The server's log directory (or its log file) for the logs collector (default: read through the session).
     #[arg(
         long = "collector.logs.directory",
         env = "PG_EXPORTER_COLLECTOR_LOGS_DIRECTORY",

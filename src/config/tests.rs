@@ -198,7 +198,7 @@ fn bad_values_name_their_flag() {
         ),
         (
             &["--collector.logs.directory", "/nonexistent/pg_log"][..],
-            "--collector.logs.directory: /nonexistent/pg_log is not a directory",
+            "--collector.logs.directory: /nonexistent/pg_log is neither a directory nor a file",
         ),
         (
             &["--collector.stat_statements.recent-limit", "many"][..],

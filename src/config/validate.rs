@@ -96,9 +96,9 @@ pub(super) fn validate(
         4096..=1 << 30,
     )?;
     if let Some(dir) = &flags.collectors.logs_directory {
-        if !dir.is_dir() {
+        if !dir.is_dir() && !dir.is_file() {
             return Err(format!(
-                "--collector.logs.directory: {} is not a directory",
+                "--collector.logs.directory: {} is neither a directory nor a file",
                 dir.display()
             ));
         }

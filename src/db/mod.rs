@@ -124,10 +124,33 @@ impl ServerInfo {
     }
 }
 
-/// Opens every statement the exporter sends, so that its statements are easy
-/// to tell apart in pg_stat_statements, pg_stat_activity and server logs (and
-/// the `stat_statements` collector can leave them out).
+/// Opens and closes every statement the exporter sends, so that its
+/// statements are easy to tell apart in pg_stat_statements, pg_stat_activity
+/// and server logs (and the `stat_statements` collector can leave them out).
+/// Both ends: PostgreSQL 18's pg_stat_statements stores a statement's text
+/// without the comments before it.
 pub const STATEMENT_MARKER: &str = "/* festival-pg-exporter */ ";
+
+/// `sql` with [`STATEMENT_MARKER`] before and after it.
+pub fn marked(sql: &str) -> String {
+    format!("{STATEMENT_MARKER}{sql}\n{}", STATEMENT_MARKER.trim_end())
+}
+
+/// Several statements for one simple-protocol string, each marked (each has
+/// its own entry in pg_stat_statements).
+fn marked_all(statements: &[&str]) -> String {
+    statements
+        .iter()
+        .map(|s| marked(s))
+        .collect::<Vec<_>>()
+        .join(";\n")
+}
+
+/// Whether a statement text (as pg_stat_statements keeps it) is the exporter's.
+pub fn is_marked(text: &str) -> bool {
+    let marker = STATEMENT_MARKER.trim_end();
+    text.starts_with(marker) || text.trim_end().ends_with(marker)
+}
 
 /// One open session with its prepared statements.
 pub struct Conn {
@@ -154,10 +177,7 @@ impl Conn {
         let statement = match self.statements.get(sql) {
             Some(statement) => statement.clone(),
             None => {
-                let statement = self
-                    .client
-                    .prepare(&format!("{STATEMENT_MARKER}{sql}"))
-                    .await?;
+                let statement = self.client.prepare(&marked(sql)).await?;
                 self.statements.insert(sql.to_string(), statement.clone());
                 statement
             }
@@ -175,12 +195,10 @@ impl Conn {
         body: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
     ) -> Result<T, E> {
         self.client
-            .batch_execute(&format!("{STATEMENT_MARKER}BEGIN READ ONLY"))
+            .batch_execute(&marked("BEGIN READ ONLY"))
             .await?;
         let result = body(self).await;
-        self.client
-            .batch_execute(&format!("{STATEMENT_MARKER}COMMIT"))
-            .await?;
+        self.client.batch_execute(&marked("COMMIT")).await?;
         result
     }
 
@@ -204,22 +222,24 @@ impl Conn {
         timeout: Option<Duration>,
         max_rows: usize,
     ) -> Result<Result<QueryResult, Refused>, tokio_postgres::Error> {
-        let marked = format!("{STATEMENT_MARKER}{sql}");
+        let query = marked(sql);
         // The SQL is the configuration's, written for PostgreSQL's default
         // search path, not the exporter's pinned `pg_catalog`.
-        let statement_timeout = timeout
-            .map(|t| format!("; SET LOCAL statement_timeout = {}", t.as_millis().max(1)))
-            .unwrap_or_default();
+        let statement_timeout =
+            timeout.map(|t| format!("SET LOCAL statement_timeout = {}", t.as_millis().max(1)));
+        let mut begin = vec![
+            "BEGIN READ ONLY",
+            "SET LOCAL search_path = \"$user\", public",
+        ];
+        begin.extend(statement_timeout.as_deref());
+        self.client.batch_execute(&marked_all(&begin)).await?;
+        let result = self.read_rows(&query, max_rows).await;
         self.client
-            .batch_execute(&format!(
-                "{STATEMENT_MARKER}BEGIN READ ONLY; SET LOCAL search_path = \"$user\", public{statement_timeout}"
-            ))
-            .await?;
-        let result = self.read_rows(&marked, max_rows).await;
-        self.client
-            .batch_execute(&format!(
-                "{STATEMENT_MARKER}COMMIT; RESET ALL; SELECT pg_advisory_unlock_all()"
-            ))
+            .batch_execute(&marked_all(&[
+                "COMMIT",
+                "RESET ALL",
+                "SELECT pg_advisory_unlock_all()",
+            ]))
             .await?;
         Ok(result)
     }
