@@ -1,12 +1,16 @@
 //! Where the `logs` collector reads the server log: through the session
 //! (`pg_stat_file()`, `pg_read_binary_file()`, `pg_ls_logdir()`) or from a
 //! directory beside the server. Both answer the same three questions: a
-//! file's size and first bytes, some bytes of it, and the file written after it.
+//! file's size and first bytes, some bytes of it, and the file written after
+//! it. Also which file is current in a directory, and a file's format.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::log_lines::{Format, Prefix};
 use super::CollectError;
 use crate::db::Conn;
 
@@ -147,4 +151,45 @@ pub fn newest_file(dir: &Path) -> Option<String> {
         })
         .max()
         .map(|(_, _, name)| name)
+}
+
+/// A file's format from its name (csvlog files end in `.csv`, jsonlog in `.json`).
+pub fn format_of(file: &str, prefix: &Arc<Prefix>) -> Format {
+    if file.ends_with(".csv") {
+        Format::Csv
+    } else if file.ends_with(".json") {
+        Format::Json
+    } else {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if prefix.client_chosen && !WARNED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(file, "the server log is read in the stderr format, whose log_line_prefix holds values a client chooses (%a, %u or %d): a client can make its line look like another severity or cause; log_destination = 'csvlog' (or 'jsonlog') is read unambiguously");
+        }
+        Format::Stderr(prefix.clone())
+    }
+}
+
+/// The directory and current file for `--collector.logs.directory PATH`:
+/// PATH itself when it is a file (one server's log in a directory several
+/// share, as Debian's `/var/log/postgresql`); else the file the server names;
+/// else (no logging collector, or no right to ask) the newest file there.
+pub async fn directory_file(path: &Path, logged: Option<&str>) -> (PathBuf, Option<String>) {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    if path.is_file() {
+        let dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        return (dir, name(path));
+    }
+    let dir = path.to_path_buf();
+    if let Some(file) = logged.and_then(|f| name(Path::new(f))) {
+        return (dir, Some(file));
+    }
+    let newest = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || newest_file(&dir))
+            .await
+            .ok()
+            .flatten()
+    };
+    (dir, newest)
 }

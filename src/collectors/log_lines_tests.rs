@@ -2,6 +2,7 @@
 //! jsonlog, stderr behind `%m [%p] %q%u@%d %e `) and 13's shorter csvlog.
 
 use super::*;
+use crate::collectors::log_causes::{cause, cause_of, class, class_of};
 
 const CSV: &str = r#"2026-12-01 00:23:32.242 UTC,,,10799,,6b0e1384.2a2f,2,,2026-12-01 00:23:32 UTC,,0,LOG,00000,"listening on IPv4 address ""127.0.0.1"", port 5488",,,,,,,,,"","postmaster",,0
 2026-12-01 00:23:34.392 UTC,"postgres","nodb",10811,"[local]",6b0e1386.2a3b,1,"startup",2026-12-01 00:23:34 UTC,3/3,0,FATAL,3D000,"database ""nodb"" does not exist",,,,,,,,,"","client backend",,0

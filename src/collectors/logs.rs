@@ -12,14 +12,13 @@
 //! nothing twice and the next one goes on from where it stopped.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::log_files::{newest_file, Source};
-use super::log_lines::{self, class_of, Format, Message, Prefix, CAUSES};
+use super::log_causes::{self, class_of, CAUSES};
+use super::log_files::{directory_file, format_of, Source};
+use super::log_lines::{self, Message, Prefix};
 use super::{CollectError, Collector, Context};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -109,21 +108,6 @@ impl Position {
     }
 }
 
-/// A file's format from its name (csvlog files end in `.csv`, jsonlog in `.json`).
-fn format_of(file: &str, prefix: &Arc<Prefix>) -> Format {
-    if file.ends_with(".csv") {
-        Format::Csv
-    } else if file.ends_with(".json") {
-        Format::Json
-    } else {
-        static WARNED: AtomicBool = AtomicBool::new(false);
-        if prefix.client_chosen && !WARNED.swap(true, Ordering::Relaxed) {
-            tracing::warn!(file, "the server log is read in the stderr format, whose log_line_prefix holds values a client chooses (%a, %u or %d): a client can make its line look like another severity or cause; log_destination = 'csvlog' (or 'jsonlog') is read unambiguously");
-        }
-        Format::Stderr(prefix.clone())
-    }
-}
-
 impl State {
     fn count(&mut self, message: Message, databases: &BTreeSet<String>) {
         let datname = message
@@ -131,7 +115,7 @@ impl State {
             .clone()
             .filter(|d| databases.contains(d))
             .unwrap_or_default();
-        let cause = log_lines::cause(&message);
+        let cause = log_causes::cause(&message);
         if let Some(cause) = cause {
             *self.causes.entry((datname.clone(), cause)).or_default() += 1.0;
         }
@@ -143,7 +127,7 @@ impl State {
             .entry((datname.clone(), severity))
             .or_default() += 1.0;
         let class = match &message.sqlstate {
-            Some(state) => log_lines::class(state),
+            Some(state) => log_causes::class(state),
             None => cause.and_then(class_of),
         };
         if let Some(class) = class {
@@ -338,32 +322,6 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// The directory and current file for `--collector.logs.directory PATH`:
-/// PATH itself when it is a file (one server's log in a directory several
-/// share, as Debian's `/var/log/postgresql`); else the file the server names;
-/// else (no logging collector, or no right to ask) the newest file there.
-async fn directory_file(path: &Path, logged: Option<&str>) -> (PathBuf, Option<String>) {
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    if path.is_file() {
-        let dir = path
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        return (dir, name(path));
-    }
-    let dir = path.to_path_buf();
-    if let Some(file) = logged.and_then(|f| name(Path::new(f))) {
-        return (dir, Some(file));
-    }
-    let newest = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || newest_file(&dir))
-            .await
-            .ok()
-            .flatten()
-    };
-    (dir, newest)
-}
-
 #[derive(Debug)]
 pub struct Logs;
 
@@ -449,3 +407,7 @@ impl Collector for Logs {
 #[cfg(test)]
 #[path = "logs_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "logs_hostile_tests.rs"]
+mod hostile_tests;

@@ -36,6 +36,7 @@ pub mod custom_queries;
 pub mod database_wraparound;
 pub mod health;
 pub mod locks;
+pub mod log_causes;
 pub mod log_files;
 pub mod log_lines;
 pub mod logs;
