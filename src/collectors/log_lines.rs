@@ -298,13 +298,7 @@ pub fn timestamp(text: &str) -> Option<f64> {
             sign * (hh * 3600 + mm * 60)
         }
     };
-    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::text::days_from_civil(y, m, d);
     Some((days * 86_400 + h * 3600 + min * 60 - offset) as f64 + sec)
 }
 

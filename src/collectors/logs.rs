@@ -78,6 +78,8 @@ pub struct State {
     last: BTreeMap<&'static str, f64>,
     read: f64,
     skipped: f64,
+    /// `log_line_prefix` as last compiled, with its setting.
+    prefix: Option<(String, Arc<Prefix>)>,
     /// Where reading stopped in files left for another: taken up again
     /// there if one becomes current again (two servers' logs in one
     /// directory, each the newest in turn), never from its start.
@@ -138,10 +140,22 @@ impl State {
         }
         // A line's time is the writer's to choose only within reason: one
         // from the future would hold the gauge there.
-        let now = now();
+        let now = crate::text::unix_now();
         let time = message.time.filter(|t| *t <= now + 60.0).unwrap_or(now);
         let last = self.last.entry(severity).or_insert(time);
         *last = last.max(time);
+    }
+
+    /// The server's `log_line_prefix` compiled, again only when it changed.
+    fn prefix(&mut self, setting: String) -> Arc<Prefix> {
+        match &self.prefix {
+            Some((known, prefix)) if *known == setting => prefix.clone(),
+            _ => {
+                let prefix = Arc::new(Prefix::new(&setting));
+                self.prefix = Some((setting, prefix.clone()));
+                prefix
+            }
+        }
     }
 
     /// Forgets the counts of databases dropped (or renamed) since.
@@ -223,7 +237,13 @@ impl State {
                 self.position = Some(at.clone());
                 commit(self);
             }
-            if at.file == current || budget == 0 {
+            if at.file == current {
+                // The size just read: no second look at the file.
+                let unread = size - at.offset;
+                self.position = Some(at);
+                return Ok(unread);
+            }
+            if budget == 0 {
                 break;
             }
             // The rotated file is done; what is left of it is an incomplete record.
@@ -236,15 +256,11 @@ impl State {
             }
             at = self.after(source, &done, current).await?;
         }
+        // Still in a rotated file: it and the current file are left.
         let left =
             |stat: Option<(u64, Vec<u8>)>, from: u64| stat.map_or(0, |s| s.0.saturating_sub(from));
-        let mut unread = left(
-            source.stat(current).await?,
-            if at.file == current { at.offset } else { 0 },
-        );
-        if at.file != current {
-            unread += left(source.stat(&at.file).await?, at.offset);
-        }
+        let unread =
+            left(source.stat(&at.file).await?, at.offset) + left(source.stat(current).await?, 0);
         self.position = Some(at);
         Ok(unread)
     }
@@ -271,27 +287,24 @@ impl State {
     fn families(&self, databases: &BTreeSet<String>, unread: u64) -> Vec<Family> {
         let mut every: BTreeSet<String> = databases.clone();
         every.insert(String::new());
-        let mut messages = MESSAGES.family();
-        let mut causes = CAUSE.family();
         // Every database's series from the start (forget_dropped left no others).
-        for datname in &every {
-            for severity in SEVERITIES {
-                let value = self.messages.get(&(datname.clone(), severity)).copied();
-                messages.push(
-                    vec![datname.clone(), severity.to_string()],
-                    value.unwrap_or(0.0),
-                );
+        let every_pair = |desc: &Desc,
+                          counts: &BTreeMap<(String, &'static str), f64>,
+                          names: &[&'static str]| {
+            let mut family = desc.family();
+            for datname in &every {
+                for name in names {
+                    let value = counts
+                        .get(&(datname.clone(), *name))
+                        .copied()
+                        .unwrap_or(0.0);
+                    family.push(vec![datname.clone(), name.to_string()], value);
+                }
             }
-        }
-        for datname in &every {
-            for cause in CAUSES {
-                let value = self.causes.get(&(datname.clone(), cause)).copied();
-                causes.push(
-                    vec![datname.clone(), cause.to_string()],
-                    value.unwrap_or(0.0),
-                );
-            }
-        }
+            family
+        };
+        let messages = every_pair(&MESSAGES, &self.messages, &SEVERITIES);
+        let causes = every_pair(&CAUSE, &self.causes, &CAUSES);
         let mut classes = CLASSES.family();
         for ((datname, class), value) in &self.classes {
             classes.push(vec![datname.clone(), class.clone()], *value);
@@ -314,12 +327,6 @@ impl State {
 
 fn missing(file: &str) -> CollectError {
     CollectError::Unsupported(format!("the server log {file} is missing"))
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 #[derive(Debug)]
@@ -350,7 +357,7 @@ impl Collector for Logs {
         Box::pin(async move {
             let rows = conn.query(FILES_SQL, &[]).await?;
             let row = rows.first().ok_or_else(|| missing("(no row)"))?;
-            let prefix = Arc::new(Prefix::new(&row.get::<_, String>(0)));
+            let prefix = ctx.caches.logs().prefix(row.get(0));
             let databases: BTreeSet<String> = row.get::<_, Vec<String>>(1).into_iter().collect();
             let allowed: bool = row.get(2);
             let logged = if allowed {

@@ -25,7 +25,7 @@ use crate::collectors::{Collector, Options};
 use crate::db::target::LibpqEnv;
 use crate::db::tls::TlsConnector;
 pub use crate::logging::LogFormat;
-use crate::text::first_line;
+use crate::text::{first_line, unix_now};
 
 mod collector_flags;
 mod compat;
@@ -189,12 +189,6 @@ impl QueryFileStatus {
             })
             .collect()
     }
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl Reloadable {
