@@ -1,46 +1,49 @@
--- pg_class with the size functions (PostgreSQL 9.6+): the guide's "Table
--- Sizes" per user table and index of the current database. The size functions
--- take an ACCESS SHARE lock, which would queue behind the ACCESS EXCLUSIVE of a
--- VACUUM FULL, CLUSTER or REINDEX (held or awaited): a table whose heap, TOAST
--- table or any index has such a lock is left out of this scrape, so the query
--- never waits. (Between this check and the size call a new exclusive lock can
--- still slip in; lock_timeout then bounds the wait.)
-WITH exclusive AS MATERIALIZED (
-    SELECT DISTINCT relation
+-- pg_class and pg_locks with the statistics functions (PostgreSQL 9.6+), on
+-- every scrape: each user table and materialized view of the current
+-- database (the guide's "Table Sizes") with what tells whether its files may
+-- have changed since it was last measured (queries/sizes_measure.sql), so
+-- that only those are measured again:
+--  * filenode (VACUUM FULL, CLUSTER, TRUNCATE and SET TABLESPACE give a new
+--    one), the rows inserted, updated and deleted and the (auto)vacuum count,
+--    as the statistics have them (they show a transaction's writes once it
+--    has ended);
+--  * written: a lock stronger than ROW SHARE (one that writes, or DDL) is held
+--    or awaited on the table, its TOAST table or an index, by a transaction
+--    still open;
+--  * exclusive: an ACCESS EXCLUSIVE lock (VACUUM FULL, CLUSTER, REINDEX,
+--    TRUNCATE) is held or awaited on one of them: a size function would queue
+--    behind it, so the table is left out of this scrape.
+-- Index changes are read by queries/sizes_indexes.sql. No size function runs
+-- here and no lock is taken on any user table.
+WITH locks AS MATERIALIZED (
+    SELECT relation, bool_or(mode = 'AccessExclusiveLock') AS exclusive
     FROM pg_locks
     WHERE locktype = 'relation'
-      AND mode = 'AccessExclusiveLock'
+      AND mode NOT IN ('AccessShareLock', 'RowShareLock')
       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    GROUP BY relation
 ),
-tables AS MATERIALIZED (
-    SELECT c.oid, n.nspname, c.relname, c.reltoastrelid
-    FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'm')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname NOT LIKE 'pg\_toast%'
-      AND c.oid NOT IN (SELECT relation FROM exclusive)
-      AND c.reltoastrelid NOT IN (SELECT relation FROM exclusive)
-      AND NOT EXISTS (
-          SELECT 1 FROM pg_index i
-          WHERE i.indrelid = c.oid AND i.indexrelid IN (SELECT relation FROM exclusive)
-      )
+-- The locked relations as the tables they belong to.
+locked AS (
+    SELECT relation AS oid, exclusive FROM locks
+    UNION ALL
+    SELECT x.indrelid, l.exclusive FROM locks l JOIN pg_index x ON x.indexrelid = l.relation
+    UNION ALL
+    SELECT t.oid, l.exclusive FROM locks l JOIN pg_class t ON t.reltoastrelid = l.relation
 )
--- Each size is measured once: the total is table plus indexes, which is what
--- pg_total_relation_size() would measure all over again.
-, measured AS (
-    SELECT nspname, relname,
-           pg_table_size(oid)::float8 AS table_size_bytes,
-           pg_indexes_size(oid)::float8 AS index_size_bytes,
-           CASE WHEN reltoastrelid = 0 THEN 0 ELSE pg_total_relation_size(reltoastrelid) END::float8 AS toast_size_bytes
-    FROM tables
-)
-SELECT current_database()::text AS datname,
-       nspname::text AS schemaname,
-       relname::text AS relname,
-       table_size_bytes,
-       index_size_bytes,
-       toast_size_bytes,
-       table_size_bytes + index_size_bytes AS total_size_bytes
-FROM measured
+SELECT c.oid AS relid,
+       n.nspname::text AS schemaname,
+       c.relname::text AS relname,
+       COALESCE(l.exclusive, false) AS exclusive,
+       l.oid IS NOT NULL AS written,
+       c.relfilenode::int8 AS filenode,
+       pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid)
+           + pg_stat_get_tuples_deleted(c.oid) AS writes,
+       pg_stat_get_vacuum_count(c.oid) + pg_stat_get_autovacuum_count(c.oid) AS vacuums
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN (SELECT oid, bool_or(exclusive) AS exclusive FROM locked GROUP BY oid) l ON l.oid = c.oid
+WHERE c.relkind IN ('r', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%'
 ORDER BY 2, 3

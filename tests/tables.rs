@@ -325,6 +325,158 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
     waiting.await.unwrap().unwrap();
 }
 
+/// Sizes are measured only for tables that changed, and every change shows
+/// on the next scrape (once the statistics have the writes): committed and
+/// rolled-back writes, a transaction still writing, VACUUM FULL, a new index,
+/// a rename and a drop. Each time the exported sizes are the size functions'
+/// answer at that moment, and `pg_stat_statements` counts the tables the
+/// measuring statement measured.
+#[tokio::test]
+async fn sizes_follow_every_change_and_measure_only_changed_tables() {
+    let cluster = PgCluster::start();
+    run_and_disconnect(
+        &cluster,
+        "CREATE EXTENSION pg_stat_statements;
+         CREATE TABLE orders (id int PRIMARY KEY, note text) WITH (autovacuum_enabled = off);
+         CREATE TABLE wallets (id int PRIMARY KEY) WITH (autovacuum_enabled = off);
+         CREATE TABLE tickets (id int) WITH (autovacuum_enabled = off);
+         INSERT INTO orders SELECT g, 'o' FROM generate_series(1, 100) g;
+         INSERT INTO wallets SELECT generate_series(1, 100)",
+    )
+    .await;
+    let client = cluster.client().await;
+    // The statistics of the setup first: their arrival would change the tables.
+    eventually(WAIT, "the setup's statistics", || async {
+        let row = client
+            .query_one(
+                "SELECT pg_stat_get_tuples_inserted('orders'::regclass)
+                      + pg_stat_get_tuples_inserted('wallets'::regclass)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 200).then_some(())
+    })
+    .await;
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    let truth = |relname: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query_one(
+                    "SELECT pg_total_relation_size(oid)::float8 FROM pg_class WHERE relname = $1",
+                    &[&relname],
+                )
+                .await
+                .unwrap()
+                .get::<_, f64>(0)
+        }
+    };
+    // Tables measured so far: the rows of the measuring statement.
+    let measured = || {
+        let client = &client;
+        async move {
+            client
+                .query_one(
+                    "SELECT COALESCE(sum(rows), 0)::float8 FROM pg_stat_statements
+                     WHERE query LIKE '%pg_indexes_size(oid)%'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, f64>(0)
+        }
+    };
+    let total = |relname| {
+        [
+            ("datname", "postgres"),
+            ("schemaname", "public"),
+            ("relname", relname),
+        ]
+    };
+    let size = "pg_stat_user_tables_total_size_bytes";
+
+    let m = exporter.scrape().await;
+    assert_eq!(success(&m, "sizes"), 1.0);
+    for table in ["orders", "wallets", "tickets"] {
+        assert_eq!(m.value(size, &total(table)), truth(table).await, "{table}");
+    }
+    assert_eq!(measured().await, 3.0);
+    let m = exporter.scrape().await;
+    assert_eq!(measured().await, 3.0, "nothing changed, nothing measured");
+    assert_eq!(m.value(size, &total("orders")), truth("orders").await);
+
+    // Committed writes: measured once the statistics show them.
+    run_and_disconnect(
+        &cluster,
+        "INSERT INTO orders SELECT g, repeat('n', 200) FROM generate_series(101, 5000) g",
+    )
+    .await;
+    let grown = truth("orders").await;
+    eventually(WAIT, "orders grown", || async {
+        (exporter.scrape().await.get(size, &total("orders")) == Some(grown)).then_some(())
+    })
+    .await;
+    assert_eq!(measured().await, 4.0, "orders alone measured again");
+
+    // A transaction still writing: its table is measured on every scrape,
+    // then once more after it ends (rolled back, the files keep their size).
+    let writer = cluster.client().await;
+    writer
+        .batch_execute(
+            "BEGIN; INSERT INTO tickets SELECT generate_series(1, 20000)",
+        )
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    assert_eq!(m.value(size, &total("tickets")), truth("tickets").await);
+    assert!(truth("tickets").await > 500_000.0, "uncommitted rows take space");
+    writer
+        .batch_execute("INSERT INTO tickets SELECT generate_series(1, 20000)")
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    assert_eq!(m.value(size, &total("tickets")), truth("tickets").await);
+    writer.batch_execute("ROLLBACK").await.unwrap();
+    let before = measured().await;
+    exporter.scrape().await;
+    assert_eq!(measured().await, before + 1.0, "tickets once more");
+
+    // VACUUM FULL (a new file), then a new index, a rename and a drop.
+    run_and_disconnect(&cluster, "DELETE FROM orders WHERE id > 10;\nVACUUM FULL orders").await;
+    let shrunk = truth("orders").await;
+    assert!(shrunk < grown);
+    let m = exporter.scrape().await;
+    assert_eq!(m.value(size, &total("orders")), shrunk);
+    run_and_disconnect(
+        &cluster,
+        "CREATE INDEX orders_note ON orders (note);
+         ALTER TABLE wallets RENAME TO purses;
+         DROP TABLE tickets",
+    )
+    .await;
+    let m = exporter.scrape().await;
+    assert_eq!(m.value(size, &total("orders")), truth("orders").await);
+    let index: f64 = client
+        .query_one("SELECT pg_relation_size('orders_note')::float8", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        m.value(
+            "pg_stat_user_indexes_size_bytes",
+            &[("relname", "orders"), ("indexrelname", "orders_note")]
+        ),
+        index
+    );
+    assert_eq!(m.value(size, &total("purses")), truth("purses").await);
+    assert!(m.get(size, &total("wallets")).is_none());
+    assert!(m.get(size, &total("tickets")).is_none());
+    assert!(m
+        .get("pg_stat_user_indexes_size_bytes", &[("relname", "wallets")])
+        .is_none());
+}
+
 #[tokio::test]
 async fn index_usage_and_invalid_indexes() {
     let cluster = PgCluster::start();

@@ -3,8 +3,8 @@
 //! the last result of each collector with a minimum interval and of each
 //! custom query with `cache_seconds` (one cache, keyed by collector, database
 //! and query), the statement texts `stat_statements` has already read and
-//! its previous reading of every statement, and where the `logs` collector
-//! stopped reading with its counts.
+//! its previous reading of every statement, the last measured size of
+//! every table, and where the `logs` collector stopped reading with its counts.
 //! Each engine (the `/metrics` one and every `/probe` one) owns its own, so
 //! nothing remembered about one server is served for another.
 
@@ -54,6 +54,7 @@ pub struct Caches {
     statement_texts: Mutex<HashMap<String, String>>,
     statements: Mutex<super::statement_history::History>,
     logs: Mutex<super::logs::State>,
+    sizes: Mutex<HashMap<String, super::relation_sizes::Known>>,
 }
 
 impl Caches {
@@ -75,12 +76,13 @@ impl Caches {
             .insert(key, (Instant::now(), families));
     }
 
-    /// Forgets the results of databases for which `keep` is false.
+    /// Forgets the results and sizes of databases for which `keep` is false.
     pub fn retain_databases(&self, keep: impl Fn(&str) -> bool) {
         self.results
             .lock()
             .expect("cache lock")
             .retain(|key, _| keep(&key.datname));
+        self.sizes().retain(|datname, _| keep(datname));
     }
 
     /// Forgets every query's result (the queries were reloaded).
@@ -94,6 +96,11 @@ impl Caches {
     /// Where the `logs` collector stopped reading, and its counts.
     pub fn logs(&self) -> MutexGuard<'_, super::logs::State> {
         self.logs.lock().expect("logs lock")
+    }
+
+    /// The last measured sizes of each database's tables, by database.
+    pub fn sizes(&self) -> MutexGuard<'_, HashMap<String, super::relation_sizes::Known>> {
+        self.sizes.lock().expect("sizes lock")
     }
 
     /// `stat_statements`' previous reading of every statement.

@@ -13,6 +13,7 @@ use crate::metrics::{Desc, Family};
 pub mod cache;
 pub mod extension;
 pub mod query;
+pub mod relation_sizes;
 pub mod rows;
 pub mod statement_history;
 pub mod statement_text;
@@ -147,7 +148,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_statements::StatStatements,
     &autovacuum::Autovacuum,
     &settings::PgSettings,
-    &sizes::COLLECTOR,
+    &sizes::Sizes,
     &stat_user_indexes::COLLECTOR,
     &partitions::COLLECTOR,
     &stat_archiver::COLLECTOR,

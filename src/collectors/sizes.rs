@@ -1,16 +1,29 @@
 //! `sizes`: the guide's "Check Database Size" and "Table Sizes": every
 //! database's size (and connection limit), and per user table and index of the connected database the
 //! table, TOAST, index and total sizes (postgres_exporter's names where it has
-//! them). A relation under an ACCESS EXCLUSIVE lock (VACUUM FULL, the guide's
-//! monthly task) is left out of that scrape instead of making the collector
-//! wait for the lock; every other relation is still reported.
+//! them). Every scrape reads which tables exist and whether each may have
+//! changed (`queries/sizes_tables.sql`, `queries/sizes_indexes.sql`, no size
+//! function); the size functions
+//! run only for the tables that are new, written since they were last
+//! measured, being written now or due again ([`super::relation_sizes`]), the
+//! others keep the size their files still have. A relation under an ACCESS
+//! EXCLUSIVE lock (VACUUM FULL, the guide's monthly task) is left out of that
+//! scrape instead of making the collector wait for the lock; every other
+//! relation is still reported.
 
-use super::{Column, Columns, Query, QueryCollector, Scope, TABLE_LABELS};
-use crate::metrics::Desc;
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+
+use super::relation_sizes::{Measured, Seen};
+use super::rows::Cells;
+use super::{descs, CollectError, Collector, Column, Columns, Context, Query, Scope, TABLE_LABELS};
+use crate::db::Conn;
+use crate::metrics::{Desc, Family};
 
 const DATABASES_SQL: &str = include_str!("../../queries/sizes_databases.sql");
 const TABLES_SQL: &str = include_str!("../../queries/sizes_tables.sql");
 const INDEXES_SQL: &str = include_str!("../../queries/sizes_indexes.sql");
+const MEASURE_SQL: &str = include_str!("../../queries/sizes_measure.sql");
 
 const DATABASE_COLUMNS: Columns = Columns::new(&[
     Column::new(
@@ -41,25 +54,151 @@ const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new("total_size_bytes", Desc::gauge("pg_stat_user_tables_total_size_bytes", TABLE_LABELS, "Total size of the table with indexes and TOAST, in bytes.")),
 ]);
 
-const INDEX_COLUMNS: Columns = Columns::new(&[Column::new(
-    "size_bytes",
-    Desc::gauge(
-        "pg_stat_user_indexes_size_bytes",
-        &["datname", "schemaname", "relname", "indexrelname"],
-        "Size of the index, in bytes.",
-    ),
-)]);
+static INDEX_SIZE: Desc = Desc::gauge(
+    "pg_stat_user_indexes_size_bytes",
+    &["datname", "schemaname", "relname", "indexrelname"],
+    "Size of the index, in bytes.",
+);
 
-/// The `sizes` collector.
-pub static COLLECTOR: QueryCollector = QueryCollector {
-    name: "sizes",
-    enabled_by_default: true,
-    description:
-        "Database, table, TOAST and index sizes, skipping relations under an exclusive lock",
-    scope: Scope::Both,
-    queries: &[
-        Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide(),
-        Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]),
-        Query::new(&[(0, INDEXES_SQL)], &[INDEX_COLUMNS]),
-    ],
-};
+const DATABASES: Query = Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide();
+/// The table-mapped queries, for [`Collector::tables`]: the measurement
+/// names its columns as the table families.
+const TABLES: &[Query] = &[DATABASES, Query::new(&[(0, MEASURE_SQL)], &[TABLE_COLUMNS])];
+
+#[derive(Debug)]
+pub struct Sizes;
+
+impl Collector for Sizes {
+    fn name(&self) -> &'static str {
+        "sizes"
+    }
+
+    fn description(&self) -> &'static str {
+        "Database, table, TOAST and index sizes, skipping relations under an exclusive lock"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Both
+    }
+
+    fn tables(&self) -> &'static [Query] {
+        TABLES
+    }
+
+    fn metrics(&self) -> Vec<&'static Desc> {
+        descs(DATABASE_COLUMNS)
+            .chain(descs(TABLE_COLUMNS))
+            .chain([&INDEX_SIZE])
+            .collect()
+    }
+
+    fn collect<'a>(
+        &'a self,
+        conn: &'a mut Conn,
+        ctx: &'a Context,
+    ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
+        Box::pin(async move {
+            let mut families = DATABASES.run(conn, ctx).await?;
+            let indexes = conn.query(INDEXES_SQL, &[]).await?;
+            let indexes = match indexes.first() {
+                Some(row) => [row.try_get("indexes")?, row.try_get("filenodes")?, row.try_get("names")?],
+                None => [0; 3],
+            };
+            let seen = conn
+                .query(TABLES_SQL, &[])
+                .await?
+                .iter()
+                .map(seen)
+                .collect::<Result<Vec<Seen>, CollectError>>()?;
+            let now = Instant::now();
+            let due = {
+                let mut all = ctx.caches.sizes();
+                let known = all.entry(ctx.datname.clone()).or_default();
+                known.indexes(indexes);
+                known.due(&seen, now)
+            };
+            let measured = if due.is_empty() {
+                Vec::new()
+            } else {
+                conn.query(MEASURE_SQL, &[&due])
+                    .await?
+                    .iter()
+                    .map(measured)
+                    .collect::<Result<Vec<(u32, Measured)>, CollectError>>()?
+            };
+            let mut all = ctx.caches.sizes();
+            let known = all.entry(ctx.datname.clone()).or_default();
+            known.update(&seen, measured, now);
+            families.extend(table_families(&ctx.datname, &seen, |t| known.report(t)));
+            Ok(families)
+        })
+    }
+}
+
+/// One row of `queries/sizes_tables.sql`.
+fn seen(row: &tokio_postgres::Row) -> Result<Seen, CollectError> {
+    let schemaname = row.required_text("schemaname")?;
+    let relname = row.required_text("relname")?;
+    let counts = [row.try_get("filenode")?, row.try_get("writes")?, row.try_get("vacuums")?];
+    Ok(Seen {
+        relid: row.try_get("relid")?,
+        signature: Seen::signature(counts, &schemaname, &relname),
+        schemaname,
+        relname,
+        exclusive: row.try_get("exclusive")?,
+        written: row.try_get("written")?,
+    })
+}
+
+/// One row of `queries/sizes_measure.sql`.
+fn measured(row: &tokio_postgres::Row) -> Result<(u32, Measured), CollectError> {
+    let names: Vec<String> = row.try_get("indexrelnames")?;
+    let sizes: Vec<f64> = row.try_get("index_sizes")?;
+    Ok((
+        row.try_get("relid")?,
+        Measured {
+            table: row.required_number("table_size_bytes")?,
+            index: row.required_number("index_size_bytes")?,
+            toast: row.required_number("toast_size_bytes")?,
+            indexes: names.into_iter().zip(sizes).collect(),
+        },
+    ))
+}
+
+/// The table and index families, tables in the order `seen` has them
+/// (schema, then name), each table's indexes by name.
+fn table_families<'a>(
+    datname: &str,
+    seen: &'a [Seen],
+    report: impl Fn(&'a Seen) -> Option<&'a Measured>,
+) -> Vec<Family> {
+    let mut tables: Vec<Family> = TABLE_COLUMNS.all().iter().map(|c| c.desc.family()).collect();
+    let mut indexes = INDEX_SIZE.family();
+    for table in seen {
+        let Some(sizes) = report(table) else {
+            continue;
+        };
+        let values = crate::metrics::label_values(vec![
+            datname.to_string(),
+            table.schemaname.clone(),
+            table.relname.clone(),
+        ]);
+        let numbers = [sizes.table, sizes.index, sizes.toast, sizes.table + sizes.index];
+        for (family, value) in tables.iter_mut().zip(numbers) {
+            family.push(std::sync::Arc::clone(&values), value);
+        }
+        for (index, size) in sizes.indexes.iter() {
+            indexes.push(
+                crate::metrics::label_values(vec![
+                    datname.to_string(),
+                    table.schemaname.clone(),
+                    table.relname.clone(),
+                    index.clone(),
+                ]),
+                *size,
+            );
+        }
+    }
+    tables.push(indexes);
+    tables
+}
