@@ -42,6 +42,9 @@ MASKED = {
     "process_virtual_memory_bytes": "memory of the exporter process",
     "process_open_fds": "open files of the exporter process (sockets come and go)",
     "process_start_time_seconds": "when the exporter process started",
+    "process_network_receive_bytes_total": "bytes of the whole network namespace, moved by the other exporter too",
+    "process_network_transmit_bytes_total": "bytes of the whole network namespace, moved by the other exporter too",
+    "postgres_exporter_config_last_reload_success_timestamp_seconds": "when the exporter process loaded its files",
     # pg_stat_database counters of the database the exporters connect to (only
     # its series: the other databases are quiet and compared), which every
     # scrape's own queries move: catalog reads, transactions, session time. A

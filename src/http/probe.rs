@@ -47,6 +47,9 @@ pub struct EngineSettings {
     /// The files to read again on reload.
     pub config_file: Option<PathBuf>,
     pub query_paths: Vec<PathBuf>,
+    /// `--constantLabels` for families compressed as collectors finish;
+    /// `None` with OpenMetrics on, which is encoded from whole families.
+    pub compress: Option<crate::metrics::ConstantLabels>,
 }
 
 impl EngineSettings {
@@ -60,6 +63,7 @@ impl EngineSettings {
             self.discovery.clone(),
             self.timeout,
         )
+        .compressing(self.compress.clone())
     }
 }
 

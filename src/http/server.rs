@@ -50,7 +50,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// The handlers' state for `config`: nothing connects until the first scrape,
 /// so an unreachable database at startup is not an error.
 pub fn build_state(config: Config) -> AppState {
+    let constant_labels: crate::metrics::ConstantLabels = config.constant_labels.into();
     let settings = EngineSettings {
+        compress: (!config.openmetrics).then(|| Arc::clone(&constant_labels)),
         collectors: config.collectors,
         options: Arc::new(config.options),
         loaded: Reloadable::new(config.loaded, &config.query_paths),
@@ -74,7 +76,7 @@ pub fn build_state(config: Config) -> AppState {
         scraper,
         telemetry_path: config.telemetry_path,
         openmetrics: config.openmetrics,
-        constant_labels: config.constant_labels.into(),
+        constant_labels,
         web: config.web,
     }
 }

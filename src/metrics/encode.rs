@@ -193,7 +193,7 @@ pub fn encode_into(
 
 /// Text format 0.0.4: each family's HELP and TYPE, then its samples under the
 /// family's exact name (a histogram's as `_bucket`, `_sum` and `_count`).
-fn prometheus_text(
+pub(super) fn prometheus_text(
     out: &mut String,
     families: &[Family],
     constant: &[(String, String)],

@@ -10,8 +10,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod encode;
+pub mod gzip;
 
 pub use encode::{encode, encode_into, ConstantLabels, Encoding, Format};
+pub use gzip::Part;
 
 /// Prometheus metric type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::Scraper;
-use crate::metrics::{Family, Kind};
+use crate::metrics::{Family, Kind, Part};
 
 impl Scraper {
     /// One collector's families from each database it ran in, merged by
@@ -57,16 +57,16 @@ impl Scraper {
     /// histogram's `_bucket`, `_sum` and `_count`; a counter's name with and
     /// without `_total`), so a gauge `x_count` beside a histogram `x` is a
     /// clash too. Each dropped name is logged once.
-    pub(super) fn drop_duplicates(&self, families: &mut Vec<Family>) {
+    pub(super) fn drop_duplicates(&self, families: &mut Vec<Part>) {
         let mut taken = std::collections::HashSet::new();
         let mut dropped = Vec::new();
         families.retain(|family| {
-            if family.samples.is_empty() {
+            if !family.has_samples() {
                 return true;
             }
-            let names = sample_names(family);
+            let names = sample_names(family.name(), family.kind());
             if names.iter().any(|name| taken.contains(name)) {
-                dropped.push(family.name.to_string());
+                dropped.push(family.name().to_string());
                 return false;
             }
             taken.extend(names);
@@ -83,9 +83,9 @@ impl Scraper {
 
 /// The names a family's samples (and its family name) take in text format
 /// 0.0.4 and in OpenMetrics.
-fn sample_names(family: &Family) -> Vec<String> {
-    let name = family.name.to_string();
-    match family.kind {
+fn sample_names(name: &str, kind: Kind) -> Vec<String> {
+    let name = name.to_string();
+    match kind {
         Kind::Histogram => ["", "_bucket", "_sum", "_count", "_created"]
             .iter()
             .map(|suffix| format!("{name}{suffix}"))
@@ -106,7 +106,8 @@ mod tests {
     fn no_two_families_of_the_catalogue_share_a_series_name() {
         let mut taken = std::collections::HashMap::new();
         for (_, desc) in super::super::catalogue() {
-            for name in sample_names(&desc.family()) {
+            let family = desc.family();
+            for name in sample_names(&family.name, family.kind) {
                 if let Some(other) = taken.insert(name.clone(), desc.name) {
                     panic!("{} and {other} both take {name}", desc.name);
                 }

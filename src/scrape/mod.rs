@@ -32,7 +32,7 @@ use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{Caches, CollectError, Collector, Options};
 use crate::config::{Discovery, Reloadable};
 use crate::db::{Pool, ServerInfo, PREDEFINED_ROLES};
-use crate::metrics::Family;
+use crate::metrics::{ConstantLabels, Family, Part};
 
 mod cardinality;
 pub mod catalogue;
@@ -100,6 +100,9 @@ pub struct Scraper {
     missing_roles: Mutex<Vec<&'static str>>,
     /// The families each collector's series cap cut last time (to log changes only).
     capped: Mutex<std::collections::HashMap<&'static str, Vec<String>>>,
+    /// Families are compressed in text format 0.0.4 with these constant
+    /// labels as each collector finishes ([`Scraper::compressing`]).
+    compressing: Option<ConstantLabels>,
 }
 
 impl Scraper {
@@ -137,6 +140,18 @@ impl Scraper {
             discovery_failed: std::sync::atomic::AtomicBool::new(false),
             missing_roles: Mutex::new(Vec::new()),
             capped: Mutex::default(),
+            compressing: None,
+        }
+    }
+
+    /// With `Some(constant)`, compresses each collector's families in text
+    /// format 0.0.4 with those labels as it finishes, and lets its samples
+    /// go: a collection then holds compressed text instead of every sample,
+    /// which OpenMetrics, encoded from the families, cannot use.
+    pub fn compressing(self, constant: Option<ConstantLabels>) -> Scraper {
+        Scraper {
+            compressing: constant,
+            ..self
         }
     }
 
@@ -221,7 +236,7 @@ impl Scraper {
             task.await.unwrap_or_else(|err| {
                 tracing::error!(error = %err, "collection task failed");
                 *this.in_flight.lock().expect("in-flight lock") = None;
-                Arc::new(Collection::new(vec![up_family(false)]))
+                Arc::new(Collection::new(vec![up_family(false).into()]))
             })
         }
         .boxed()
@@ -239,17 +254,17 @@ impl Scraper {
             self.warn_if_roles_missing(server);
         }
 
-        let mut families = vec![up_family(probe.is_some())];
+        let mut families: Vec<Part> = vec![up_family(probe.is_some()).into()];
         if let Some((server, _)) = &probe {
             let mut info = STATIC.family();
             info.push(vec![server.version.clone(), server.short_version()], 1.0);
-            families.push(info);
-            families.push(START_TIME.single(server.start_time_seconds));
+            families.push(info.into());
+            families.push(START_TIME.single(server.start_time_seconds).into());
             let mut granted = ROLE_GRANTED.family();
             for (role, has) in PREDEFINED_ROLES.iter().zip(&server.roles) {
                 granted.push(vec![role.to_string()], f64::from(u8::from(*has)));
             }
-            families.push(granted);
+            families.push(granted.into());
         }
         let (outcomes, database_success) = match &probe {
             Some((server, others)) => self.run_all(server, others, &queries, deadline).await,
@@ -269,7 +284,8 @@ impl Scraper {
                 .iter()
                 .flatten()
                 .filter_map(|(_, o)| o.result.as_ref().ok())
-                .flatten(),
+                .flatten()
+                .filter_map(Part::family),
         );
         let mut any_failed = probe.is_none();
         let mut status = Vec::with_capacity(self.collectors.len());
@@ -286,10 +302,12 @@ impl Scraper {
             }
             let mut error = probe.is_none().then(|| UNREACHABLE.to_string());
             let mut collected = Vec::with_capacity(runs.len());
+            let mut final_series = None;
             for (database, outcome) in runs {
                 let failure = match outcome.result {
-                    Ok(part) => {
-                        collected.push(part);
+                    Ok(parts) => {
+                        final_series = outcome.series;
+                        collected.push(parts);
                         continue;
                     }
                     Err(failure) => failure,
@@ -302,13 +320,24 @@ impl Scraper {
                 }
                 // A collector that failed in part still serves what it collected.
                 if let plan::Failure::Collect(CollectError::Partial { families, .. }) = failure {
-                    collected.push(families);
+                    collected.push(families.into_iter().map(Part::from).collect());
                 }
             }
-            let mut merged = self.merge_databases(collected);
-            let count = self.limit_series(name, &small, &mut merged);
+            // Final already (one run, limited and compressed as it finished), or put together now.
+            let count = match final_series.filter(|_| collected.len() == 1) {
+                Some(count) => {
+                    families.extend(collected.into_iter().flatten());
+                    count
+                }
+                None => {
+                    let parts = collected.into_iter().map(|p| p.into_iter().filter_map(Part::into_family).collect());
+                    let mut merged = self.merge_databases(parts.collect());
+                    let count = self.limit_series(name, &small, &mut merged);
+                    families.extend(merged.into_iter().map(Part::from));
+                    count
+                }
+            };
             series.push(vec![name.to_string()], count as f64);
-            families.extend(merged);
             any_failed |= error.is_some();
             successes.push(
                 vec![name.to_string()],
@@ -327,16 +356,13 @@ impl Scraper {
         }
         *self.status.lock().expect("status lock") = status;
 
-        families.push(durations);
-        families.push(successes);
-        families.push(database_success);
-        families.push(cache_ages);
-        families.push(series);
-        families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()));
-        families.push(SCRAPES.single(scrapes as f64));
-        families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }));
-        families.extend(files::families(&self.loaded.status()));
-        families.extend(process::families());
+        let own = [durations, successes, database_success, cache_ages, series];
+        families.extend(own.into_iter().map(Part::from));
+        families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()).into());
+        families.push(SCRAPES.single(scrapes as f64).into());
+        families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }).into());
+        families.extend(files::families(&self.loaded.status()).into_iter().map(Part::from));
+        families.extend(process::families().into_iter().map(Part::from));
         self.drop_duplicates(&mut families);
         crate::metrics::forget_unused_label_values();
         Collection::new(families)

@@ -15,20 +15,30 @@ use crate::collectors::cache::Key;
 use crate::collectors::custom_queries::CustomQuery;
 use crate::collectors::{CollectError, Collector, Context, Scope};
 use crate::db::{error_chain, is_connection_error, ServerInfo};
-use crate::metrics::Family;
+use crate::metrics::gzip::{compress, compressor};
+use crate::metrics::{Family, Part};
 
 /// What one collector contributed to a scrape in one database.
 pub(super) struct Outcome {
     pub(super) seconds: f64,
-    pub(super) result: Result<Vec<Family>, Failure>,
+    pub(super) result: Result<Vec<Part>, Failure>,
     /// Age of a cached result, for collectors with a minimum interval.
     pub(super) cache_age: Option<f64>,
+    /// The series it exports, when its families are final already: limited
+    /// and compressed as it finished (see [`Run::compress`]).
+    pub(super) series: Option<usize>,
 }
 
 /// One collector to run in one database.
 pub(super) struct Run {
     collector: usize,
     ctx: Context,
+    /// Whether its families are final when it finishes, so that they are
+    /// limited and compressed at once and their samples let go: the engine
+    /// compresses, no table is kept out by size (which needs every
+    /// collector's sizes), and the collector runs in this database alone
+    /// (nothing to merge).
+    compress: bool,
 }
 
 impl Run {
@@ -141,10 +151,15 @@ impl Scraper {
         others: &[String],
         queries: &Arc<Vec<CustomQuery>>,
     ) -> Vec<Vec<Run>> {
+        let alone = |collector: usize| {
+            others.is_empty() || self.collectors[collector].scope() == Scope::Server
+        };
+        let compress = self.compressing.is_some() && self.options.tables.min_size <= 0.0;
         let mut lanes: Vec<Vec<Run>> = (0..self.collectors.len())
             .map(|collector| {
                 vec![Run {
                     collector,
+                    compress: compress && alone(collector),
                     ctx: Context::new(
                         server.clone(),
                         Arc::clone(&self.options),
@@ -166,6 +181,7 @@ impl Scraper {
                     .iter()
                     .map(|&collector| Run {
                         collector,
+                        compress: false,
                         ctx: Context {
                             server: server.clone(),
                             options: Arc::clone(&self.options),
@@ -190,9 +206,47 @@ impl Scraper {
             .retain_databases(|datname| others.iter().any(|d| d == datname));
     }
 
-    /// Runs the collector, or serves its last result while its minimum
-    /// interval has not passed.
+    /// Runs the collector (or serves its last result), and when its families
+    /// are final, limits and compresses them at once.
     async fn run_or_reuse(&self, run: &Run, deadline: Instant) -> Outcome {
+        let (seconds, result, cache_age) = self.collect_or_reuse(run, deadline).await;
+        let name = self.collectors[run.collector].name();
+        match (result, &self.compressing) {
+            (Ok(mut families), Some(constant)) if run.compress => {
+                let series = self.limit_series(name, &Default::default(), &mut families);
+                let constant = std::sync::Arc::clone(constant);
+                let parts = tokio::task::spawn_blocking(move || {
+                    let mut compressor = compressor();
+                    families
+                        .iter()
+                        .map(|family| Part::Compressed(compress(family, &constant, &mut compressor)))
+                        .collect()
+                })
+                .await
+                .expect("compressing does not panic");
+                Outcome {
+                    seconds,
+                    result: Ok(parts),
+                    cache_age,
+                    series: Some(series),
+                }
+            }
+            (result, _) => Outcome {
+                seconds,
+                result: result.map(|families| families.into_iter().map(Part::from).collect()),
+                cache_age,
+                series: None,
+            },
+        }
+    }
+
+    /// Runs the collector, or serves its last result while its minimum
+    /// interval has not passed: its duration, families and cache age.
+    async fn collect_or_reuse(
+        &self,
+        run: &Run,
+        deadline: Instant,
+    ) -> (f64, Result<Vec<Family>, Failure>, Option<f64>) {
         let collector = self.collectors[run.collector];
         let ctx = &run.ctx;
         let database = run.database();
@@ -205,29 +259,17 @@ impl Scraper {
             .unwrap_or_default();
         if interval.is_zero() {
             let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
-            return Outcome {
-                seconds,
-                result,
-                cache_age: None,
-            };
+            return (seconds, result, None);
         }
         let key = Key::collector(name, &ctx.datname);
         if let Some((age, families)) = self.caches.fresh(&key, interval) {
-            return Outcome {
-                seconds: 0.0,
-                result: Ok(families),
-                cache_age: Some(age.as_secs_f64()),
-            };
+            return (0.0, Ok(families), Some(age.as_secs_f64()));
         }
         let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
         if let Ok(families) = &result {
             self.caches.store(key, families.clone());
         }
-        Outcome {
-            seconds,
-            result,
-            cache_age: Some(0.0),
-        }
+        (seconds, result, Some(0.0))
     }
 
     async fn run_collector(

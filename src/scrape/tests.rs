@@ -44,8 +44,16 @@ async fn requests_sharing_a_collection_share_its_compressed_body() {
     for i in 0..1000 {
         family.push(vec![format!("table_{i}")], f64::from(i));
     }
-    let collection = Arc::new(Collection::new(vec![family]));
     let constant = ConstantLabels::from([]);
+    // One part compressed as its collector finished, one still in samples.
+    let mut up = crate::metrics::Family::new("pg_up", "Up.", crate::metrics::Kind::Gauge, &[]);
+    up.push(Vec::new(), 1.0);
+    let mut compressor = crate::metrics::gzip::compressor();
+    let compressed = crate::metrics::gzip::compress(&family, &constant, &mut compressor);
+    let collection = Arc::new(Collection::new(vec![
+        up.into(),
+        Part::Compressed(compressed),
+    ]));
     let bodies = futures::future::join_all((0..8).map(|_| {
         let collection = Arc::clone(&collection);
         let constant = Arc::clone(&constant);
@@ -68,4 +76,6 @@ async fn requests_sharing_a_collection_share_its_compressed_body() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bodies[0][..]), &mut text)
         .unwrap();
     assert_eq!(text.as_bytes(), &plain[..]);
+    assert!(text.starts_with("# HELP pg_up Up.\n# TYPE pg_up gauge\npg_up 1.0\n# HELP pg_demo_rows Rows.\n"));
+    assert!(text.ends_with("pg_demo_rows{relname=\"table_999\"} 999.0\n"));
 }
