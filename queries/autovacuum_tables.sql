@@ -4,9 +4,10 @@
 -- to the server setting, and the dead-tuple count at which autovacuum will
 -- vacuum it: threshold + scale_factor * reltuples, capped from PostgreSQL 18 by
 -- autovacuum_vacuum_max_threshold (-1 = no cap). Also the table's transaction
--- ID age. Catalog reads only: no lock on any table. The reloptions are
--- turned into JSON once per table (MATERIALIZED), not once per setting.
-WITH server AS (
+-- ID age. Catalog reads only: no lock on any table. The server settings are
+-- read once (MATERIALIZED), not once per table; the reloptions are turned into
+-- JSON once per table that has any (MATERIALIZED), not once per setting.
+WITH server AS MATERIALIZED (
     SELECT current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS enabled,
            current_setting('autovacuum_vacuum_threshold')::float8 AS vacuum_threshold,
            current_setting('autovacuum_vacuum_scale_factor')::float8 AS vacuum_scale_factor,
@@ -16,7 +17,7 @@ WITH server AS (
 ),
 tables AS MATERIALIZED (
     SELECT n.nspname, c.relname, c.relfrozenxid, GREATEST(c.reltuples, 0)::float8 AS reltuples,
-           (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) AS opts
+           CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) END AS opts
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'm')

@@ -6,7 +6,8 @@
 -- session runs in UTC); and the estimated live rows of its DEFAULT partition
 -- (rows that fit no range). A MAXVALUE upper bound gives +Inf (covered
 -- forever); MINVALUE lower bounds are ignored. Nested, list and hash
--- partitions only count.
+-- partitions only count. Each bound is matched against the range pattern once
+-- (MATERIALIZED), not once per use of its lower and upper value.
 -- Catalog and statistics reads only: no lock on any table. (pg_get_expr is
 -- given no relation: with one it would open it, waiting behind an ACCESS
 -- EXCLUSIVE lock; a partition bound holds constants only.)
@@ -31,7 +32,7 @@ parents AS (
     WHERE p.oid IN (SELECT parent FROM children)
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 ),
-ranges AS (
+ranges AS MATERIALIZED (
     SELECT c.parent, c.oid, c.bound,
            regexp_match(c.bound, '^FOR VALUES FROM \((''[^'']*''|MINVALUE|MAXVALUE)\) TO \((''[^'']*''|MINVALUE|MAXVALUE)\)$') AS m
     FROM children c
