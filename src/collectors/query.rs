@@ -7,7 +7,10 @@
 
 use futures::future::BoxFuture;
 
-use super::rows::{descs, families_from_rows, Columns};
+use futures::TryStreamExt;
+use tokio_postgres::types::ToSql;
+
+use super::rows::{descs, families_from_rows, Columns, FamiliesFromRows};
 use super::{CollectError, Collector, Context, Options, Scope};
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
@@ -94,12 +97,33 @@ impl Query {
         Ok(families)
     }
 
-    /// Runs the query and maps its rows: nothing when it does not run here.
+    /// Runs the query and maps its rows as they arrive (none is kept):
+    /// nothing when it does not run here.
     pub async fn run(&self, conn: &mut Conn, ctx: &Context) -> Result<Vec<Family>, CollectError> {
-        match self.rows(conn, ctx).await? {
-            Some(rows) => self.families(&rows),
-            None => Ok(Vec::new()),
+        if self.server_wide && !ctx.server_wide {
+            return Ok(Vec::new());
         }
+        let Some(sql) = self.sql_for(ctx.server.version_num) else {
+            return Ok(Vec::new());
+        };
+        let param = self.param.map(|param| param(&ctx.options));
+        let params: Vec<&(dyn ToSql + Sync)> = param.iter().map(|p| p as _).collect();
+        let (rows, expected) = conn.query_stream(sql, &params).await?;
+        let mut tables: Vec<FamiliesFromRows> = self
+            .columns
+            .iter()
+            .map(|columns| FamiliesFromRows::new(*columns, expected))
+            .collect();
+        let mut rows = std::pin::pin!(rows);
+        let mut count = 0;
+        while let Some(row) = rows.try_next().await? {
+            for table in &mut tables {
+                table.push(&row)?;
+            }
+            count += 1;
+        }
+        conn.returned(sql, count);
+        Ok(tables.into_iter().flat_map(FamiliesFromRows::finish).collect())
     }
 }
 

@@ -167,25 +167,47 @@ pub fn families_from_rows<R: Cells>(
     rows: &[R],
     columns: Columns,
 ) -> Result<Vec<Family>, CollectError> {
-    let labels = columns.labels();
-    let columns = columns.all();
-    // One sample per row at most: reserved once, so that a family of 10,000
-    // tables does not pass through the doubling of a growing vector.
-    let mut families: Vec<Family> = columns
-        .iter()
-        .map(|c| {
-            let mut family = c.desc.family();
-            family.samples.reserve_exact(rows.len());
-            family
-        })
-        .collect();
+    let mut families = FamiliesFromRows::new(columns, rows.len());
     for row in rows {
-        let mut label_values = Vec::with_capacity(labels.len());
-        for label in labels {
+        families.push(row)?;
+    }
+    Ok(families.finish())
+}
+
+/// [`families_from_rows`] a row at a time, for rows read as they arrive.
+pub struct FamiliesFromRows {
+    labels: &'static [&'static str],
+    columns: &'static [Column],
+    families: Vec<Family>,
+}
+
+impl FamiliesFromRows {
+    /// Room for `rows` samples per family, reserved once, so that a family
+    /// of 10,000 tables does not pass through the doubling of a growing vector.
+    pub fn new(columns: Columns, rows: usize) -> FamiliesFromRows {
+        FamiliesFromRows {
+            labels: columns.labels(),
+            columns: columns.all(),
+            families: columns
+                .all()
+                .iter()
+                .map(|c| {
+                    let mut family = c.desc.family();
+                    family.samples.reserve_exact(rows);
+                    family
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds one row's samples.
+    pub fn push<R: Cells>(&mut self, row: &R) -> Result<(), CollectError> {
+        let mut label_values = Vec::with_capacity(self.labels.len());
+        for label in self.labels {
             label_values.push(row.text(label)?.unwrap_or_default());
         }
         let values = crate::metrics::label_values(label_values);
-        for (family, column) in families.iter_mut().zip(columns) {
+        for (family, column) in self.families.iter_mut().zip(self.columns) {
             // A column that this server's query variant lacks gives no sample.
             if !row.has(column.column) {
                 continue;
@@ -194,8 +216,12 @@ pub fn families_from_rows<R: Cells>(
                 family.push(std::sync::Arc::clone(&values), value);
             }
         }
+        Ok(())
     }
-    Ok(families)
+
+    pub fn finish(self) -> Vec<Family> {
+        self.families
+    }
 }
 
 /// Longest statement text kept in a `query` label.

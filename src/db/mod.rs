@@ -155,8 +155,8 @@ pub fn is_marked(text: &str) -> bool {
 /// One open session with its prepared statements.
 pub struct Conn {
     pub(super) client: Client,
-    /// Prepared statements by SQL text.
-    statements: HashMap<String, Statement>,
+    /// Prepared statements by SQL text, with the rows the last run returned.
+    statements: HashMap<String, (Statement, usize)>,
 }
 
 impl Conn {
@@ -174,15 +174,39 @@ impl Conn {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = match self.statements.get(sql) {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self.client.prepare(&marked(sql)).await?;
-                self.statements.insert(sql.to_string(), statement.clone());
-                statement
-            }
-        };
+        let (statement, _) = self.prepared(sql).await?;
         self.client.query(&statement, params).await
+    }
+
+    /// Like [`Conn::query`], the rows one at a time as they arrive, so that
+    /// they need not all be held; with the number of rows the statement
+    /// returned last time in this session (0 the first time), which the
+    /// caller tells [`Conn::returned`] when done.
+    pub async fn query_stream(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<(tokio_postgres::RowStream, usize), tokio_postgres::Error> {
+        let (statement, last) = self.prepared(sql).await?;
+        let rows = self.client.query_raw(&statement, params.iter().copied()).await?;
+        Ok((rows, last))
+    }
+
+    /// Records how many rows `sql` returned (see [`Conn::query_stream`]).
+    pub fn returned(&mut self, sql: &str, rows: usize) {
+        if let Some((_, last)) = self.statements.get_mut(sql) {
+            *last = rows;
+        }
+    }
+
+    /// `sql` prepared in this session (on first use, with [`STATEMENT_MARKER`]).
+    async fn prepared(&mut self, sql: &str) -> Result<(Statement, usize), tokio_postgres::Error> {
+        if let Some((statement, last)) = self.statements.get(sql) {
+            return Ok((statement.clone(), *last));
+        }
+        let statement = self.client.prepare(&marked(sql)).await?;
+        self.statements.insert(sql.to_string(), (statement.clone(), 0));
+        Ok((statement, 0))
     }
 
     /// Runs `body`'s queries in one read-only transaction, so that they all

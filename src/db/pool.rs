@@ -58,6 +58,10 @@ pub struct Pool {
     reachability: Reachability,
 }
 
+/// The least time a connection attempt must have had for its timeout to
+/// count as the server's failure (and set a backoff).
+const TELLING_ATTEMPT: Duration = Duration::from_millis(500);
+
 impl Pool {
     /// A pool of at most `max_connections` sessions whose statements and lock
     /// waits are cut off at `limits`. No connection is opened until the first
@@ -269,7 +273,11 @@ impl Pool {
                 })
             }
             Err(_) => {
-                self.reachability.record(database, &shown, false, None);
+                // Cut short by the scrape's own deadline, the attempt says
+                // nothing about the server: no backoff for the next scrape.
+                if remaining >= TELLING_ATTEMPT {
+                    self.reachability.record(database, &shown, false, None);
+                }
                 Err(ConnectError::Timeout { target: shown })
             }
         }

@@ -1,10 +1,10 @@
-//! A collection in text format 0.0.4 as parts: families, or families already
-//! encoded and compressed. A family is compressed on its own — raw deflate
-//! ending in a full flush, which starts the compressor afresh — so families
-//! compressed apart (each as its collector finishes, in any order) join, in
-//! output order, into one valid gzip stream, and one can still be left out.
-//! A collection that keeps its families compressed holds about a twentieth
-//! of their samples' memory.
+//! A collection in text format 0.0.4 as parts: families, or a collector's
+//! families already encoded and compressed together. Compressed parts are
+//! raw deflate ending in a full flush, which starts the compressor afresh, so
+//! parts compressed apart (each as its collector finishes, in any order)
+//! join, in output order, into one valid gzip stream. A collection that
+//! keeps its families compressed holds about a twentieth of their samples'
+//! memory.
 
 use std::borrow::Cow;
 
@@ -13,13 +13,12 @@ use flate2::{Compress, Compression, Crc, Decompress, FlushCompress, FlushDecompr
 use super::encode::prometheus_text;
 use super::{ConstantLabels, Family, Kind};
 
-/// One family's text (format 0.0.4), compressed on its own.
+/// Families' text (format 0.0.4), compressed on its own.
 #[derive(Debug)]
 pub struct Compressed {
-    pub name: Cow<'static, str>,
-    pub kind: Kind,
-    /// Whether it has samples (a family without is written as nothing).
-    pub has_samples: bool,
+    /// The name and type of each family with samples (the others are
+    /// written as nothing).
+    pub names: Vec<(Cow<'static, str>, Kind)>,
     deflate: Vec<u8>,
     crc: Crc,
 }
@@ -38,17 +37,12 @@ impl From<Family> for Part {
 }
 
 impl Part {
-    pub fn name(&self) -> &str {
+    /// The name and type of each family with samples in the part.
+    pub fn names(&self) -> Vec<(&str, Kind)> {
         match self {
-            Part::Family(f) => &f.name,
-            Part::Compressed(c) => &c.name,
-        }
-    }
-
-    pub fn kind(&self) -> Kind {
-        match self {
-            Part::Family(f) => f.kind,
-            Part::Compressed(c) => c.kind,
+            Part::Family(f) if f.samples.is_empty() => Vec::new(),
+            Part::Family(f) => vec![(&f.name, f.kind)],
+            Part::Compressed(c) => c.names.iter().map(|(name, kind)| (&**name, *kind)).collect(),
         }
     }
 
@@ -66,13 +60,6 @@ impl Part {
             Part::Compressed(_) => None,
         }
     }
-
-    pub fn has_samples(&self) -> bool {
-        match self {
-            Part::Family(f) => !f.samples.is_empty(),
-            Part::Compressed(c) => c.has_samples,
-        }
-    }
 }
 
 /// A compressor for [`compress`], at the fast level: the text repeats
@@ -81,38 +68,45 @@ pub fn compressor() -> Compress {
     Compress::new(Compression::fast(), false)
 }
 
-/// Encodes `family` with `constant` labels and compresses it on its own.
-pub fn compress(family: &Family, constant: &ConstantLabels, compressor: &mut Compress) -> Compressed {
-    let mut text = String::new();
-    // Writing into a String cannot fail.
-    let _ = prometheus_text(&mut text, std::slice::from_ref(family), constant);
+/// Encodes `families` with `constant` labels and compresses them, as one
+/// part, on their own.
+pub fn compress(families: &[Family], constant: &ConstantLabels, compressor: &mut Compress) -> Compressed {
     let mut crc = Crc::new();
-    crc.update(text.as_bytes());
-    let mut deflate = Vec::with_capacity(text.len() / 8 + 64);
-    deflate_into(compressor, text.as_bytes(), &mut deflate);
-    deflate.shrink_to_fit();
-    Compressed {
-        name: family.name.clone(),
-        kind: family.kind,
-        has_samples: !family.samples.is_empty(),
-        deflate,
-        crc,
+    let mut deflate = Vec::new();
+    let mut text = String::new();
+    let mut names = Vec::new();
+    for (at, family) in families.iter().enumerate() {
+        text.clear();
+        // Writing into a String cannot fail.
+        let _ = prometheus_text(&mut text, std::slice::from_ref(family), constant);
+        crc.update(text.as_bytes());
+        let last = at + 1 == families.len();
+        deflate_into(compressor, text.as_bytes(), last, &mut deflate);
+        if !family.samples.is_empty() {
+            names.push((family.name.clone(), family.kind));
+        }
     }
+    if families.is_empty() {
+        deflate_into(compressor, &[], true, &mut deflate);
+    }
+    deflate.shrink_to_fit();
+    Compressed { names, deflate, crc }
 }
 
-/// Compresses `input` and flushes fully: the output ends on a byte boundary
-/// and the next input starts with an empty dictionary.
-fn deflate_into(compressor: &mut Compress, mut input: &[u8], out: &mut Vec<u8>) {
+/// Compresses `input`; at the `end`, flushes fully: the output ends on a
+/// byte boundary and the next input starts with an empty dictionary.
+fn deflate_into(compressor: &mut Compress, mut input: &[u8], end: bool, out: &mut Vec<u8>) {
+    let flush = if end { FlushCompress::Full } else { FlushCompress::None };
     loop {
         if out.capacity() - out.len() < 1024 {
             out.reserve(out.capacity().max(4096));
         }
         let before = compressor.total_in();
         compressor
-            .compress_vec(input, out, FlushCompress::Full)
+            .compress_vec(input, out, flush)
             .expect("deflate into memory cannot fail");
         input = &input[(compressor.total_in() - before) as usize..];
-        if input.is_empty() && out.len() < out.capacity() {
+        if input.is_empty() && (!end || out.len() < out.capacity()) {
             return;
         }
     }
@@ -140,7 +134,8 @@ pub fn gzip(parts: &[Part], constant: &ConstantLabels) -> Vec<u8> {
                 crc.combine(&c.crc);
             }
             Part::Family(family) => {
-                let c = compress(family, constant, compressor.get_or_insert_with(self::compressor));
+                let compressor = compressor.get_or_insert_with(self::compressor);
+                let c = compress(std::slice::from_ref(family), constant, compressor);
                 out.extend_from_slice(&c.deflate);
                 crc.combine(&c.crc);
             }
@@ -203,16 +198,19 @@ mod tests {
     fn families_compressed_apart_and_in_any_order_make_the_same_text() {
         let constant: ConstantLabels = Arc::from(vec![("cluster".to_string(), "a".to_string())]);
         let expected = encode(families(), Format::PrometheusText, &constant);
-        // Compressed in reverse order with one compressor, then put in
-        // output order; one left as samples.
+        // Compressed in reverse order with one compressor (the last two
+        // together), then put in output order; one left as samples.
+        let all = families();
         let mut compressor = compressor();
-        let mut parts: Vec<Part> = families()
-            .iter()
-            .rev()
-            .map(|f| Part::Compressed(compress(f, &constant, &mut compressor)))
-            .collect();
-        parts.reverse();
-        parts[2] = Part::Family(families().remove(2));
+        let last_two = compress(&all[2..], &constant, &mut compressor);
+        let first = compress(&all[..1], &constant, &mut compressor);
+        let mut parts = vec![
+            Part::Compressed(first),
+            Part::Family(families().remove(1)),
+            Part::Compressed(last_two),
+        ];
+        let names: Vec<&str> = parts[2].names().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["pg_demo_scans"], "only families with samples");
         let body = gzip(&parts, &constant);
         let mut inflated = String::new();
         flate2::read::GzDecoder::new(&body[..])
@@ -228,7 +226,8 @@ mod tests {
             .read_to_string(&mut rest)
             .unwrap();
         assert!(rest.starts_with("# HELP pg_up Up.\n"));
-        assert!(!rest.contains("pg_demo_rows") && rest.contains("pg_demo_scans{relname=\"table_299\",cluster=\"a\"} 747.5\n"));
+        assert!(!rest.contains("pg_demo_rows"));
+        assert!(rest.contains("pg_demo_scans{relname=\"table_299\",cluster=\"a\"} 747.5\n"));
     }
 
     #[test]

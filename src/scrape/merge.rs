@@ -60,13 +60,16 @@ impl Scraper {
     pub(super) fn drop_duplicates(&self, families: &mut Vec<Part>) {
         let mut taken = std::collections::HashSet::new();
         let mut dropped = Vec::new();
-        families.retain(|family| {
-            if !family.has_samples() {
-                return true;
-            }
-            let names = sample_names(family.name(), family.kind());
-            if names.iter().any(|name| taken.contains(name)) {
-                dropped.push(family.name().to_string());
+        families.retain(|part| {
+            let names: Vec<String> = part
+                .names()
+                .into_iter()
+                .flat_map(|(name, kind)| sample_names(name, kind))
+                .collect();
+            // A compressed part is a built-in collector's, compressed only
+            // where no earlier part can share a name with it (see plan.rs).
+            if matches!(part, Part::Family(_)) && names.iter().any(|name| taken.contains(name)) {
+                dropped.push(part.names()[0].0.to_string());
                 return false;
             }
             taken.extend(names);

@@ -365,6 +365,7 @@ impl Scraper {
         families.extend(process::families().into_iter().map(Part::from));
         self.drop_duplicates(&mut families);
         crate::metrics::forget_unused_label_values();
+        process::return_free_memory();
         Collection::new(families)
     }
 

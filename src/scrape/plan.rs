@@ -36,8 +36,8 @@ pub(super) struct Run {
     /// Whether its families are final when it finishes, so that they are
     /// limited and compressed at once and their samples let go: the engine
     /// compresses, no table is kept out by size (which needs every
-    /// collector's sizes), and the collector runs in this database alone
-    /// (nothing to merge).
+    /// collector's sizes), the collector runs in this database alone
+    /// (nothing to merge), and no custom query's family comes before it.
     compress: bool,
 }
 
@@ -155,11 +155,17 @@ impl Scraper {
             others.is_empty() || self.collectors[collector].scope() == Scope::Server
         };
         let compress = self.compressing.is_some() && self.options.tables.min_size <= 0.0;
+        // A custom query's family that shares a name with a built-in one
+        // after it wins (the first in output order does): those stay whole.
+        let custom = self.collectors.iter().position(|c| c.name() == "custom_queries");
+        let before_custom = |collector: usize| {
+            queries.is_empty() || custom.is_none_or(|at| collector < at)
+        };
         let mut lanes: Vec<Vec<Run>> = (0..self.collectors.len())
             .map(|collector| {
                 vec![Run {
                     collector,
-                    compress: compress && alone(collector),
+                    compress: compress && alone(collector) && before_custom(collector),
                     ctx: Context::new(
                         server.clone(),
                         Arc::clone(&self.options),
@@ -216,11 +222,7 @@ impl Scraper {
                 let series = self.limit_series(name, &Default::default(), &mut families);
                 let constant = std::sync::Arc::clone(constant);
                 let parts = tokio::task::spawn_blocking(move || {
-                    let mut compressor = compressor();
-                    families
-                        .iter()
-                        .map(|family| Part::Compressed(compress(family, &constant, &mut compressor)))
-                        .collect()
+                    vec![Part::Compressed(compress(&families, &constant, &mut compressor()))]
                 })
                 .await
                 .expect("compressing does not panic");
