@@ -4,9 +4,10 @@
 -- have changed since it was last measured (queries/sizes_measure.sql), so
 -- that only those are measured again:
 --  * filenode (VACUUM FULL, CLUSTER, TRUNCATE and SET TABLESPACE give a new
---    one), the rows inserted, updated and deleted and the (auto)vacuum count,
---    as the statistics have them (they show a transaction's writes once it
---    has ended);
+--    one), the rows inserted, updated and deleted and the (auto)vacuum count
+--    of the table and of its TOAST table (vacuumed on its own), as the
+--    statistics have them (they show a transaction's writes once it has
+--    ended);
 --  * written: a lock stronger than ROW SHARE (one that writes, or DDL) is held
 --    or awaited on the table, its TOAST table or an index, by a transaction
 --    still open;
@@ -39,7 +40,9 @@ SELECT c.oid AS relid,
        c.relfilenode::int8 AS filenode,
        pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid)
            + pg_stat_get_tuples_deleted(c.oid) AS writes,
-       pg_stat_get_vacuum_count(c.oid) + pg_stat_get_autovacuum_count(c.oid) AS vacuums
+       pg_stat_get_vacuum_count(c.oid) + pg_stat_get_autovacuum_count(c.oid)
+           + pg_stat_get_vacuum_count(c.reltoastrelid)
+           + pg_stat_get_autovacuum_count(c.reltoastrelid) AS vacuums
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN (SELECT oid, bool_or(exclusive) AS exclusive FROM locked GROUP BY oid) l ON l.oid = c.oid

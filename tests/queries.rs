@@ -87,6 +87,99 @@ async fn every_table_mapped_query_has_the_columns_and_types_its_table_reads() {
     assert!(checked >= 20, "only {checked} tables checked");
 }
 
+/// The per-table queries read the catalog and the statistics functions
+/// directly, which is cheaper at thousands of tables than PostgreSQL's views:
+/// each returns exactly the rows, in the same order, that its reference in
+/// tests/views (the plain way, through the views) returns, on a database
+/// with relations of every kind, and a temporary table of another session.
+#[tokio::test]
+async fn direct_catalog_reads_return_what_the_views_return() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    // No autovacuum: VACUUM and ANALYZE change reltuples and relfrozenxid in
+    // place, which even a running transaction sees.
+    for sql in ["ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()"] {
+        client.batch_execute(sql).await.unwrap();
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/views");
+    let read = |name: &str| std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
+    let setup = read("fixture.sql");
+    for statement in setup.split(";\n").filter(|s| !s.trim().is_empty()) {
+        client.batch_execute(statement).await.unwrap();
+    }
+    let other = cluster.client().await;
+    other
+        .batch_execute(
+            "CREATE TEMP TABLE work (id int PRIMARY KEY, body text);
+             INSERT INTO work SELECT g, repeat('t', 5000) FROM generate_series(1, 20) g",
+        )
+        .await
+        .unwrap();
+    // The statistics of the sessions above, before anything is compared.
+    drop(client);
+    let client = cluster.client().await;
+    support::eventually(support::WAIT, "the fixture's statistics", || async {
+        let row = client
+            .query_one("SELECT pg_stat_get_tuples_inserted('app.three_index'::regclass)", &[])
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 2000).then_some(())
+    })
+    .await;
+    let version = cluster.version_num().await;
+    let rows = |sql: String| {
+        let client = &client;
+        async move {
+            client
+                .simple_query(&sql)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_string))
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    for (name, param) in [
+        ("health", Some("0.2")),
+        ("health", Some("0")),
+        ("stat_user_indexes", None),
+        ("autovacuum_tables", None),
+        ("partitions", None),
+    ] {
+        let bind = |sql: String| match param {
+            Some(value) => sql.replace("$1", value),
+            None => sql,
+        };
+        let ours = bind(std::fs::read_to_string(format!(
+            "{}/queries/{name}.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap());
+        let reference = bind(read(&format!("{name}.sql")));
+        // One transaction: both see one snapshot of the statistics and one now().
+        client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+        if version >= 150000 {
+            client
+                .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
+                .await
+                .unwrap();
+        }
+        let expected = rows(reference).await;
+        let got = rows(ours).await;
+        client.batch_execute("COMMIT").await.unwrap();
+        assert!(!expected.is_empty(), "{name}: the fixture gives rows");
+        assert_eq!(got, expected, "{name} ({param:?}) differs from its reference");
+    }
+    drop(other);
+}
+
 /// Whether `sql` has `word` as a whole word.
 fn mentions(sql: &str, word: &str) -> bool {
     let part = |c: char| c.is_ascii_alphanumeric() || c == '_';

@@ -426,6 +426,32 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
     ] {
         assert_eq!(success(&m, collector), 1.0, "{collector} on a standby");
     }
+
+    // Replayed writes show in none of the standby's statistics and take no
+    // lock there: its table sizes are measured on every scrape, so they follow
+    // the primary's writes at once.
+    let on_standby = standby.client().await;
+    let size = || async {
+        on_standby
+            .query_one("SELECT pg_total_relation_size('tickets')::float8", &[])
+            .await
+            .unwrap()
+            .get::<_, f64>(0)
+    };
+    let tickets = [("relname", "tickets")];
+    let before = size().await;
+    assert_eq!(replica.scrape().await.value("pg_stat_user_tables_total_size_bytes", &tickets), before);
+    client
+        .batch_execute("INSERT INTO tickets SELECT generate_series(1, 20000)")
+        .await
+        .unwrap();
+    eventually(WAIT, "the standby's sizes follow the replayed rows", || async {
+        let now = size().await;
+        let m = replica.scrape().await;
+        (now > before && m.get("pg_stat_user_tables_total_size_bytes", &tickets) == Some(now))
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

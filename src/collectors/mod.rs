@@ -84,6 +84,13 @@ pub trait Collector: Send + Sync + std::fmt::Debug {
     }
     /// Every family the collector can produce, for the catalogue and docs.
     fn metrics(&self) -> Vec<&'static Desc>;
+    /// Whether the names of its families are those of [`Collector::metrics`]
+    /// alone, which no other collector's share; false for a collector that
+    /// makes names at run time (from settings or queries), whose families
+    /// the scrape engine checks against the others' one by one.
+    fn fixed_names(&self) -> bool {
+        true
+    }
     /// The queries whose rows map through column tables, with their tables:
     /// all of a [`QueryCollector`]'s, the plain part of a collector with code
     /// of its own. Tests prepare each on a real server of every supported

@@ -4,7 +4,8 @@
 //! A table is measured again when its signature changes, while a transaction
 //! holds a lock stronger than ROW SHARE on it and once more after that, after
 //! an ACCESS EXCLUSIVE lock on it (VACUUM FULL, REINDEX), when any index of
-//! the database changes (`queries/sizes_indexes.sql`: all tables then), and
+//! the database changes (`queries/sizes_indexes.sql`: all tables then), on
+//! every scrape of a standby (replayed writes show in no statistics), and
 //! at least every [`REMEASURE_AFTER`] to twice that (spread by table, so the
 //! tables of a database do not all come due in one scrape); every other
 //! scrape serves the size it had, which the files still have.
@@ -73,9 +74,14 @@ impl Known {
     /// Forgets every table's sizes when the database's indexes changed.
     pub fn indexes(&mut self, signature: [i64; 3]) {
         if self.indexes != Some(signature) {
-            self.tables.clear();
+            self.forget();
             self.indexes = Some(signature);
         }
+    }
+
+    /// Forgets every table's sizes: all are measured next.
+    pub fn forget(&mut self) {
+        self.tables.clear();
     }
 
     /// The tables of `seen` to measure now: not measured yet, changed,

@@ -96,6 +96,10 @@ impl Collector for PgSettings {
         vec![&NUMERIC, &INFO]
     }
 
+    fn fixed_names(&self) -> bool {
+        false
+    }
+
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,

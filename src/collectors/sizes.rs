@@ -99,11 +99,10 @@ impl Collector for Sizes {
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
             let mut families = DATABASES.run(conn, ctx).await?;
-            let indexes = conn.query(INDEXES_SQL, &[]).await?;
-            let indexes = match indexes.first() {
-                Some(row) => [row.try_get("indexes")?, row.try_get("filenodes")?, row.try_get("names")?],
-                None => [0; 3],
-            };
+            let rows = conn.query(INDEXES_SQL, &[]).await?;
+            let row = rows.first().ok_or_else(|| CollectError::Unsupported("no row from queries/sizes_indexes.sql".into()))?;
+            let indexes = [row.try_get("indexes")?, row.try_get("filenodes")?, row.try_get("names")?];
+            let standby: bool = row.try_get("in_recovery")?;
             let seen = conn
                 .query(TABLES_SQL, &[])
                 .await?
@@ -115,6 +114,9 @@ impl Collector for Sizes {
                 let mut all = ctx.caches.sizes();
                 let known = all.entry(ctx.datname.clone()).or_default();
                 known.indexes(indexes);
+                if standby {
+                    known.forget();
+                }
                 known.due(&seen, now)
             };
             let measured = if due.is_empty() {

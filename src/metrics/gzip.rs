@@ -21,6 +21,8 @@ pub struct Compressed {
     pub names: Vec<(Cow<'static, str>, Kind)>,
     deflate: Vec<u8>,
     crc: Crc,
+    /// Bytes of text.
+    len: usize,
 }
 
 /// One piece of a collection, in output order.
@@ -70,16 +72,18 @@ pub fn compressor() -> Compress {
 
 /// Encodes `families` with `constant` labels and compresses them, as one
 /// part, on their own.
-pub fn compress(families: &[Family], constant: &ConstantLabels, compressor: &mut Compress) -> Compressed {
+pub fn compress(families: &[&Family], constant: &ConstantLabels, compressor: &mut Compress) -> Compressed {
     let mut crc = Crc::new();
     let mut deflate = Vec::new();
     let mut text = String::new();
     let mut names = Vec::new();
+    let mut len = 0;
     for (at, family) in families.iter().enumerate() {
         text.clear();
         // Writing into a String cannot fail.
-        let _ = prometheus_text(&mut text, std::slice::from_ref(family), constant);
+        let _ = prometheus_text(&mut text, std::slice::from_ref(*family), constant);
         crc.update(text.as_bytes());
+        len += text.len();
         let last = at + 1 == families.len();
         deflate_into(compressor, text.as_bytes(), last, &mut deflate);
         if !family.samples.is_empty() {
@@ -90,7 +94,12 @@ pub fn compress(families: &[Family], constant: &ConstantLabels, compressor: &mut
         deflate_into(compressor, &[], true, &mut deflate);
     }
     deflate.shrink_to_fit();
-    Compressed { names, deflate, crc }
+    Compressed {
+        names,
+        deflate,
+        crc,
+        len,
+    }
 }
 
 /// Compresses `input`; at the `end`, flushes fully: the output ends on a
@@ -127,20 +136,28 @@ pub fn gzip(parts: &[Part], constant: &ConstantLabels) -> Vec<u8> {
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
     let mut crc = Crc::new();
     let mut compressor = None;
+    // Families still in samples are compressed a run at a time.
+    let mut run: Vec<&Family> = Vec::new();
+    let mut flush = |run: &mut Vec<&Family>, out: &mut Vec<u8>, crc: &mut Crc| {
+        if !run.is_empty() {
+            let compressor = compressor.get_or_insert_with(self::compressor);
+            let c = compress(run, constant, compressor);
+            out.extend_from_slice(&c.deflate);
+            crc.combine(&c.crc);
+            run.clear();
+        }
+    };
     for part in parts {
         match part {
             Part::Compressed(c) => {
+                flush(&mut run, &mut out, &mut crc);
                 out.extend_from_slice(&c.deflate);
                 crc.combine(&c.crc);
             }
-            Part::Family(family) => {
-                let compressor = compressor.get_or_insert_with(self::compressor);
-                let c = compress(std::slice::from_ref(family), constant, compressor);
-                out.extend_from_slice(&c.deflate);
-                crc.combine(&c.crc);
-            }
+            Part::Family(family) => run.push(family),
         }
     }
+    flush(&mut run, &mut out, &mut crc);
     // The last block: final, fixed codes, empty.
     out.extend_from_slice(&[0x03, 0x00]);
     out.extend_from_slice(&crc.sum().to_le_bytes());
@@ -160,11 +177,13 @@ pub fn text(parts: &[Part], constant: &ConstantLabels) -> Vec<u8> {
                 out.extend_from_slice(text.as_bytes());
             }
             Part::Compressed(c) => {
-                out.reserve(c.crc.amount() as usize);
-                let mut inflate = Decompress::new(false);
-                inflate
+                // Room for all of it: one call inflates the whole part.
+                out.reserve(c.len);
+                let start = out.len();
+                Decompress::new(false)
                     .decompress_vec(&c.deflate, &mut out, FlushDecompress::Sync)
                     .expect("a part compressed here inflates");
+                assert_eq!(out.len() - start, c.len, "a part inflates whole");
             }
         }
     }
@@ -202,8 +221,8 @@ mod tests {
         // together), then put in output order; one left as samples.
         let all = families();
         let mut compressor = compressor();
-        let last_two = compress(&all[2..], &constant, &mut compressor);
-        let first = compress(&all[..1], &constant, &mut compressor);
+        let last_two = compress(&[&all[2], &all[3]], &constant, &mut compressor);
+        let first = compress(&[&all[0]], &constant, &mut compressor);
         let mut parts = vec![
             Part::Compressed(first),
             Part::Family(families().remove(1)),

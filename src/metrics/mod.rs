@@ -2,9 +2,10 @@
 //!
 //! Collectors return [`Family`] values: a name, a help text, a type and rows of
 //! label values with a number. Nothing here touches the database, so encoding
-//! can never block on a query. The whole scrape is encoded once per format, by
-//! [`encode`], keeping the rows in the order the collectors produced them (the
-//! SQL's `ORDER BY`).
+//! can never block on a query. A scrape is encoded once per format, by
+//! [`encode`] or, for text format 0.0.4, as [`gzip`] parts compressed as each
+//! collector finishes, keeping the rows in the order the collectors produced
+//! them (the SQL's `ORDER BY`).
 
 use std::borrow::Cow;
 use std::sync::Arc;

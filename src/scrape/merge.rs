@@ -51,24 +51,34 @@ impl Scraper {
         merged
     }
 
-    /// Keeps the first family of each name: a custom query named like a
-    /// built-in family would otherwise make the exposition invalid. Names
-    /// count with what each family's samples are called in either format (a
-    /// histogram's `_bucket`, `_sum` and `_count`; a counter's name with and
-    /// without `_total`), so a gauge `x_count` beside a histogram `x` is a
-    /// clash too. Each dropped name is logged once.
+    /// Keeps one family of each name: a custom query (or a setting) named
+    /// like a built-in family would otherwise make the exposition invalid.
+    /// The built-in families compressed as their collectors finished always
+    /// stay (the catalogue's names are unique); of the others, the first in
+    /// output order does. Names count with what each family's samples are
+    /// called in either format (a histogram's `_bucket`, `_sum` and
+    /// `_count`; a counter's name with and without `_total`), so a gauge
+    /// `x_count` beside a histogram `x` is a clash too. Each dropped name is
+    /// logged once.
     pub(super) fn drop_duplicates(&self, families: &mut Vec<Part>) {
-        let mut taken = std::collections::HashSet::new();
-        let mut dropped = Vec::new();
-        families.retain(|part| {
-            let names: Vec<String> = part
-                .names()
+        let names_of = |part: &Part| -> Vec<String> {
+            part.names()
                 .into_iter()
                 .flat_map(|(name, kind)| sample_names(name, kind))
-                .collect();
-            // A compressed part is a built-in collector's, compressed only
-            // where no earlier part can share a name with it (see plan.rs).
-            if matches!(part, Part::Family(_)) && names.iter().any(|name| taken.contains(name)) {
+                .collect()
+        };
+        let mut taken: std::collections::HashSet<String> = families
+            .iter()
+            .filter(|part| matches!(part, Part::Compressed(_)))
+            .flat_map(names_of)
+            .collect();
+        let mut dropped = Vec::new();
+        families.retain(|part| {
+            if matches!(part, Part::Compressed(_)) {
+                return true;
+            }
+            let names = names_of(part);
+            if names.iter().any(|name| taken.contains(name)) {
                 dropped.push(part.names()[0].0.to_string());
                 return false;
             }
@@ -78,7 +88,7 @@ impl Scraper {
         let mut warned = self.warned_duplicates.lock().expect("warned lock");
         for name in dropped {
             if warned.insert(name.clone()) {
-                tracing::warn!(family = %name, "two families would share a series name; only the first is exported (rename the custom query or column)");
+                tracing::warn!(family = %name, "two families would share a series name; only one is exported, the built-in one or else the first (rename the custom query or column)");
             }
         }
     }

@@ -37,7 +37,7 @@ pub(super) struct Run {
     /// limited and compressed at once and their samples let go: the engine
     /// compresses, no table is kept out by size (which needs every
     /// collector's sizes), the collector runs in this database alone
-    /// (nothing to merge), and no custom query's family comes before it.
+    /// (nothing to merge), and it names its families as the catalogue does.
     compress: bool,
 }
 
@@ -155,17 +155,14 @@ impl Scraper {
             others.is_empty() || self.collectors[collector].scope() == Scope::Server
         };
         let compress = self.compressing.is_some() && self.options.tables.min_size <= 0.0;
-        // A custom query's family that shares a name with a built-in one
-        // after it wins (the first in output order does): those stay whole.
-        let custom = self.collectors.iter().position(|c| c.name() == "custom_queries");
-        let before_custom = |collector: usize| {
-            queries.is_empty() || custom.is_none_or(|at| collector < at)
-        };
+        // Families named at run time stay whole: one that shares a name with
+        // a built-in family is dropped (see merge.rs).
+        let fixed = |collector: usize| self.collectors[collector].fixed_names();
         let mut lanes: Vec<Vec<Run>> = (0..self.collectors.len())
             .map(|collector| {
                 vec![Run {
                     collector,
-                    compress: compress && alone(collector) && before_custom(collector),
+                    compress: compress && alone(collector) && fixed(collector),
                     ctx: Context::new(
                         server.clone(),
                         Arc::clone(&self.options),
@@ -222,6 +219,7 @@ impl Scraper {
                 let series = self.limit_series(name, &Default::default(), &mut families);
                 let constant = std::sync::Arc::clone(constant);
                 let parts = tokio::task::spawn_blocking(move || {
+                    let families: Vec<&Family> = families.iter().collect();
                     vec![Part::Compressed(compress(&families, &constant, &mut compressor()))]
                 })
                 .await

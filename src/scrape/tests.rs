@@ -49,7 +49,7 @@ async fn requests_sharing_a_collection_share_its_compressed_body() {
     let mut up = crate::metrics::Family::new("pg_up", "Up.", crate::metrics::Kind::Gauge, &[]);
     up.push(Vec::new(), 1.0);
     let mut compressor = crate::metrics::gzip::compressor();
-    let compressed = crate::metrics::gzip::compress(std::slice::from_ref(&family), &constant, &mut compressor);
+    let compressed = crate::metrics::gzip::compress(&[&family], &constant, &mut compressor);
     let collection = Arc::new(Collection::new(vec![
         up.into(),
         Part::Compressed(compressed),

@@ -100,6 +100,10 @@ impl Collector for CustomQueries {
         vec![&CUSTOM, &QUERY_SUCCESS]
     }
 
+    fn fixed_names(&self) -> bool {
+        false
+    }
+
     fn collect<'a>(
         &'a self,
         conn: &'a mut Conn,
