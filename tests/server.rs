@@ -168,9 +168,14 @@ async fn archiver_failures_then_successes_and_wal_volume() {
         .batch_execute("SELECT pg_reload_conf()")
         .await
         .unwrap();
+    // PostgreSQL 14's statistics collector may report the WAL a moment after
+    // the archiver: both are waited for.
+    let before_14 = cluster.version_num().await < 140000;
     let m = eventually(WAIT, "an archived segment", || async {
         let m = exporter.scrape().await;
-        (m.get("pg_stat_archiver_archived_count", &[]) >= Some(1.0)).then_some(m)
+        (m.get("pg_stat_archiver_archived_count", &[]) >= Some(1.0)
+            && (before_14 || m.get("pg_wal_bytes_total", &[]) > Some(0.0)))
+        .then_some(m)
     })
     .await;
     let age = m.value("pg_stat_archiver_last_archive_age", &[]);
