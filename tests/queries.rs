@@ -98,7 +98,10 @@ async fn direct_catalog_reads_return_what_the_views_return() {
     let client = cluster.client().await;
     // No autovacuum: VACUUM and ANALYZE change reltuples and relfrozenxid in
     // place, which even a running transaction sees.
-    for sql in ["ALTER SYSTEM SET autovacuum = off", "SELECT pg_reload_conf()"] {
+    for sql in [
+        "ALTER SYSTEM SET autovacuum = off",
+        "SELECT pg_reload_conf()",
+    ] {
         client.batch_execute(sql).await.unwrap();
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/views");
@@ -120,7 +123,10 @@ async fn direct_catalog_reads_return_what_the_views_return() {
     let client = cluster.client().await;
     support::eventually(support::WAIT, "the fixture's statistics", || async {
         let row = client
-            .query_one("SELECT pg_stat_get_tuples_inserted('app.three_index'::regclass)", &[])
+            .query_one(
+                "SELECT pg_stat_get_tuples_inserted('app.three_index'::regclass)",
+                &[],
+            )
             .await
             .unwrap();
         (row.get::<_, i64>(0) == 2000).then_some(())
@@ -157,14 +163,16 @@ async fn direct_catalog_reads_return_what_the_views_return() {
             Some(value) => sql.replace("$1", value),
             None => sql,
         };
-        let ours = bind(std::fs::read_to_string(format!(
-            "{}/queries/{name}.sql",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap());
+        let ours = bind(
+            std::fs::read_to_string(format!("{}/queries/{name}.sql", env!("CARGO_MANIFEST_DIR")))
+                .unwrap(),
+        );
         let reference = bind(read(&format!("{name}.sql")));
         // One transaction: both see one snapshot of the statistics and one now().
-        client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .unwrap();
         if version >= 150000 {
             client
                 .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
@@ -175,7 +183,10 @@ async fn direct_catalog_reads_return_what_the_views_return() {
         let got = rows(ours).await;
         client.batch_execute("COMMIT").await.unwrap();
         assert!(!expected.is_empty(), "{name}: the fixture gives rows");
-        assert_eq!(got, expected, "{name} ({param:?}) differs from its reference");
+        assert_eq!(
+            got, expected,
+            "{name} ({param:?}) differs from its reference"
+        );
     }
     drop(other);
 }

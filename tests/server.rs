@@ -445,17 +445,27 @@ async fn replication_on_a_standalone_server_a_primary_and_its_standby() {
     };
     let tickets = [("relname", "tickets")];
     let before = size().await;
-    assert_eq!(replica.scrape().await.value("pg_stat_user_tables_total_size_bytes", &tickets), before);
+    assert_eq!(
+        replica
+            .scrape()
+            .await
+            .value("pg_stat_user_tables_total_size_bytes", &tickets),
+        before
+    );
     client
         .batch_execute("INSERT INTO tickets SELECT generate_series(1, 20000)")
         .await
         .unwrap();
-    eventually(WAIT, "the standby's sizes follow the replayed rows", || async {
-        let now = size().await;
-        let m = replica.scrape().await;
-        (now > before && m.get("pg_stat_user_tables_total_size_bytes", &tickets) == Some(now))
-            .then_some(())
-    })
+    eventually(
+        WAIT,
+        "the standby's sizes follow the replayed rows",
+        || async {
+            let now = size().await;
+            let m = replica.scrape().await;
+            (now > before && m.get("pg_stat_user_tables_total_size_bytes", &tickets) == Some(now))
+                .then_some(())
+        },
+    )
     .await;
 }
 

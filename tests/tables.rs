@@ -423,14 +423,15 @@ async fn sizes_follow_every_change_and_measure_only_changed_tables() {
     // then once more after it ends (rolled back, the files keep their size).
     let writer = cluster.client().await;
     writer
-        .batch_execute(
-            "BEGIN; INSERT INTO tickets SELECT generate_series(1, 20000)",
-        )
+        .batch_execute("BEGIN; INSERT INTO tickets SELECT generate_series(1, 20000)")
         .await
         .unwrap();
     let m = exporter.scrape().await;
     assert_eq!(m.value(size, &total("tickets")), truth("tickets").await);
-    assert!(truth("tickets").await > 500_000.0, "uncommitted rows take space");
+    assert!(
+        truth("tickets").await > 500_000.0,
+        "uncommitted rows take space"
+    );
     writer
         .batch_execute("INSERT INTO tickets SELECT generate_series(1, 20000)")
         .await
@@ -443,7 +444,11 @@ async fn sizes_follow_every_change_and_measure_only_changed_tables() {
     assert_eq!(measured().await, before + 1.0, "tickets once more");
 
     // VACUUM FULL (a new file), then a new index, a rename and a drop.
-    run_and_disconnect(&cluster, "DELETE FROM orders WHERE id > 10;\nVACUUM FULL orders").await;
+    run_and_disconnect(
+        &cluster,
+        "DELETE FROM orders WHERE id > 10;\nVACUUM FULL orders",
+    )
+    .await;
     let shrunk = truth("orders").await;
     assert!(shrunk < grown);
     let m = exporter.scrape().await;

@@ -123,7 +123,10 @@ impl Query {
             count += 1;
         }
         conn.returned(sql, count);
-        Ok(tables.into_iter().flat_map(FamiliesFromRows::finish).collect())
+        Ok(tables
+            .into_iter()
+            .flat_map(FamiliesFromRows::finish)
+            .collect())
     }
 }
 

@@ -135,7 +135,8 @@ impl Known {
 /// A table's own re-measuring period: [`REMEASURE_AFTER`] plus up to as much
 /// again, fixed by its oid.
 fn period(relid: u32) -> Duration {
-    REMEASURE_AFTER + REMEASURE_AFTER.mul_f64(f64::from(relid.wrapping_mul(2_654_435_761) >> 16) / 65_536.0)
+    REMEASURE_AFTER
+        + REMEASURE_AFTER.mul_f64(f64::from(relid.wrapping_mul(2_654_435_761) >> 16) / 65_536.0)
 }
 
 #[cfg(test)]
@@ -168,8 +169,14 @@ mod tests {
         let mut known = Known::default();
         let mut tables = vec![seen(1, 10), seen(2, 20), seen(3, 30)];
         assert_eq!(known.due(&tables, start), [1, 2, 3]);
-        known.update(&tables, vec![(1, sizes(1.0)), (2, sizes(2.0)), (3, sizes(3.0))], start);
-        assert!(known.due(&tables, start + Duration::from_secs(1)).is_empty());
+        known.update(
+            &tables,
+            vec![(1, sizes(1.0)), (2, sizes(2.0)), (3, sizes(3.0))],
+            start,
+        );
+        assert!(known
+            .due(&tables, start + Duration::from_secs(1))
+            .is_empty());
 
         tables[0].signature = 11;
         tables[1].written = true;
@@ -187,7 +194,9 @@ mod tests {
         let later = now + Duration::from_secs(1);
         assert_eq!(known.due(&tables, later), [2, 3]);
         known.update(&tables, vec![(2, sizes(2.6)), (3, sizes(0.5))], later);
-        assert!(known.due(&tables, later + Duration::from_secs(1)).is_empty());
+        assert!(known
+            .due(&tables, later + Duration::from_secs(1))
+            .is_empty());
         assert_eq!(known.report(&tables[2]), Some(&sizes(0.5)));
     }
 
@@ -208,15 +217,27 @@ mod tests {
     fn unchanged_tables_come_due_spread_between_one_and_two_periods() {
         let start = Instant::now();
         let mut known = Known::default();
-        let tables: Vec<Seen> = (16_384..16_384 + 1_000).map(|relid| seen(relid, 1)).collect();
+        let tables: Vec<Seen> = (16_384..16_384 + 1_000)
+            .map(|relid| seen(relid, 1))
+            .collect();
         let all: Vec<(u32, Measured)> = tables.iter().map(|t| (t.relid, sizes(1.0))).collect();
         known.update(&tables, all, start);
-        assert!(known.due(&tables, start + REMEASURE_AFTER - Duration::from_secs(1)).is_empty());
+        assert!(known
+            .due(&tables, start + REMEASURE_AFTER - Duration::from_secs(1))
+            .is_empty());
         let mut due_by_minute = Vec::new();
         for minute in 5..=10 {
-            due_by_minute.push(known.due(&tables, start + Duration::from_secs(60 * minute)).len());
+            due_by_minute.push(
+                known
+                    .due(&tables, start + Duration::from_secs(60 * minute))
+                    .len(),
+            );
         }
-        assert_eq!(*due_by_minute.last().unwrap(), 1_000, "all due after two periods");
+        assert_eq!(
+            *due_by_minute.last().unwrap(),
+            1_000,
+            "all due after two periods"
+        );
         // Spread: every minute of the second period brings roughly a fifth.
         for pair in due_by_minute.windows(2) {
             let more = pair[1] - pair[0];

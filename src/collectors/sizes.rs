@@ -100,8 +100,14 @@ impl Collector for Sizes {
         Box::pin(async move {
             let mut families = DATABASES.run(conn, ctx).await?;
             let rows = conn.query(INDEXES_SQL, &[]).await?;
-            let row = rows.first().ok_or_else(|| CollectError::Unsupported("no row from queries/sizes_indexes.sql".into()))?;
-            let indexes = [row.try_get("indexes")?, row.try_get("filenodes")?, row.try_get("names")?];
+            let row = rows.first().ok_or_else(|| {
+                CollectError::Unsupported("no row from queries/sizes_indexes.sql".into())
+            })?;
+            let indexes = [
+                row.try_get("indexes")?,
+                row.try_get("filenodes")?,
+                row.try_get("names")?,
+            ];
             let standby: bool = row.try_get("in_recovery")?;
             let seen = conn
                 .query(TABLES_SQL, &[])
@@ -141,7 +147,11 @@ impl Collector for Sizes {
 fn seen(row: &tokio_postgres::Row) -> Result<Seen, CollectError> {
     let schemaname = row.required_text("schemaname")?;
     let relname = row.required_text("relname")?;
-    let counts = [row.try_get("filenode")?, row.try_get("writes")?, row.try_get("vacuums")?];
+    let counts = [
+        row.try_get("filenode")?,
+        row.try_get("writes")?,
+        row.try_get("vacuums")?,
+    ];
     Ok(Seen {
         relid: row.try_get("relid")?,
         signature: Seen::signature(counts, &schemaname, &relname),
@@ -174,7 +184,11 @@ fn table_families<'a>(
     seen: &'a [Seen],
     report: impl Fn(&'a Seen) -> Option<&'a Measured>,
 ) -> Vec<Family> {
-    let mut tables: Vec<Family> = TABLE_COLUMNS.all().iter().map(|c| c.desc.family()).collect();
+    let mut tables: Vec<Family> = TABLE_COLUMNS
+        .all()
+        .iter()
+        .map(|c| c.desc.family())
+        .collect();
     let mut indexes = INDEX_SIZE.family();
     for table in seen {
         let Some(sizes) = report(table) else {
@@ -185,7 +199,12 @@ fn table_families<'a>(
             table.schemaname.clone(),
             table.relname.clone(),
         ]);
-        let numbers = [sizes.table, sizes.index, sizes.toast, sizes.table + sizes.index];
+        let numbers = [
+            sizes.table,
+            sizes.index,
+            sizes.toast,
+            sizes.table + sizes.index,
+        ];
         for (family, value) in tables.iter_mut().zip(numbers) {
             family.push(std::sync::Arc::clone(&values), value);
         }

@@ -188,7 +188,10 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<(tokio_postgres::RowStream, usize), tokio_postgres::Error> {
         let (statement, last) = self.prepared(sql).await?;
-        let rows = self.client.query_raw(&statement, params.iter().copied()).await?;
+        let rows = self
+            .client
+            .query_raw(&statement, params.iter().copied())
+            .await?;
         Ok((rows, last))
     }
 
@@ -205,7 +208,8 @@ impl Conn {
             return Ok((statement.clone(), *last));
         }
         let statement = self.client.prepare(&marked(sql)).await?;
-        self.statements.insert(sql.to_string(), (statement.clone(), 0));
+        self.statements
+            .insert(sql.to_string(), (statement.clone(), 0));
         Ok((statement, 0))
     }
 

@@ -44,7 +44,11 @@ impl Part {
         match self {
             Part::Family(f) if f.samples.is_empty() => Vec::new(),
             Part::Family(f) => vec![(&f.name, f.kind)],
-            Part::Compressed(c) => c.names.iter().map(|(name, kind)| (&**name, *kind)).collect(),
+            Part::Compressed(c) => c
+                .names
+                .iter()
+                .map(|(name, kind)| (&**name, *kind))
+                .collect(),
         }
     }
 
@@ -72,7 +76,11 @@ pub fn compressor() -> Compress {
 
 /// Encodes `families` with `constant` labels and compresses them, as one
 /// part, on their own.
-pub fn compress(families: &[&Family], constant: &ConstantLabels, compressor: &mut Compress) -> Compressed {
+pub fn compress(
+    families: &[&Family],
+    constant: &ConstantLabels,
+    compressor: &mut Compress,
+) -> Compressed {
     let mut crc = Crc::new();
     let mut deflate = Vec::new();
     let mut text = String::new();
@@ -105,7 +113,11 @@ pub fn compress(families: &[&Family], constant: &ConstantLabels, compressor: &mu
 /// Compresses `input`; at the `end`, flushes fully: the output ends on a
 /// byte boundary and the next input starts with an empty dictionary.
 fn deflate_into(compressor: &mut Compress, mut input: &[u8], end: bool, out: &mut Vec<u8>) {
-    let flush = if end { FlushCompress::Full } else { FlushCompress::None };
+    let flush = if end {
+        FlushCompress::Full
+    } else {
+        FlushCompress::None
+    };
     loop {
         if out.capacity() - out.len() < 1024 {
             out.reserve(out.capacity().max(4096));
@@ -236,8 +248,16 @@ mod tests {
             .read_to_string(&mut inflated)
             .unwrap();
         assert_eq!(inflated, expected);
-        assert_eq!(String::from_utf8(text(&parts, &constant)).unwrap(), expected);
-        assert!(body.len() * 5 < expected.len(), "{} of {}", body.len(), expected.len());
+        assert_eq!(
+            String::from_utf8(text(&parts, &constant)).unwrap(),
+            expected
+        );
+        assert!(
+            body.len() * 5 < expected.len(),
+            "{} of {}",
+            body.len(),
+            expected.len()
+        );
         // A part left out: the rest is still one valid stream.
         parts.remove(1);
         let mut rest = String::new();
@@ -253,7 +273,9 @@ mod tests {
     fn an_empty_collection_is_a_valid_empty_stream() {
         let body = gzip(&[], &Arc::from(Vec::new()));
         let mut inflated = Vec::new();
-        flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut inflated).unwrap();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
         assert!(inflated.is_empty());
     }
 }

@@ -81,10 +81,8 @@ fn encode_body(
                 Encoding::Identity => text,
                 Encoding::Gzip => {
                     use std::io::Write;
-                    let mut gzip = flate2::write::GzEncoder::new(
-                        Vec::new(),
-                        flate2::Compression::fast(),
-                    );
+                    let mut gzip =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                     gzip.write_all(&text)
                         .and_then(|()| gzip.finish())
                         .expect("writing into a Vec cannot fail")

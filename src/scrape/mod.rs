@@ -330,7 +330,9 @@ impl Scraper {
                     count
                 }
                 None => {
-                    let parts = collected.into_iter().map(|p| p.into_iter().filter_map(Part::into_family).collect());
+                    let parts = collected
+                        .into_iter()
+                        .map(|p| p.into_iter().filter_map(Part::into_family).collect());
                     let mut merged = self.merge_databases(parts.collect());
                     let count = self.limit_series(name, &small, &mut merged);
                     families.extend(merged.into_iter().map(Part::from));
@@ -358,10 +360,22 @@ impl Scraper {
 
         let own = [durations, successes, database_success, cache_ages, series];
         families.extend(own.into_iter().map(Part::from));
-        families.push(SCRAPE_DURATION.single(started.elapsed().as_secs_f64()).into());
+        families.push(
+            SCRAPE_DURATION
+                .single(started.elapsed().as_secs_f64())
+                .into(),
+        );
         families.push(SCRAPES.single(scrapes as f64).into());
-        families.push(SCRAPE_ERROR.single(if any_failed { 1.0 } else { 0.0 }).into());
-        families.extend(files::families(&self.loaded.status()).into_iter().map(Part::from));
+        families.push(
+            SCRAPE_ERROR
+                .single(if any_failed { 1.0 } else { 0.0 })
+                .into(),
+        );
+        families.extend(
+            files::families(&self.loaded.status())
+                .into_iter()
+                .map(Part::from),
+        );
         families.extend(process::families().into_iter().map(Part::from));
         self.drop_duplicates(&mut families);
         crate::metrics::forget_unused_label_values();

@@ -220,7 +220,11 @@ impl Scraper {
                 let constant = std::sync::Arc::clone(constant);
                 let parts = tokio::task::spawn_blocking(move || {
                     let families: Vec<&Family> = families.iter().collect();
-                    vec![Part::Compressed(compress(&families, &constant, &mut compressor()))]
+                    vec![Part::Compressed(compress(
+                        &families,
+                        &constant,
+                        &mut compressor(),
+                    ))]
                 })
                 .await
                 .expect("compressing does not panic");

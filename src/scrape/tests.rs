@@ -76,6 +76,8 @@ async fn requests_sharing_a_collection_share_its_compressed_body() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bodies[0][..]), &mut text)
         .unwrap();
     assert_eq!(text.as_bytes(), &plain[..]);
-    assert!(text.starts_with("# HELP pg_up Up.\n# TYPE pg_up gauge\npg_up 1.0\n# HELP pg_demo_rows Rows.\n"));
+    assert!(text.starts_with(
+        "# HELP pg_up Up.\n# TYPE pg_up gauge\npg_up 1.0\n# HELP pg_demo_rows Rows.\n"
+    ));
     assert!(text.ends_with("pg_demo_rows{relname=\"table_999\"} 999.0\n"));
 }
