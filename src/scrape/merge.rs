@@ -8,6 +8,30 @@ use super::Scraper;
 use crate::metrics::{Family, Kind, Part};
 
 impl Scraper {
+    /// One collector's parts appended to `out`: final already (one run,
+    /// limited and compressed as it finished, with `final_series` counted), or
+    /// merged across databases and limited now. Returns the series it exports.
+    pub(super) fn put_together(
+        &self,
+        collector: &'static str,
+        collected: Vec<Vec<Part>>,
+        final_series: Option<usize>,
+        small: &std::collections::HashSet<super::cardinality::Table>,
+        out: &mut Vec<Part>,
+    ) -> usize {
+        if let Some(count) = final_series.filter(|_| collected.len() == 1) {
+            out.extend(collected.into_iter().flatten());
+            return count;
+        }
+        let parts = collected
+            .into_iter()
+            .map(|p| p.into_iter().filter_map(Part::into_family).collect());
+        let mut merged = self.merge_databases(parts.collect());
+        let count = self.limit_series(collector, small, &mut merged);
+        out.extend(merged.into_iter().map(Part::from));
+        count
+    }
+
     /// One collector's families from each database it ran in, merged by
     /// name. Series repeated across databases (a custom query without a
     /// `datname` label, say) would make the exposition invalid: the first is

@@ -323,22 +323,7 @@ impl Scraper {
                     collected.push(families.into_iter().map(Part::from).collect());
                 }
             }
-            // Final already (one run, limited and compressed as it finished), or put together now.
-            let count = match final_series.filter(|_| collected.len() == 1) {
-                Some(count) => {
-                    families.extend(collected.into_iter().flatten());
-                    count
-                }
-                None => {
-                    let parts = collected
-                        .into_iter()
-                        .map(|p| p.into_iter().filter_map(Part::into_family).collect());
-                    let mut merged = self.merge_databases(parts.collect());
-                    let count = self.limit_series(name, &small, &mut merged);
-                    families.extend(merged.into_iter().map(Part::from));
-                    count
-                }
-            };
+            let count = self.put_together(name, collected, final_series, &small, &mut families);
             series.push(vec![name.to_string()], count as f64);
             any_failed |= error.is_some();
             successes.push(
