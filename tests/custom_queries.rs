@@ -358,15 +358,17 @@ q_insert:
   metrics:
     - v: {usage: GAUGE}
 q_set_config:
-  query: "SELECT set_config('search_path', 'evil, pg_catalog', false) AS a, set_config('statement_timeout', '0', false) AS b, set_config('default_transaction_read_only', 'off', false) AS c, pg_advisory_lock(42) AS d, 1 AS v"
+  query: "SELECT set_config('search_path', 'evil, pg_catalog', false) AS a, set_config('statement_timeout', '0', false) AS b, set_config('default_transaction_read_only', 'off', false) AS c, pg_advisory_lock(42) AS d, set_config('jit', 'on', false) AS e, set_config('max_parallel_workers_per_gather', '4', false) AS f, 1 AS v"
   metrics:
     - v: {usage: GAUGE}
 q_after:
-  query: "SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_setting('default_transaction_read_only') AS ro, 1 AS v"
+  query: "SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_setting('default_transaction_read_only') AS ro, current_setting('jit') AS jit, current_setting('max_parallel_workers_per_gather') AS workers, 1 AS v"
   metrics:
     - sp: {usage: LABEL}
     - st: {usage: LABEL}
     - ro: {usage: LABEL}
+    - jit: {usage: LABEL}
+    - workers: {usage: LABEL}
     - v: {usage: GAUGE}
 q_now:
   query: "SELECT extract(epoch FROM now()) AS v"
@@ -453,7 +455,13 @@ q_text:
     assert_eq!(
         m.value(
             "q_after_v",
-            &[("sp", "\"$user\", public"), ("st", "9s"), ("ro", "on")]
+            &[
+                ("sp", "\"$user\", public"),
+                ("st", "9s"),
+                ("ro", "on"),
+                ("jit", "off"),
+                ("workers", "0")
+            ]
         ),
         1.0,
         "{:?}",

@@ -19,6 +19,8 @@ async fn settings_in_base_units_and_info_without_archive_command_text() {
     let cluster = PgCluster::start_with(&[
         "archive_mode = on",
         "archive_command = 'cp %p /srv/very-private-archive/%f'",
+        "max_parallel_workers_per_gather = 3",
+        "jit = on",
     ]);
     let exporter = Exporter::start(&cluster.dsn(), &[]);
     let response = exporter.get("/metrics").await;
@@ -46,6 +48,12 @@ async fn settings_in_base_units_and_info_without_archive_command_text() {
         m.get("pg_settings_statement_timeout_seconds", &[])
             .is_none(),
         "the exporter's own session value is not the server's"
+    );
+    // The session turns both off for itself; the server's values are served.
+    assert_eq!(m.value("pg_settings_jit", &[]), 1.0);
+    assert_eq!(
+        m.value("pg_settings_max_parallel_workers_per_gather", &[]),
+        3.0
     );
     assert_eq!(m.value("pg_settings_max_connections", &[]), 40.0);
     assert_eq!(m.types["pg_settings_max_connections"], "gauge");

@@ -136,6 +136,15 @@ pub fn marked(sql: &str) -> String {
     format!("{STATEMENT_MARKER}{sql}\n{}", STATEMENT_MARKER.trim_end())
 }
 
+/// What every session sets for itself once it has started, with `SET` (so
+/// that `pg_settings.reset_val` keeps the server's value, which the
+/// `settings` collector serves): no JIT compilation and no parallel workers
+/// for the exporter's catalog and statistics reads. Compiling a scan of
+/// ten thousand tables costs more than it saves, and parallel workers would
+/// take the worker slots the application's own queries wait for.
+pub(crate) const SESSION_SETTINGS: [&str; 2] =
+    ["SET jit = off", "SET max_parallel_workers_per_gather = 0"];
+
 /// Several statements for one simple-protocol string, each marked (each has
 /// its own entry in pg_stat_statements).
 fn marked_all(statements: &[&str]) -> String {
@@ -241,7 +250,7 @@ impl Conn {
     /// whatever the SQL did: the transaction ended (nothing was written in it;
     /// COMMIT rather than ROLLBACK keeps `xact_rollback` for the application's
     /// own rollbacks), every setting reset (`set_config()` included) and every
-    /// advisory lock released. The outer error means the session could not be
+    /// advisory lock released ([`SESSION_SETTINGS`] made again). The outer error means the session could not be
     /// put back in order (it must not be reused); the inner result is the
     /// SQL's own.
     pub async fn isolated_query(
@@ -263,11 +272,13 @@ impl Conn {
         self.client.batch_execute(&marked_all(&begin)).await?;
         let result = self.read_rows(&query, max_rows).await;
         self.client
-            .batch_execute(&marked_all(&[
-                "COMMIT",
-                "RESET ALL",
-                "SELECT pg_advisory_unlock_all()",
-            ]))
+            .batch_execute(&marked_all(
+                &[
+                    &["COMMIT", "RESET ALL", "SELECT pg_advisory_unlock_all()"][..],
+                    &SESSION_SETTINGS[..],
+                ]
+                .concat(),
+            ))
             .await?;
         Ok(result)
     }

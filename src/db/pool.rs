@@ -16,7 +16,9 @@
 //! pg_temp` (temporary tables after the catalog, not before it),
 //! which the startup packet sets over any `ALTER DATABASE`/`ALTER ROLE …
 //! SET search_path`: no schema a database owner controls can put a function
-//! or operator in front of the catalog's in the exporter's SQL.
+//! or operator in front of the catalog's in the exporter's SQL. Once
+//! connected, the session turns JIT and parallel workers off
+//! ([`super::SESSION_SETTINGS`]).
 //! A session whose query was cut off by the deadline is cancelled on the server
 //! and closed rather than reused, so a slow query never queues the next one.
 //! Statements are prepared once per session and reused across scrapes.
@@ -33,7 +35,10 @@ use super::budget::{Budget, Idle};
 use super::reachability::Reachability;
 use super::target::redacted_target;
 use super::tls::TlsConnector;
-use super::{error_chain, Conn, ConnectError, Database, SessionLimits, APPLICATION_NAME};
+use super::{
+    error_chain, marked_all, Conn, ConnectError, Database, SessionLimits, APPLICATION_NAME,
+    SESSION_SETTINGS,
+};
 
 /// How long after closing a session a "too many connections" answer is taken
 /// for that session still leaving the server, and retried.
@@ -240,6 +245,13 @@ impl Pool {
                         tokio::spawn(drive(connection));
                         client
                     }),
+                };
+                let attempt = match attempt {
+                    Ok(client) => client
+                        .batch_execute(&marked_all(&SESSION_SETTINGS))
+                        .await
+                        .map(|()| client),
+                    failed => failed,
                 };
                 // A session this pool just closed may not have left the server
                 // yet, and a role's CONNECTION LIMIT still counts it: wait for it.
