@@ -9,7 +9,7 @@ use festival_pg_exporter::config::{self, Parsed};
 use festival_pg_exporter::{http, logging, scrape};
 
 fn main() -> ExitCode {
-    one_malloc_arena();
+    tune_malloc();
     let config = match config::parse(std::env::args_os()) {
         Ok(Parsed::Run(config)) => config,
         Ok(Parsed::Health(config, output)) => {
@@ -81,11 +81,16 @@ fn run_once(task: impl std::future::Future<Output = i32>) -> ExitCode {
 /// the memory a collection freed: with the runtime's threads a large scrape's
 /// peak stays resident several times over. One arena keeps it once; the
 /// exporter allocates too little for the threads to wait on each other.
+/// Blocks of 128 KiB and more (a family's samples, a part's text) are mapped
+/// apart and unmapped when freed: by default glibc raises that threshold to
+/// the largest block freed so far, and from then on keeps such blocks in its
+/// heap, where the next collection's blocks fragment it.
 /// Called before any thread starts.
-fn one_malloc_arena() {
+fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator settings; no other thread exists yet.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }

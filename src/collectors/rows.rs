@@ -213,7 +213,7 @@ impl FamiliesFromRows {
                 continue;
             }
             if let Some(value) = row.number(column.column)? {
-                family.push(std::sync::Arc::clone(&values), value);
+                family.push(values.clone(), value);
             }
         }
         Ok(())

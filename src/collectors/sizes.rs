@@ -206,7 +206,7 @@ fn table_families<'a>(
             sizes.table + sizes.index,
         ];
         for (family, value) in tables.iter_mut().zip(numbers) {
-            family.push(std::sync::Arc::clone(&values), value);
+            family.push(values.clone(), value);
         }
         for (index, size) in sizes.indexes.iter() {
             indexes.push(

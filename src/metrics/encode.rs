@@ -198,6 +198,19 @@ pub(super) fn prometheus_text(
     families: &[Family],
     constant: &[(String, String)],
 ) -> std::fmt::Result {
+    prometheus_text_in_pieces(out, families, constant, usize::MAX, &mut |_| {})
+}
+
+/// [`prometheus_text`], handing `out` to `take` whenever it holds `piece`
+/// bytes or more (at the end of a sample); `take` empties it. What is left
+/// at the end stays in `out`.
+pub(super) fn prometheus_text_in_pieces(
+    out: &mut String,
+    families: &[Family],
+    constant: &[(String, String)],
+    piece: usize,
+    take: &mut dyn FnMut(&mut String),
+) -> std::fmt::Result {
     for family in families.iter().filter(|f| !f.samples.is_empty()) {
         let name = &*family.name;
         let constant: Vec<&(String, String)> = constant
@@ -244,7 +257,7 @@ pub(super) fn prometheus_text(
                 }
                 out.push(' ');
             };
-            match (&sample.buckets, family.kind) {
+            match (sample.buckets(), family.kind) {
                 (Some(buckets), Kind::Histogram) => {
                     let mut cumulative = 0;
                     for (bound, count) in &buckets.buckets {
@@ -261,6 +274,9 @@ pub(super) fn prometheus_text(
                     series(out, "", None);
                     float(out, sample.value);
                 }
+            }
+            if out.len() >= piece {
+                take(out);
             }
         }
     }
@@ -375,7 +391,7 @@ impl ClientCollector for Families {
                     constant: &self.1,
                 };
                 let mut sample_encoder = metric_encoder.encode_family(&labels)?;
-                match (family.kind, &sample.buckets) {
+                match (family.kind, sample.buckets()) {
                     (Kind::Histogram, Some(b)) => sample_encoder.encode_histogram::<NoLabelSet>(
                         sample.value,
                         b.count,

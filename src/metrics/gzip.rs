@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use flate2::{Compress, Compression, Crc, Decompress, FlushCompress, FlushDecompress};
 
-use super::encode::prometheus_text;
+use super::encode::{prometheus_text, prometheus_text_in_pieces};
 use super::{ConstantLabels, Family, Kind};
 
 /// Families' text (format 0.0.4), compressed on its own.
@@ -74,6 +74,10 @@ pub fn compressor() -> Compress {
     Compress::new(Compression::fast(), false)
 }
 
+/// Text handed to the compressor at a time: a family of ten thousand tables
+/// is never held as text whole.
+const PIECE: usize = 64 * 1024;
+
 /// Encodes `families` with `constant` labels and compresses them, as one
 /// part, on their own.
 pub fn compress(
@@ -83,17 +87,25 @@ pub fn compress(
 ) -> Compressed {
     let mut crc = Crc::new();
     let mut deflate = Vec::new();
-    let mut text = String::new();
+    let mut text = String::with_capacity(PIECE + 4096);
     let mut names = Vec::new();
     let mut len = 0;
     for (at, family) in families.iter().enumerate() {
-        text.clear();
+        let mut take = |text: &mut String, end: bool| {
+            crc.update(text.as_bytes());
+            len += text.len();
+            deflate_into(compressor, text.as_bytes(), end, &mut deflate);
+            text.clear();
+        };
         // Writing into a String cannot fail.
-        let _ = prometheus_text(&mut text, std::slice::from_ref(*family), constant);
-        crc.update(text.as_bytes());
-        len += text.len();
-        let last = at + 1 == families.len();
-        deflate_into(compressor, text.as_bytes(), last, &mut deflate);
+        let _ = prometheus_text_in_pieces(
+            &mut text,
+            std::slice::from_ref(*family),
+            constant,
+            PIECE,
+            &mut |text| take(text, false),
+        );
+        take(&mut text, at + 1 == families.len());
         if !family.samples.is_empty() {
             names.push((family.name.clone(), family.kind));
         }

@@ -267,17 +267,11 @@ fn label_values_are_shared_until_nothing_holds_them() {
     let values = |table: &str| vec!["festivals".to_string(), "public".into(), table.to_string()];
     let first = label_values(values("orders_shared_test"));
     let again = label_values(values("orders_shared_test"));
-    assert!(Arc::ptr_eq(&first, &again));
-    assert!(!Arc::ptr_eq(
-        &first,
-        &label_values(values("tickets_shared_test"))
-    ));
+    assert!(first.shares(&again));
+    assert!(!first.shares(&label_values(values("tickets_shared_test"))));
     forget_unused_label_values();
     // Still held here: kept, and shared with the next collection.
-    assert!(Arc::ptr_eq(
-        &first,
-        &label_values(values("orders_shared_test"))
-    ));
+    assert!(first.shares(&label_values(values("orders_shared_test"))));
     let held = |table: &str| {
         LABEL_VALUES
             .lock()
@@ -289,4 +283,21 @@ fn label_values_are_shared_until_nothing_holds_them() {
     forget_unused_label_values();
     assert!(!held("orders_shared_test"));
     assert!(!held("tickets_shared_test"));
+}
+
+#[test]
+fn a_sample_is_a_pointer_and_a_number() {
+    assert_eq!(std::mem::size_of::<Sample>(), 16);
+    let mut family = Family::new("h", "h", Kind::Histogram, &["k"]);
+    let buckets = Buckets::from_cumulative(&[1.0], &[1.0], 2.0).unwrap();
+    family.push_histogram(vec!["a".to_string()], 3.0, buckets.clone());
+    assert_eq!(family.samples[0].buckets(), Some(&buckets));
+    assert_eq!(&family.samples[0].values[..], ["a"]);
+    let mut gauge = Family::new("g", "g", Kind::Gauge, &["k"]);
+    gauge.push(vec!["a".to_string()], 1.0);
+    assert_eq!(gauge.samples[0].buckets(), None);
+    assert_eq!(
+        family.samples[0].values, gauge.samples[0].values,
+        "equal as label values"
+    );
 }

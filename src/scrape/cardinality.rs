@@ -126,7 +126,7 @@ fn series_of(family: &Family) -> usize {
 
 /// How many series one sample makes: 1, or a histogram's buckets, sum and count.
 fn sample_series(family: &Family, sample: &crate::metrics::Sample) -> usize {
-    match (&sample.buckets, family.kind) {
+    match (sample.buckets(), family.kind) {
         (Some(b), Kind::Histogram) => b.buckets.len() + 2,
         _ => 1,
     }

@@ -2,8 +2,6 @@
 //! merged by name, and a family produced twice dropped — either would make
 //! the exposition invalid. Each such case is logged once.
 
-use std::sync::Arc;
-
 use super::Scraper;
 use crate::metrics::{Family, Kind, Part};
 
@@ -61,7 +59,7 @@ impl Scraper {
             let before = family.samples.len();
             family
                 .samples
-                .retain(|sample| seen.insert(Arc::clone(&sample.values)));
+                .retain(|sample| seen.insert(sample.values.clone()));
             if family.samples.len() < before
                 && self
                     .warned_repeats

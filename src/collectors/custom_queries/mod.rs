@@ -314,18 +314,19 @@ fn families<R: TextRow>(
             .count += 1;
     };
     for row in rows {
-        let labels: std::sync::Arc<[String]> = query
+        let labels: Vec<String> = query
             .labels
             .iter()
             .map(|label| row.cell(label).unwrap_or("").to_string())
             .collect();
+        let labels = crate::metrics::Labels::from(labels);
         for (family, column) in families.iter_mut().zip(&metric_columns) {
             let Some(text) = row.cell(&column.name) else {
                 continue;
             };
             if column.usage == Usage::Histogram {
                 match histogram(row, &column.name, text) {
-                    Some((sum, buckets)) => family.push_histogram(labels.clone(), sum, buckets),
+                    Some((sum, buckets)) => family.push_histogram(labels.to_vec(), sum, buckets),
                     None => note(
                         column,
                         text,

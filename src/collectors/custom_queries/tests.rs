@@ -89,7 +89,7 @@ fn histogram_columns_read_bounds_cumulative_buckets_sum_and_count() {
     assert_eq!(&*sample.values, ["psql"]);
     assert_eq!(sample.value, 42.5);
     assert_eq!(
-        sample.buckets.as_ref().unwrap().buckets,
+        sample.buckets().unwrap().buckets,
         [(1.0, 1), (2.0, 2), (5.0, 0), (f64::INFINITY, 1)]
     );
 }
