@@ -109,12 +109,7 @@ impl Collector for Sizes {
                 row.try_get("names")?,
             ];
             let standby: bool = row.try_get("in_recovery")?;
-            let seen = conn
-                .query(TABLES_SQL, &[])
-                .await?
-                .iter()
-                .map(seen)
-                .collect::<Result<Vec<Seen>, CollectError>>()?;
+            let seen = conn.query_map(TABLES_SQL, &[], seen).await?;
             let now = Instant::now();
             let due = {
                 let mut all = ctx.caches.sizes();
@@ -128,11 +123,7 @@ impl Collector for Sizes {
             let measured = if due.is_empty() {
                 Vec::new()
             } else {
-                conn.query(MEASURE_SQL, &[&due])
-                    .await?
-                    .iter()
-                    .map(measured)
-                    .collect::<Result<Vec<(u32, Measured)>, CollectError>>()?
+                conn.query_map(MEASURE_SQL, &[&due], measured).await?
             };
             let mut all = ctx.caches.sizes();
             let known = all.entry(ctx.datname.clone()).or_default();

@@ -204,6 +204,25 @@ impl Conn {
         Ok((rows, last))
     }
 
+    /// Like [`Conn::query`], each row mapped by `map` as it arrives, so that
+    /// rows (and the messages they point into) are never all held.
+    pub async fn query_map<T, E: From<tokio_postgres::Error>>(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        mut map: impl FnMut(&Row) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
+        use futures::TryStreamExt;
+        let (rows, expected) = self.query_stream(sql, params).await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut mapped = Vec::with_capacity(expected);
+        while let Some(row) = rows.try_next().await? {
+            mapped.push(map(&row)?);
+        }
+        self.returned(sql, mapped.len());
+        Ok(mapped)
+    }
+
     /// Records how many rows `sql` returned (see [`Conn::query_stream`]).
     pub fn returned(&mut self, sql: &str, rows: usize) {
         if let Some((_, last)) = self.statements.get_mut(sql) {
