@@ -53,6 +53,24 @@ pub struct Measured {
     pub indexes: Vec<(String, f64)>,
 }
 
+impl Measured {
+    /// Takes `new`'s sizes, keeping the index names it has when they are the same.
+    fn assign(&mut self, new: Measured) {
+        self.table = new.table;
+        self.index = new.index;
+        self.toast = new.toast;
+        let same_names = self.indexes.len() == new.indexes.len()
+            && self.indexes.iter().zip(&new.indexes).all(|(a, b)| a.0 == b.0);
+        if same_names {
+            for (kept, (_, size)) in self.indexes.iter_mut().zip(new.indexes) {
+                kept.1 = size;
+            }
+        } else {
+            self.indexes = new.indexes;
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     signature: u64,
@@ -110,14 +128,28 @@ impl Known {
         self.tables
             .retain(|relid, _| current.get(relid).is_some_and(|t| !t.exclusive));
         for (relid, sizes) in measured {
-            if let Some(table) = current.get(&relid) {
-                let entry = Entry {
-                    signature: table.signature,
-                    at: now,
-                    written: table.written,
-                    sizes,
-                };
-                self.tables.insert(relid, entry);
+            let Some(table) = current.get(&relid) else {
+                continue;
+            };
+            match self.tables.get_mut(&relid) {
+                // In place: a table measured again keeps its memory where it
+                // is, so that the tables coming due one by one over minutes
+                // do not scatter their sizes all over the heap.
+                Some(entry) => {
+                    entry.signature = table.signature;
+                    entry.at = now;
+                    entry.written = table.written;
+                    entry.sizes.assign(sizes);
+                }
+                None => {
+                    let entry = Entry {
+                        signature: table.signature,
+                        at: now,
+                        written: table.written,
+                        sizes,
+                    };
+                    self.tables.insert(relid, entry);
+                }
             }
         }
     }
@@ -160,6 +192,29 @@ mod tests {
             index: 8192.0,
             toast: 0.0,
             indexes: vec![("pkey".to_string(), 8192.0)],
+        }
+    }
+
+    #[test]
+    fn measured_again_takes_every_new_size_and_name() {
+        let mut kept = sizes(1.0);
+        let mut next = sizes(2.0);
+        next.index = 16384.0;
+        next.toast = 8192.0;
+        next.indexes[0].1 = 16384.0;
+        kept.assign(next.clone());
+        assert_eq!(kept, next);
+        for indexes in [
+            vec![("pkey_renamed".to_string(), 1.0)],
+            vec![("pkey".to_string(), 1.0), ("by_day".to_string(), 2.0)],
+            Vec::new(),
+        ] {
+            let next = Measured {
+                indexes,
+                ..sizes(3.0)
+            };
+            kept.assign(next.clone());
+            assert_eq!(kept, next);
         }
     }
 
