@@ -5,8 +5,9 @@
 -- "(disabled)" while archive_mode is off). Settings given in the exporter's
 -- startup packet (source client: statement_timeout, lock_timeout, ...) are
 -- left out, since pg_settings would show the session's value, not the
--- server's; those it SETs once connected (source session: jit,
--- max_parallel_workers_per_gather) are served as the session started.
+-- server's; those it sets once connected (source session: jit,
+-- max_parallel_workers_per_gather) are served with the value the session
+-- started with (reset_val): the server's, or the role's or database's.
 SELECT name::text AS name,
        CASE WHEN name = 'archive_command' THEN
                 CASE setting WHEN '' THEN 'unset' WHEN '(disabled)' THEN 'disabled' ELSE 'set' END

@@ -81,7 +81,7 @@ fn run_once(task: impl std::future::Future<Output = i32>) -> ExitCode {
 /// the memory a collection freed: with the runtime's threads a large scrape's
 /// peak stays resident several times over. One arena keeps it once; the
 /// exporter allocates too little for the threads to wait on each other.
-/// Blocks of 128 KiB and more (a family's samples, a part's text) are mapped
+/// Blocks of 128 KiB and more (a family's samples, a part's compressed bytes) are mapped
 /// apart and unmapped when freed: by default glibc raises that threshold to
 /// the largest block freed so far, and from then on keeps such blocks in its
 /// heap, where the next collection's blocks fragment it.

@@ -345,6 +345,12 @@ async fn a_custom_query_cannot_write_or_change_the_session_for_the_next_query() 
     std::fs::write(
         &file,
         r#"
+q_before:
+  query: "SELECT current_setting('jit') AS jit, current_setting('max_parallel_workers_per_gather') AS workers, 1 AS v"
+  metrics:
+    - jit: {usage: LABEL}
+    - workers: {usage: LABEL}
+    - v: {usage: GAUGE}
 q_several:
   query: "COMMIT; BEGIN READ WRITE; INSERT INTO t VALUES (2); COMMIT; SELECT 1 AS v"
   metrics:
@@ -358,17 +364,18 @@ q_insert:
   metrics:
     - v: {usage: GAUGE}
 q_set_config:
-  query: "SELECT set_config('search_path', 'evil, pg_catalog', false) AS a, set_config('statement_timeout', '0', false) AS b, set_config('default_transaction_read_only', 'off', false) AS c, pg_advisory_lock(42) AS d, set_config('jit', 'on', false) AS e, set_config('max_parallel_workers_per_gather', '4', false) AS f, 1 AS v"
+  query: "SELECT set_config('search_path', 'evil, pg_catalog', false) AS a, set_config('statement_timeout', '0', false) AS b, set_config('default_transaction_read_only', 'off', false) AS c, pg_advisory_lock(42) AS d, set_config('jit', 'on', false) AS e, set_config('max_parallel_workers_per_gather', '4', false) AS f, set_config('role', 'pg_monitor', false) AS g, 1 AS v"
   metrics:
     - v: {usage: GAUGE}
 q_after:
-  query: "SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_setting('default_transaction_read_only') AS ro, current_setting('jit') AS jit, current_setting('max_parallel_workers_per_gather') AS workers, 1 AS v"
+  query: "SELECT current_setting('search_path') AS sp, current_setting('statement_timeout') AS st, current_setting('default_transaction_read_only') AS ro, current_setting('jit') AS jit, current_setting('max_parallel_workers_per_gather') AS workers, (current_user = session_user)::text AS own_role, 1 AS v"
   metrics:
     - sp: {usage: LABEL}
     - st: {usage: LABEL}
     - ro: {usage: LABEL}
     - jit: {usage: LABEL}
     - workers: {usage: LABEL}
+    - own_role: {usage: LABEL}
     - v: {usage: GAUGE}
 q_now:
   query: "SELECT extract(epoch FROM now()) AS v"
@@ -428,6 +435,13 @@ q_text:
             "{query}: {reason}: {log}"
         );
     }
+    // The session as it was opened: JIT and parallel workers off.
+    assert_eq!(
+        first.value("q_before_v", &[("jit", "off"), ("workers", "0")]),
+        1.0,
+        "{:?}",
+        first.all("q_before_v", &[])
+    );
     for query in ["q_set_config", "q_after", "q_now"] {
         assert_eq!(query_success(query), 1.0, "{query}");
     }
@@ -460,7 +474,8 @@ q_text:
                 ("st", "9s"),
                 ("ro", "on"),
                 ("jit", "off"),
-                ("workers", "0")
+                ("workers", "0"),
+                ("own_role", "true")
             ]
         ),
         1.0,

@@ -60,7 +60,11 @@ impl Measured {
         self.index = new.index;
         self.toast = new.toast;
         let same_names = self.indexes.len() == new.indexes.len()
-            && self.indexes.iter().zip(&new.indexes).all(|(a, b)| a.0 == b.0);
+            && self
+                .indexes
+                .iter()
+                .zip(&new.indexes)
+                .all(|(a, b)| a.0 == b.0);
         if same_names {
             for (kept, (_, size)) in self.indexes.iter_mut().zip(new.indexes) {
                 kept.1 = size;

@@ -15,12 +15,14 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
 mod budget;
+mod isolated;
 pub mod pool;
 mod reachability;
 pub mod target;
 pub mod tls;
 
 pub use budget::Budget;
+pub use isolated::{QueryResult, Refused};
 pub use pool::{server_of, Pool, PooledConn};
 
 /// The `application_name` of every session the exporter opens.
@@ -136,14 +138,17 @@ pub fn marked(sql: &str) -> String {
     format!("{STATEMENT_MARKER}{sql}\n{}", STATEMENT_MARKER.trim_end())
 }
 
-/// What every session sets for itself once it has started, with `SET` (so
-/// that `pg_settings.reset_val` keeps the server's value, which the
-/// `settings` collector serves): no JIT compilation and no parallel workers
-/// for the exporter's catalog and statistics reads. Compiling a scan of
-/// ten thousand tables costs more than it saves, and parallel workers would
-/// take the worker slots the application's own queries wait for.
-pub(crate) const SESSION_SETTINGS: [&str; 2] =
-    ["SET jit = off", "SET max_parallel_workers_per_gather = 0"];
+/// What every session sets for itself once it has started, as `SET` would
+/// (so that `pg_settings.reset_val` keeps the value the session started
+/// with, which the `settings` collector serves): no JIT compilation and no
+/// parallel workers for the exporter's catalog and statistics reads.
+/// Compiling a scan of ten thousand tables costs more than it saves, and
+/// parallel workers would take the worker slots the application's own
+/// queries wait for. A setting the DSN's `options` gave (source `client`) is
+/// the operator's choice and left alone, as is one the server does not have.
+pub(crate) const SESSION_SETTINGS: &str = "SELECT pg_catalog.set_config(s.name, s.value, false) \
+     FROM (VALUES ('jit', 'off'), ('max_parallel_workers_per_gather', '0')) AS s(name, value) \
+     WHERE EXISTS (SELECT FROM pg_catalog.pg_settings p WHERE p.name = s.name AND p.source <> 'client')";
 
 /// Several statements for one simple-protocol string, each marked (each has
 /// its own entry in pg_stat_statements).
@@ -258,77 +263,6 @@ impl Conn {
         result
     }
 
-    /// Runs SQL text from a configuration file: one statement that returns
-    /// rows, in a read-only transaction of its own (with `timeout` as its
-    /// `statement_timeout`, if given), reading at most `max_rows` rows; every
-    /// value arrives as text (the simple query protocol). The SQL is first
-    /// parsed alone (the extended protocol's Parse takes one statement only):
-    /// several statements (`COMMIT; BEGIN READ WRITE; …`) and statements that
-    /// return no rows (`SET`, `BEGIN`, `PREPARE`, `DECLARE`, `DO`…) are
-    /// refused before anything runs. Afterwards the session is as it was
-    /// whatever the SQL did: the transaction ended (nothing was written in it;
-    /// COMMIT rather than ROLLBACK keeps `xact_rollback` for the application's
-    /// own rollbacks), every setting reset (`set_config()` included) and every
-    /// advisory lock released ([`SESSION_SETTINGS`] made again). The outer error means the session could not be
-    /// put back in order (it must not be reused); the inner result is the
-    /// SQL's own.
-    pub async fn isolated_query(
-        &mut self,
-        sql: &str,
-        timeout: Option<Duration>,
-        max_rows: usize,
-    ) -> Result<Result<QueryResult, Refused>, tokio_postgres::Error> {
-        let query = marked(sql);
-        // The SQL is the configuration's, written for PostgreSQL's default
-        // search path, not the exporter's pinned `pg_catalog`.
-        let statement_timeout =
-            timeout.map(|t| format!("SET LOCAL statement_timeout = {}", t.as_millis().max(1)));
-        let mut begin = vec![
-            "BEGIN READ ONLY",
-            "SET LOCAL search_path = \"$user\", public",
-        ];
-        begin.extend(statement_timeout.as_deref());
-        self.client.batch_execute(&marked_all(&begin)).await?;
-        let result = self.read_rows(&query, max_rows).await;
-        self.client
-            .batch_execute(&marked_all(
-                &[
-                    &["COMMIT", "RESET ALL", "SELECT pg_advisory_unlock_all()"][..],
-                    &SESSION_SETTINGS[..],
-                ]
-                .concat(),
-            ))
-            .await?;
-        Ok(result)
-    }
-
-    async fn read_rows(&mut self, sql: &str, max_rows: usize) -> Result<QueryResult, Refused> {
-        use futures::TryStreamExt;
-        let statement = self.client.prepare(sql).await.map_err(Refused::parsing)?;
-        if statement.columns().is_empty() {
-            return Err(Refused::NotAQuery);
-        }
-        let columns = statement
-            .columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        drop(statement);
-        let stream = self.client.simple_query_raw(sql).await?;
-        futures::pin_mut!(stream);
-        let mut rows = Vec::new();
-        while let Some(message) = stream.try_next().await? {
-            if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
-                if rows.len() == max_rows {
-                    // Dropping the stream discards the rest as it arrives.
-                    return Err(Refused::TooManyRows(max_rows));
-                }
-                rows.push(row);
-            }
-        }
-        Ok(QueryResult { columns, rows })
-    }
-
     /// Reads [`ServerInfo`].
     pub async fn server_info(&mut self) -> Result<ServerInfo, tokio_postgres::Error> {
         let rows = self.query(SERVER_SQL, &[]).await?;
@@ -340,41 +274,6 @@ impl Conn {
             datname: row.try_get("datname")?,
             roles: row.try_get("roles")?,
         })
-    }
-}
-
-/// What a query from a configuration file returned.
-#[derive(Debug)]
-pub struct QueryResult {
-    /// The result's column names, in order (known even without rows).
-    pub columns: Vec<String>,
-    pub rows: Vec<tokio_postgres::SimpleQueryRow>,
-}
-
-/// Why a query from a configuration file gave no result.
-#[derive(Debug, thiserror::Error)]
-pub enum Refused {
-    #[error("{}", error_chain(.0))]
-    Sql(#[from] tokio_postgres::Error),
-    #[error("it holds more than one statement; a query is one statement")]
-    Several,
-    #[error("it is not a query that returns rows (SET, BEGIN, COMMIT, PREPARE, DO and the like are refused)")]
-    NotAQuery,
-    #[error("it returned more than {0} rows (--collector.custom_queries.max-rows)")]
-    TooManyRows(usize),
-}
-
-impl Refused {
-    /// Why the SQL could not be parsed as one statement.
-    fn parsing(error: tokio_postgres::Error) -> Refused {
-        let several = error.as_db_error().is_some_and(|db| {
-            *db.code() == SqlState::SYNTAX_ERROR && db.message().contains("multiple commands")
-        });
-        if several {
-            Refused::Several
-        } else {
-            Refused::Sql(error)
-        }
     }
 }
 

@@ -36,7 +36,7 @@ use super::reachability::Reachability;
 use super::target::redacted_target;
 use super::tls::TlsConnector;
 use super::{
-    error_chain, marked_all, Conn, ConnectError, Database, SessionLimits, APPLICATION_NAME,
+    error_chain, marked, Conn, ConnectError, Database, SessionLimits, APPLICATION_NAME,
     SESSION_SETTINGS,
 };
 
@@ -248,7 +248,7 @@ impl Pool {
                 };
                 let attempt = match attempt {
                     Ok(client) => client
-                        .batch_execute(&marked_all(&SESSION_SETTINGS))
+                        .batch_execute(&marked(SESSION_SETTINGS))
                         .await
                         .map(|()| client),
                     failed => failed,

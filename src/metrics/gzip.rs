@@ -75,7 +75,7 @@ pub fn compressor() -> Compress {
 }
 
 /// Text handed to the compressor at a time: a family of ten thousand tables
-/// is never held as text whole.
+/// is not held as text whole on its way to a compressed part.
 const PIECE: usize = 64 * 1024;
 
 /// Encodes `families` with `constant` labels and compresses them, as one

@@ -77,7 +77,8 @@ impl Labels {
     }
 
     /// Whether both are one shared copy.
-    pub fn shares(&self, other: &Labels) -> bool {
+    #[cfg(test)]
+    pub(crate) fn shares(&self, other: &Labels) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 }
