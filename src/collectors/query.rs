@@ -7,7 +7,6 @@
 
 use futures::future::BoxFuture;
 
-use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
 
 use super::rows::{descs, families_from_rows, Columns, FamiliesFromRows};
@@ -108,21 +107,19 @@ impl Query {
         };
         let param = self.param.map(|param| param(&ctx.options));
         let params: Vec<&(dyn ToSql + Sync)> = param.iter().map(|p| p as _).collect();
-        let (rows, expected) = conn.query_stream(sql, &params).await?;
-        let mut tables: Vec<FamiliesFromRows> = self
-            .columns
-            .iter()
-            .map(|columns| FamiliesFromRows::new(*columns, expected))
-            .collect();
-        let mut rows = std::pin::pin!(rows);
-        let mut count = 0;
-        while let Some(row) = rows.try_next().await? {
-            for table in &mut tables {
-                table.push(&row)?;
-            }
-            count += 1;
-        }
-        conn.returned(sql, count);
+        let tables = conn
+            .query_fold(
+                sql,
+                &params,
+                |expected| {
+                    self.columns
+                        .iter()
+                        .map(|columns| FamiliesFromRows::new(*columns, expected))
+                        .collect::<Vec<_>>()
+                },
+                |tables, row| tables.iter_mut().try_for_each(|table| table.push(row)),
+            )
+            .await?;
         Ok(tables
             .into_iter()
             .flat_map(FamiliesFromRows::finish)

@@ -41,20 +41,15 @@ impl Conn {
         self.client.batch_execute(&marked_all(&begin)).await?;
         let result = self.read_rows(&query, max_rows).await;
         self.client
-            .batch_execute(&marked_all(
-                &[
-                    // RESET ALL leaves the role (and session authorization) as set.
-                    &[
-                        "COMMIT",
-                        "RESET SESSION AUTHORIZATION",
-                        "RESET ROLE",
-                        "RESET ALL",
-                        "SELECT pg_advisory_unlock_all()",
-                    ][..],
-                    &[SESSION_SETTINGS][..],
-                ]
-                .concat(),
-            ))
+            .batch_execute(&marked_all(&[
+                "COMMIT",
+                // RESET ALL leaves the role (and session authorization) as set.
+                "RESET SESSION AUTHORIZATION",
+                "RESET ROLE",
+                "RESET ALL",
+                "SELECT pg_advisory_unlock_all()",
+                SESSION_SETTINGS,
+            ]))
             .await?;
         Ok(result)
     }

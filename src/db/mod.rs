@@ -192,47 +192,49 @@ impl Conn {
         self.client.query(&statement, params).await
     }
 
-    /// Like [`Conn::query`], the rows one at a time as they arrive, so that
-    /// they need not all be held; with the number of rows the statement
-    /// returned last time in this session (0 the first time), which the
-    /// caller tells [`Conn::returned`] when done.
-    pub async fn query_stream(
+    /// Like [`Conn::query`], the rows folded into `init(n)` by `each` one at
+    /// a time as they arrive, so that rows (and the messages they point into)
+    /// are never all held; `n` is the number of rows the statement returned
+    /// last time in this session (0 the first time), to size what is built.
+    pub async fn query_fold<S, E: From<tokio_postgres::Error>>(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<(tokio_postgres::RowStream, usize), tokio_postgres::Error> {
+        init: impl FnOnce(usize) -> S,
+        mut each: impl FnMut(&mut S, &Row) -> Result<(), E>,
+    ) -> Result<S, E> {
+        use futures::TryStreamExt;
         let (statement, last) = self.prepared(sql).await?;
         let rows = self
             .client
             .query_raw(&statement, params.iter().copied())
             .await?;
-        Ok((rows, last))
+        let mut rows = std::pin::pin!(rows);
+        let mut state = init(last);
+        let mut count = 0;
+        while let Some(row) = rows.try_next().await? {
+            each(&mut state, &row)?;
+            count += 1;
+        }
+        if let Some((_, last)) = self.statements.get_mut(sql) {
+            *last = count;
+        }
+        Ok(state)
     }
 
-    /// Like [`Conn::query`], each row mapped by `map` as it arrives, so that
-    /// rows (and the messages they point into) are never all held.
+    /// Like [`Conn::query`], each row mapped by `map` as it arrives
+    /// ([`Conn::query_fold`]).
     pub async fn query_map<T, E: From<tokio_postgres::Error>>(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
         mut map: impl FnMut(&Row) -> Result<T, E>,
     ) -> Result<Vec<T>, E> {
-        use futures::TryStreamExt;
-        let (rows, expected) = self.query_stream(sql, params).await?;
-        let mut rows = std::pin::pin!(rows);
-        let mut mapped = Vec::with_capacity(expected);
-        while let Some(row) = rows.try_next().await? {
-            mapped.push(map(&row)?);
-        }
-        self.returned(sql, mapped.len());
-        Ok(mapped)
-    }
-
-    /// Records how many rows `sql` returned (see [`Conn::query_stream`]).
-    pub fn returned(&mut self, sql: &str, rows: usize) {
-        if let Some((_, last)) = self.statements.get_mut(sql) {
-            *last = rows;
-        }
+        self.query_fold(sql, params, Vec::with_capacity, |mapped, row| {
+            mapped.push(map(row)?);
+            Ok(())
+        })
+        .await
     }
 
     /// `sql` prepared in this session (on first use, with [`STATEMENT_MARKER`]).
