@@ -171,7 +171,7 @@ mod tests {
             .text("phase", Some("scanning heap"));
         let phase = phase_family(&[row]).unwrap();
         assert_eq!(
-            &*phase.samples[0].values,
+            phase.samples[0].values,
             ["festivals", "public", "orders", "scanning heap"]
         );
         assert_eq!(phase.samples[0].value, 1.0);

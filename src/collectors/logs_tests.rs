@@ -192,7 +192,10 @@ async fn a_missing_file_is_an_error_and_unknown_databases_count_as_none() {
     let messages = &families[0];
     // "", festivals, postgres × 4 severities, each from the start.
     assert_eq!(messages.samples.len(), 12);
-    assert!(messages.samples.iter().all(|s| s.values[0] != "no-such-db"));
+    assert!(messages
+        .samples
+        .iter()
+        .all(|s| &s.values[0] != "no-such-db"));
     assert_eq!(families[2].samples.len(), 3 * CAUSES.len());
 }
 

@@ -59,7 +59,7 @@ impl Collector for ProcessIdle {
                         ))
                     })?;
                 family.push_histogram(
-                    vec![
+                    &[
                         row.required_text("state")?,
                         row.required_text("application_name")?,
                     ],

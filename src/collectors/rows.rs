@@ -206,7 +206,7 @@ impl FamiliesFromRows {
         for label in self.labels {
             label_values.push(row.text(label)?.unwrap_or_default());
         }
-        let values = crate::metrics::label_values(label_values);
+        let values = crate::metrics::label_values(&label_values);
         for (family, column) in self.families.iter_mut().zip(self.columns) {
             // A column that this server's query variant lacks gives no sample.
             if !row.has(column.column) {
@@ -304,10 +304,10 @@ mod tests {
         let a = &families[0];
         assert_eq!(a.name, "pg_a");
         assert_eq!(a.samples.len(), 2);
-        assert_eq!(&*a.samples[0].values, ["festivals", "orders"]);
+        assert_eq!(a.samples[0].values, ["festivals", "orders"]);
         assert_eq!(a.samples[0].value, 1.5);
         assert_eq!(
-            &*a.samples[1].values,
+            a.samples[1].values,
             ["", "tickets"],
             "a NULL label is empty"
         );
@@ -338,11 +338,14 @@ mod tests {
         let family = session_family(&LONGEST, &[row], "seconds", QUERY_LABEL_CHARS).unwrap();
         let sample = &family.samples[0];
         assert_eq!(sample.value, 7.5);
-        assert_eq!(&sample.values[..4], ["42", "festivals", "app", "active"]);
+        assert_eq!(
+            sample.values.to_vec()[..4],
+            ["42", "festivals", "app", "active"]
+        );
         assert!(
             sample.values[4].starts_with("SELECT x, x,"),
             "{}",
-            sample.values[4]
+            &sample.values[4]
         );
         assert_eq!(sample.values[4].chars().count(), QUERY_LABEL_CHARS - 1);
         let null_state = TestRow::default()

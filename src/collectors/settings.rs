@@ -190,7 +190,7 @@ mod tests {
         let info = families.last().unwrap();
         assert_eq!(info.name, "pg_setting_info");
         assert_eq!(info.samples.len(), 1, "only allow-listed text settings");
-        assert_eq!(&*info.samples[0].values, ["wal_level", "replica"]);
+        assert_eq!(info.samples[0].values, ["wal_level", "replica"]);
         assert_eq!(
             families.len(),
             4,

@@ -185,11 +185,7 @@ fn table_families<'a>(
         let Some(sizes) = report(table) else {
             continue;
         };
-        let values = crate::metrics::label_values(vec![
-            datname.to_string(),
-            table.schemaname.clone(),
-            table.relname.clone(),
-        ]);
+        let values = crate::metrics::label_values(&[datname, &table.schemaname, &table.relname]);
         let numbers = [
             sizes.table,
             sizes.index,
@@ -201,12 +197,7 @@ fn table_families<'a>(
         }
         for (index, size) in sizes.indexes.iter() {
             indexes.push(
-                crate::metrics::label_values(vec![
-                    datname.to_string(),
-                    table.schemaname.clone(),
-                    table.relname.clone(),
-                    index.clone(),
-                ]),
+                crate::metrics::label_values(&[datname, &table.schemaname, &table.relname, index]),
                 *size,
             );
         }

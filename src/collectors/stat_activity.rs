@@ -220,7 +220,7 @@ mod tests {
             ]
         );
         assert_eq!(families[0].samples.len(), 3);
-        assert_eq!(&*families[0].samples[1].values, ["autovacuum worker"]);
+        assert_eq!(families[0].samples[1].values, ["autovacuum worker"]);
         assert_eq!(families[1].samples[0].value, 2.0);
         assert_eq!(families[2].samples[0].value, 100.0);
         assert_eq!(families[3].samples[0].value, 3.0);

@@ -287,7 +287,7 @@ mod tests {
             1,
             "hidden, empty, unknown and repeated texts give nothing"
         );
-        assert_eq!(&*info.samples[0].values, ["1", "SELECT * FRO"]);
+        assert_eq!(info.samples[0].values, ["1", "SELECT * FRO"]);
         assert_eq!(info.samples[0].value, 1.0);
     }
 }

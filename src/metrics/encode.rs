@@ -235,7 +235,7 @@ pub(super) fn prometheus_text_in_pieces(
                 let labels = family.labels.iter().copied().zip(sample.values.iter());
                 let constant = constant
                     .iter()
-                    .map(|(label, value)| (label.as_str(), value));
+                    .map(|(label, value)| (label.as_str(), value.as_str()));
                 let mut first = true;
                 for (label, value) in labels.chain(constant) {
                     out.push(if first { '{' } else { ',' });
@@ -340,7 +340,7 @@ struct Families(Arc<Vec<Family>>, ConstantLabels);
 
 struct Labels<'a> {
     names: &'static [&'static str],
-    values: &'a [String],
+    values: &'a super::Labels,
     constant: &'a [(String, String)],
 }
 
@@ -351,10 +351,10 @@ impl EncodeLabelSet for Labels<'_> {
             .constant
             .iter()
             .filter(|(name, _)| !self.names.contains(&name.as_str()))
-            .map(|(name, value)| (name.as_str(), value));
+            .map(|(name, value)| (name.as_str(), value.as_str()));
         for (name, value) in own.chain(constant) {
             prometheus_client::encoding::EncodeLabel::encode(
-                &(name, value.as_str()),
+                &(name, value),
                 encoder.encode_label(),
             )?;
         }

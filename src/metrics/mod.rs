@@ -62,18 +62,47 @@ impl Sample {
 /// A series' label values, shared by every family that has the series, and
 /// a histogram sample's buckets, which ride along (a histogram's label values
 /// are its own). Equal and hashed as its values alone.
-#[derive(Debug, Clone)]
+///
+/// The values are kept in one string, each followed by a NUL: a table's
+/// `[datname, schemaname, relname]` is two allocations (this and the shared
+/// record), not one per value and one for the list. PostgreSQL's text never
+/// holds a NUL; one in a value made here is replaced (U+FFFD).
+#[derive(Clone)]
 pub struct Labels(Arc<LabelSet>);
 
 #[derive(Debug)]
 struct LabelSet {
-    values: Box<[String]>,
+    packed: Box<str>,
     buckets: Option<Box<Buckets>>,
 }
 
+const END: char = '\0';
+
 impl Labels {
-    fn new(values: Box<[String]>, buckets: Option<Box<Buckets>>) -> Labels {
-        Labels(Arc::new(LabelSet { values, buckets }))
+    fn new<S: AsRef<str>>(values: &[S], buckets: Option<Box<Buckets>>) -> Labels {
+        Labels(Arc::new(LabelSet {
+            packed: pack(values).into_boxed_str(),
+            buckets,
+        }))
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.0.packed.matches(END).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.packed.is_empty()
+    }
+
+    /// The values, in order.
+    pub fn iter(&self) -> std::str::SplitTerminator<'_, char> {
+        self.0.packed.split_terminator(END)
+    }
+
+    /// The values as a list.
+    pub fn to_vec(&self) -> Vec<&str> {
+        self.iter().collect()
     }
 
     /// Whether both are one shared copy.
@@ -83,36 +112,63 @@ impl Labels {
     }
 }
 
-impl std::ops::Deref for Labels {
-    type Target = [String];
-    fn deref(&self) -> &[String] {
-        &self.0.values
+/// `values`, each followed by [`END`].
+fn pack<S: AsRef<str>>(values: &[S]) -> String {
+    let mut packed = String::with_capacity(values.iter().map(|v| v.as_ref().len() + 1).sum());
+    for value in values {
+        let value = value.as_ref();
+        if value.contains(END) {
+            packed.push_str(&value.replace(END, "\u{FFFD}"));
+        } else {
+            packed.push_str(value);
+        }
+        packed.push(END);
+    }
+    packed
+}
+
+impl std::ops::Index<usize> for Labels {
+    type Output = str;
+    fn index(&self, at: usize) -> &str {
+        self.iter().nth(at).expect("label value index in range")
     }
 }
 
-impl std::borrow::Borrow<[String]> for Labels {
-    fn borrow(&self) -> &[String] {
-        self
+impl std::fmt::Debug for Labels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl std::borrow::Borrow<str> for Labels {
+    fn borrow(&self) -> &str {
+        &self.0.packed
     }
 }
 
 impl PartialEq for Labels {
     fn eq(&self, other: &Labels) -> bool {
-        **self == **other
+        self.0.packed == other.0.packed
     }
 }
 
 impl Eq for Labels {}
 
+impl<const N: usize> PartialEq<[&str; N]> for Labels {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.iter().eq(other.iter().copied())
+    }
+}
+
 impl std::hash::Hash for Labels {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (**self).hash(state)
+        self.0.packed.hash(state)
     }
 }
 
 impl From<Vec<String>> for Labels {
     fn from(values: Vec<String>) -> Labels {
-        Labels::new(values.into_boxed_slice(), None)
+        Labels::new(&values, None)
     }
 }
 
@@ -194,11 +250,11 @@ impl Family {
     }
 
     /// Adds one series of a histogram family: its sum and buckets.
-    pub fn push_histogram(&mut self, values: Vec<String>, sum: f64, buckets: Buckets) {
+    pub fn push_histogram<S: AsRef<str>>(&mut self, values: &[S], sum: f64, buckets: Buckets) {
         debug_assert_eq!(self.kind, Kind::Histogram, "{} is no histogram", self.name);
         debug_assert_eq!(values.len(), self.labels.len(), "labels of {}", self.name);
         self.samples.push(Sample {
-            values: Labels::new(values.into_boxed_slice(), Some(Box::new(buckets))),
+            values: Labels::new(values, Some(Box::new(buckets))),
             value: sum,
         });
     }
@@ -208,12 +264,16 @@ impl Family {
 /// family of a table holds one copy of `[datname, schemaname, relname]`, and
 /// the next collection reuses it. A set that nothing else holds any more is
 /// let go by [`forget_unused_label_values`].
-pub fn label_values(values: Vec<String>) -> Labels {
+pub fn label_values<S: AsRef<str>>(values: &[S]) -> Labels {
+    let packed = pack(values);
     let mut shared = LABEL_VALUES.lock().expect("label values lock");
-    if let Some(existing) = shared.get(values.as_slice()) {
+    if let Some(existing) = shared.get(packed.as_str()) {
         return existing.clone();
     }
-    let values = Labels::from(values);
+    let values = Labels(Arc::new(LabelSet {
+        packed: packed.into_boxed_str(),
+        buckets: None,
+    }));
     shared.insert(values.clone());
     values
 }

@@ -98,7 +98,7 @@ fn a_last_infinite_bound_is_the_total_not_a_second_inf_bucket() {
 fn histograms_are_encoded_with_buckets_sum_and_count() {
     let mut family = Family::new("pg_idle_seconds", "Idle time.", Kind::Histogram, &["app"]);
     let buckets = Buckets::from_cumulative(&[1.0, 5.0], &[1.0, 3.0], 4.0).unwrap();
-    family.push_histogram(vec!["a".to_string()], 7.5, buckets);
+    family.push_histogram(&["a"], 7.5, buckets);
     let text = encode(
         vec![family],
         Format::PrometheusText,
@@ -265,18 +265,18 @@ fn encoding_in_pieces_and_compressed_gives_the_same_text() {
 #[test]
 fn label_values_are_shared_until_nothing_holds_them() {
     let values = |table: &str| vec!["festivals".to_string(), "public".into(), table.to_string()];
-    let first = label_values(values("orders_shared_test"));
-    let again = label_values(values("orders_shared_test"));
+    let first = label_values(&values("orders_shared_test"));
+    let again = label_values(&values("orders_shared_test"));
     assert!(first.shares(&again));
-    assert!(!first.shares(&label_values(values("tickets_shared_test"))));
+    assert!(!first.shares(&label_values(&values("tickets_shared_test"))));
     forget_unused_label_values();
     // Still held here: kept, and shared with the next collection.
-    assert!(first.shares(&label_values(values("orders_shared_test"))));
+    assert!(first.shares(&label_values(&values("orders_shared_test"))));
     let held = |table: &str| {
         LABEL_VALUES
             .lock()
             .unwrap()
-            .contains(values(table).as_slice())
+            .contains(pack(&values(table)).as_str())
     };
     assert!(held("orders_shared_test"));
     drop((first, again));
@@ -286,13 +286,27 @@ fn label_values_are_shared_until_nothing_holds_them() {
 }
 
 #[test]
+fn label_values_keep_every_value_apart() {
+    let none = Labels::from(Vec::new());
+    let one_empty = Labels::from(vec![String::new()]);
+    assert_eq!((none.len(), one_empty.len()), (0, 1));
+    assert_ne!(none, one_empty);
+    let two = Labels::from(vec![String::new(), "b".to_string()]);
+    assert_eq!(two, ["", "b"]);
+    assert_ne!(two, Labels::from(vec!["b".to_string(), String::new()]));
+    assert_eq!(&two[1], "b");
+    let nul = Labels::from(vec!["a\0b".to_string(), "c".to_string()]);
+    assert_eq!(nul, ["a\u{FFFD}b", "c"]);
+}
+
+#[test]
 fn a_sample_is_a_pointer_and_a_number() {
     assert_eq!(std::mem::size_of::<Sample>(), 16);
     let mut family = Family::new("h", "h", Kind::Histogram, &["k"]);
     let buckets = Buckets::from_cumulative(&[1.0], &[1.0], 2.0).unwrap();
-    family.push_histogram(vec!["a".to_string()], 3.0, buckets.clone());
+    family.push_histogram(&["a"], 3.0, buckets.clone());
     assert_eq!(family.samples[0].buckets(), Some(&buckets));
-    assert_eq!(&family.samples[0].values[..], ["a"]);
+    assert_eq!(family.samples[0].values, ["a"]);
     let mut gauge = Family::new("g", "g", Kind::Gauge, &["k"]);
     gauge.push(vec!["a".to_string()], 1.0);
     assert_eq!(gauge.samples[0].buckets(), None);

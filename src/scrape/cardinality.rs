@@ -64,13 +64,13 @@ fn table_columns(family: &Family) -> Option<(Option<usize>, usize, usize)> {
 }
 
 fn table_of(
-    values: &[String],
+    values: &crate::metrics::Labels,
     (datname, schema, relation): (Option<usize>, usize, usize),
 ) -> Table {
     (
-        datname.map(|at| values[at].clone()).unwrap_or_default(),
-        values[schema].clone(),
-        values[relation].clone(),
+        datname.map(|at| values[at].to_string()).unwrap_or_default(),
+        values[schema].to_string(),
+        values[relation].to_string(),
     )
 }
 
@@ -186,7 +186,7 @@ mod tests {
         family
             .samples
             .iter()
-            .map(|s| format!("{}.{}", s.values[1], s.values[2]))
+            .map(|s| format!("{}.{}", &s.values[1], &s.values[2]))
             .collect()
     }
 

@@ -326,7 +326,7 @@ fn families<R: TextRow>(
             };
             if column.usage == Usage::Histogram {
                 match histogram(row, &column.name, text) {
-                    Some((sum, buckets)) => family.push_histogram(labels.to_vec(), sum, buckets),
+                    Some((sum, buckets)) => family.push_histogram(&labels.to_vec(), sum, buckets),
                     None => note(
                         column,
                         text,

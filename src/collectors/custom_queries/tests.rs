@@ -86,7 +86,7 @@ fn histogram_columns_read_bounds_cumulative_buckets_sum_and_count() {
         "contradicting or NULL buckets give no sample"
     );
     let sample = &family.samples[0];
-    assert_eq!(&*sample.values, ["psql"]);
+    assert_eq!(sample.values, ["psql"]);
     assert_eq!(sample.value, 42.5);
     assert_eq!(
         sample.buckets().unwrap().buckets,
@@ -155,7 +155,7 @@ fn rows_become_query_column_families_by_usage() {
         .map(|f| {
             f.samples
                 .iter()
-                .map(|s| (s.values.join(","), s.value))
+                .map(|s| (s.values.to_vec().join(","), s.value))
                 .collect()
         })
         .collect();
