@@ -18,9 +18,16 @@ SELECT current_database()::text AS datname,
 FROM pg_inherits i
 JOIN pg_class p ON p.oid = i.inhparent
 JOIN pg_namespace n ON n.oid = p.relnamespace
-JOIN pg_class c ON c.oid = i.inhrelid
+-- By oid, one child at a time (OFFSET 0 keeps the planner from scanning all
+-- of pg_class for a few hundred partitions).
+CROSS JOIN LATERAL (
+    SELECT c.oid, c.relname, c.reltoastrelid
+    FROM pg_class c
+    WHERE c.oid = i.inhrelid
+      AND c.relkind IN ('r', 'p', 'f')
+    OFFSET 0
+) c
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND c.relkind IN ('r', 'p', 'f')
   AND c.oid NOT IN (SELECT relation FROM exclusive)
   AND c.reltoastrelid NOT IN (SELECT relation FROM exclusive)
   AND NOT EXISTS (

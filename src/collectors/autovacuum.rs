@@ -93,7 +93,7 @@ const PROGRESS: Query = Query::new(
 )
 .server_wide();
 const DATABASES: Query = Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide();
-const TABLE_POLICIES: Query = Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]);
+const TABLE_POLICIES: Query = Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]).ordered_by_labels();
 
 /// The table-mapped queries, for [`Collector::tables`].
 const TABLES: &[Query] = &[PROGRESS, DATABASES, TABLE_POLICIES];

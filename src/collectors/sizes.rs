@@ -109,7 +109,10 @@ impl Collector for Sizes {
                 row.try_get("names")?,
             ];
             let standby: bool = row.try_get("in_recovery")?;
-            let seen = conn.query_map(TABLES_SQL, &[], seen).await?;
+            let mut seen = conn.query_map(TABLES_SQL, &[], seen).await?;
+            seen.sort_unstable_by(|a, b| {
+                (&a.schemaname, &a.relname).cmp(&(&b.schemaname, &b.relname))
+            });
             let now = Instant::now();
             let due = {
                 let mut all = ctx.caches.sizes();

@@ -63,5 +63,5 @@ pub static COLLECTOR: QueryCollector = QueryCollector {
     description:
         "Per-index scans and tuples from pg_stat_user_indexes, and index properties from pg_index",
     scope: Scope::Database,
-    queries: &[Query::new(&[(0, SQL)], &[COUNTER_COLUMNS, INFO_COLUMNS])],
+    queries: &[Query::new(&[(0, SQL)], &[COUNTER_COLUMNS, INFO_COLUMNS]).ordered_by_labels()],
 };

@@ -38,5 +38,5 @@ pub static COLLECTOR: QueryCollector = QueryCollector {
     description:
         "Per-table tuples, scans and (auto)vacuum/analyze history from pg_stat_user_tables",
     scope: Scope::Database,
-    queries: &[Query::new(&[(0, SQL)], &[COLUMNS])],
+    queries: &[Query::new(&[(0, SQL)], &[COLUMNS]).ordered_by_labels()],
 };

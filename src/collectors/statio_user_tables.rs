@@ -82,5 +82,5 @@ pub static COLLECTOR: QueryCollector = QueryCollector {
     description:
         "Per-table heap, index and TOAST block reads and buffer hits from pg_statio_user_tables",
     scope: Scope::Database,
-    queries: &[Query::new(&[(0, SQL)], &[COLUMNS])],
+    queries: &[Query::new(&[(0, SQL)], &[COLUMNS]).ordered_by_labels()],
 };

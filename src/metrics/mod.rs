@@ -106,8 +106,7 @@ impl Labels {
     }
 
     /// Whether both are one shared copy.
-    #[cfg(test)]
-    pub(crate) fn shares(&self, other: &Labels) -> bool {
+    pub fn shares(&self, other: &Labels) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 }
@@ -153,6 +152,20 @@ impl PartialEq for Labels {
 }
 
 impl Eq for Labels {}
+
+/// Value by value, each as bytes (a shorter value before a longer one it
+/// begins): PostgreSQL's order for `name` and `COLLATE "C"`.
+impl Ord for Labels {
+    fn cmp(&self, other: &Labels) -> std::cmp::Ordering {
+        self.0.packed.cmp(&other.0.packed)
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Labels) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl<const N: usize> PartialEq<[&str; N]> for Labels {
     fn eq(&self, other: &[&str; N]) -> bool {
