@@ -5,7 +5,7 @@
 //! can never block on a query. A scrape is encoded once per format, by
 //! [`encode`] or, for text format 0.0.4, as [`gzip`] parts compressed as each
 //! collector finishes, keeping the rows in the order the collectors produced
-//! them (the SQL's `ORDER BY`).
+//! them (the SQL's `ORDER BY`, or the exporter's for the per-table queries).
 
 use std::borrow::Cow;
 use std::sync::Arc;
