@@ -104,13 +104,18 @@ impl Query {
     pub fn families(&self, rows: &[Row]) -> Result<Vec<Family>, CollectError> {
         let mut families = Vec::new();
         for columns in self.columns {
-            let mut table = families_from_rows(rows, *columns)?;
-            if self.ordered_here {
-                order_by_labels(&mut table);
-            }
-            families.extend(table);
+            families.extend(self.ordered(families_from_rows(rows, *columns)?));
         }
         Ok(families)
+    }
+
+    /// The families of one column table, ordered here when the SQL leaves
+    /// that to the exporter.
+    fn ordered(&self, mut families: Vec<Family>) -> Vec<Family> {
+        if self.ordered_here {
+            order_by_labels(&mut families);
+        }
+        families
     }
 
     /// Runs the query and maps its rows as they arrive (none is kept):
@@ -139,13 +144,7 @@ impl Query {
             .await?;
         Ok(tables
             .into_iter()
-            .flat_map(|table| {
-                let mut families = table.finish();
-                if self.ordered_here {
-                    order_by_labels(&mut families);
-                }
-                families
-            })
+            .flat_map(|table| self.ordered(table.finish()))
             .collect())
     }
 }

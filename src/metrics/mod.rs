@@ -80,8 +80,13 @@ const END: char = '\0';
 
 impl Labels {
     fn new<S: AsRef<str>>(values: &[S], buckets: Option<Box<Buckets>>) -> Labels {
+        Labels::packed(pack(values), buckets)
+    }
+
+    /// From values already [`pack`]ed.
+    fn packed(packed: String, buckets: Option<Box<Buckets>>) -> Labels {
         Labels(Arc::new(LabelSet {
-            packed: pack(values).into_boxed_str(),
+            packed: packed.into_boxed_str(),
             buckets,
         }))
     }
@@ -153,8 +158,9 @@ impl PartialEq for Labels {
 
 impl Eq for Labels {}
 
-/// Value by value, each as bytes (a shorter value before a longer one it
-/// begins): PostgreSQL's order for `name` and `COLLATE "C"`.
+/// Value by value, each as UTF-8 bytes (a shorter value before a longer one
+/// it begins): PostgreSQL's order for `name` and `COLLATE "C"` in UTF8 and
+/// LATIN1 databases.
 impl Ord for Labels {
     fn cmp(&self, other: &Labels) -> std::cmp::Ordering {
         self.0.packed.cmp(&other.0.packed)
@@ -283,10 +289,7 @@ pub fn label_values<S: AsRef<str>>(values: &[S]) -> Labels {
     if let Some(existing) = shared.get(packed.as_str()) {
         return existing.clone();
     }
-    let values = Labels(Arc::new(LabelSet {
-        packed: packed.into_boxed_str(),
-        buckets: None,
-    }));
+    let values = Labels::packed(packed, None);
     shared.insert(values.clone());
     values
 }
