@@ -904,3 +904,47 @@ async fn cardinality_flags_keep_the_tables_they_name() {
     assert!(log.contains("collector=stat_user_tables"), "{log}");
     assert!(log.contains("pg_stat_user_tables_n_dead_tup"), "{log}");
 }
+
+/// The per-table statements leave the ordering to the exporter: every
+/// per-table and per-index family comes out ordered by schema, table (and
+/// index) name in byte order, whatever order the server returns the rows in.
+#[tokio::test]
+async fn per_table_families_come_out_ordered_by_name() {
+    let cluster = PgCluster::start();
+    let exporter = Exporter::start(&cluster.dsn(), &[]);
+    // Created in reverse order of their names: the catalog's own order is not
+    // the names'.
+    run_and_disconnect(
+        &cluster,
+        "CREATE SCHEMA b; CREATE SCHEMA a_x; CREATE SCHEMA a;
+         CREATE TABLE b.z (id int PRIMARY KEY);
+         CREATE TABLE b.y (id int PRIMARY KEY);
+         CREATE TABLE a_x.z (id int PRIMARY KEY);
+         CREATE TABLE a.z (id int PRIMARY KEY, v int);
+         CREATE INDEX z_v ON a.z (v);
+         CREATE TABLE a.b (id int PRIMARY KEY);",
+    )
+    .await;
+    let metrics = exporter.scrape().await;
+    let table: &[&str] = &["schemaname", "relname"];
+    let index: &[&str] = &["schemaname", "relname", "indexrelname"];
+    for (family, labels, count) in [
+        ("pg_stat_user_tables_n_live_tup", table, 5),
+        ("pg_statio_user_tables_heap_blocks_hit", table, 5),
+        ("pg_table_autovacuum_vacuum_threshold", table, 5),
+        ("pg_stat_user_tables_table_size_bytes", table, 5),
+        ("pg_stat_user_indexes_idx_scan_total", index, 6),
+        ("pg_index_info", index, 6),
+    ] {
+        let keys: Vec<Vec<&str>> = metrics
+            .series
+            .iter()
+            .filter(|s| s.name == family && ["a", "a_x", "b"].contains(&&*s.labels["schemaname"]))
+            .map(|s| labels.iter().map(|l| s.labels[*l].as_str()).collect())
+            .collect();
+        assert_eq!(keys.len(), count, "{family}: {keys:?}");
+        let mut ordered = keys.clone();
+        ordered.sort();
+        assert_eq!(keys, ordered, "{family}");
+    }
+}
