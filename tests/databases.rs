@@ -278,6 +278,14 @@ async fn discovers_databases_filters_them_and_follows_drops_and_creates() {
             .all(|s| s.labels.get("datname").map(String::as_str) != Some("tenant_a")),
         "a dropped database leaves no series"
     );
+    // Database sizes too: the new one is measured at once, though the others' are served.
+    let tenant_c = [("datname", "tenant_c")];
+    assert_eq!(
+        metrics.value("pg_database_size_age_seconds", &tenant_c),
+        0.0
+    );
+    assert!(metrics.value("pg_database_size_bytes", &tenant_c) > 0.0);
+    assert!(metrics.value("pg_database_size_age_seconds", &[("datname", "postgres")]) > 0.0);
     assert_eq!(metrics.value("pg_exporter_last_scrape_error", &[]), 0.0);
 
     // Only some databases, by pattern; the DSN's is always scraped. A query

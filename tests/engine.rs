@@ -435,7 +435,7 @@ async fn exposition_matches_the_catalogue_and_openmetrics_is_served_only_when_sw
         &[
             "--web.enable-openmetrics",
             "--constantLabels=cluster=festival,datname=never",
-            "--collector.database",
+            "--collector.postmaster",
         ],
     );
     let open = http_get(
@@ -476,7 +476,7 @@ async fn exposition_matches_the_catalogue_and_openmetrics_is_served_only_when_sw
         .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].contains("--collector.database is ignored"),
+        warnings[0].contains("--collector.postmaster is ignored"),
         "{warnings:?}"
     );
     let refused = http_get(

@@ -251,6 +251,21 @@ async fn bloat_estimate_and_pgstattuple_see_wasted_space_and_stay_sane() {
             &[("collector", "sizes")]
         )
         .is_none());
+    // A database's size is served from its first measurement by default,
+    // though REINDEX changed it, with its age; measured on every scrape with 0s.
+    let db = [("datname", "postgres")];
+    let size = first.value("pg_database_size_bytes", &db);
+    assert_eq!(first.value("pg_database_size_age_seconds", &db), 0.0);
+    assert_eq!(second.value("pg_database_size_bytes", &db), size);
+    assert!(second.value("pg_database_size_age_seconds", &db) > 0.0);
+    let fresh = Exporter::start(&cluster.dsn(), &["--collector.database.size-interval=0s"]);
+    let fresh = fresh.scrape().await;
+    assert_ne!(
+        fresh.value("pg_database_size_bytes", &db),
+        size,
+        "REINDEX changed the database's size"
+    );
+    assert_eq!(fresh.value("pg_database_size_age_seconds", &db), 0.0);
 
     let m = exporter.scrape().await;
     let index_after = m.value("pg_index_bloat_ratio", &pkey);

@@ -4,7 +4,7 @@
 //! custom query with `cache_seconds` (one cache, keyed by collector, database
 //! and query), the statement texts `stat_statements` has already read and
 //! its previous reading of every statement, the last measured size of
-//! every table, and where the `logs` collector stopped reading with its counts.
+//! every table and database, and where the `logs` collector stopped reading with its counts.
 //! Each engine (the `/metrics` one and every `/probe` one) owns its own, so
 //! nothing remembered about one server is served for another.
 
@@ -55,6 +55,7 @@ pub struct Caches {
     statements: Mutex<super::statement_history::History>,
     logs: Mutex<super::logs::State>,
     sizes: Mutex<HashMap<String, super::relation_sizes::Known>>,
+    database_sizes: Mutex<HashMap<u32, (f64, Instant)>>,
 }
 
 impl Caches {
@@ -101,6 +102,11 @@ impl Caches {
     /// The last measured sizes of each database's tables, by database.
     pub fn sizes(&self) -> MutexGuard<'_, HashMap<String, super::relation_sizes::Known>> {
         self.sizes.lock().expect("sizes lock")
+    }
+
+    /// The last measured size of each database, by oid, and when.
+    pub fn database_sizes(&self) -> MutexGuard<'_, HashMap<u32, (f64, Instant)>> {
+        self.database_sizes.lock().expect("database sizes lock")
     }
 
     /// `stat_statements`' previous reading of every statement.

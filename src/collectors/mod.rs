@@ -34,6 +34,7 @@ pub mod backup;
 pub mod bloat;
 pub mod buffercache_summary;
 pub mod custom_queries;
+pub mod database;
 pub mod database_wraparound;
 pub mod health;
 pub mod locks;
@@ -155,6 +156,7 @@ pub static COLLECTORS: &[&dyn Collector] = &[
     &stat_statements::StatStatements,
     &autovacuum::Autovacuum,
     &settings::PgSettings,
+    &database::Database,
     &sizes::Sizes,
     &stat_user_indexes::COLLECTOR,
     &partitions::COLLECTOR,
@@ -208,6 +210,8 @@ pub struct Options {
     pub stat_statements_recent_limit: usize,
     /// stat_statements: how long such a statement stays after it stops running.
     pub stat_statements_recent_hold: std::time::Duration,
+    /// database: how long a measured database size is served.
+    pub database_size_interval: std::time::Duration,
     /// bloat: how bloat is measured.
     pub bloat_method: bloat::Method,
     /// bloat: smallest relation reported, in bytes.
@@ -266,6 +270,7 @@ impl Default for Options {
             logs_max_read_bytes: 8 << 20,
             stat_statements_recent_limit: 20,
             stat_statements_recent_hold: std::time::Duration::from_secs(900),
+            database_size_interval: std::time::Duration::from_secs(300),
             bloat_method: bloat::Method::Estimate,
             bloat_min_size: 10_485_760.0,
             bloat_pgstattuple_limit: 20,

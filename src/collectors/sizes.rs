@@ -1,7 +1,7 @@
-//! `sizes`: the guide's "Check Database Size" and "Table Sizes": every
-//! database's size (and connection limit), and per user table and index of the connected database the
-//! table, TOAST, index and total sizes (postgres_exporter's names where it has
-//! them). Every scrape reads which tables exist and whether each may have
+//! `sizes`: the guide's "Table Sizes": per user table and index of the
+//! connected database the table, TOAST, index and total sizes
+//! (postgres_exporter's names where it has them; database sizes are
+//! [`super::database`]'s). Every scrape reads which tables exist and whether each may have
 //! changed (`queries/sizes_tables.sql`, `queries/sizes_indexes.sql`, no size
 //! function); the size functions
 //! run only for the tables that are new, written since they were last
@@ -20,29 +20,9 @@ use super::{descs, CollectError, Collector, Column, Columns, Context, Query, Sco
 use crate::db::Conn;
 use crate::metrics::{Desc, Family};
 
-const DATABASES_SQL: &str = include_str!("../../queries/sizes_databases.sql");
 const TABLES_SQL: &str = include_str!("../../queries/sizes_tables.sql");
 const INDEXES_SQL: &str = include_str!("../../queries/sizes_indexes.sql");
 const MEASURE_SQL: &str = include_str!("../../queries/sizes_measure.sql");
-
-const DATABASE_COLUMNS: Columns = Columns::new(&[
-    Column::new(
-        "size_bytes",
-        Desc::gauge(
-            "pg_database_size_bytes",
-            &["datname"],
-            "Disk space used by the database, in bytes.",
-        ),
-    ),
-    Column::new(
-        "connection_limit",
-        Desc::gauge(
-            "pg_database_connection_limit",
-            &["datname"],
-            "Connection limit of the database; -1 for none.",
-        ),
-    ),
-]);
 
 const TABLE_COLUMNS: Columns = Columns::new(&[
     Column::new(
@@ -60,10 +40,9 @@ static INDEX_SIZE: Desc = Desc::gauge(
     "Size of the index, in bytes.",
 );
 
-const DATABASES: Query = Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide();
-/// The table-mapped queries, for [`Collector::tables`]: the measurement
-/// names its columns as the table families.
-const TABLES: &[Query] = &[DATABASES, Query::new(&[(0, MEASURE_SQL)], &[TABLE_COLUMNS])];
+/// The table-mapped query, for [`Collector::tables`]: the measurement names
+/// its columns as the table families.
+const TABLES: &[Query] = &[Query::new(&[(0, MEASURE_SQL)], &[TABLE_COLUMNS])];
 
 #[derive(Debug)]
 pub struct Sizes;
@@ -74,11 +53,11 @@ impl Collector for Sizes {
     }
 
     fn description(&self) -> &'static str {
-        "Database, table, TOAST and index sizes, skipping relations under an exclusive lock"
+        "Table, TOAST and index sizes, skipping relations under an exclusive lock"
     }
 
     fn scope(&self) -> Scope {
-        Scope::Both
+        Scope::Database
     }
 
     fn tables(&self) -> &'static [Query] {
@@ -86,10 +65,7 @@ impl Collector for Sizes {
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {
-        descs(DATABASE_COLUMNS)
-            .chain(descs(TABLE_COLUMNS))
-            .chain([&INDEX_SIZE])
-            .collect()
+        descs(TABLE_COLUMNS).chain([&INDEX_SIZE]).collect()
     }
 
     fn collect<'a>(
@@ -98,7 +74,6 @@ impl Collector for Sizes {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            let mut families = DATABASES.run(conn, ctx).await?;
             let rows = conn.query(INDEXES_SQL, &[]).await?;
             let row = rows.first().ok_or_else(|| {
                 CollectError::Unsupported("no row from queries/sizes_indexes.sql".into())
@@ -131,8 +106,7 @@ impl Collector for Sizes {
             let mut all = ctx.caches.sizes();
             let known = all.entry(ctx.datname.clone()).or_default();
             known.update(&seen, measured, now);
-            families.extend(table_families(&ctx.datname, &seen, |t| known.report(t)));
-            Ok(families)
+            Ok(table_families(&ctx.datname, &seen, |t| known.report(t)))
         })
     }
 }

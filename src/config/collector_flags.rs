@@ -185,4 +185,13 @@ pub(super) struct CollectorFlags {
         value_name = "DURATION"
     )]
     pub(super) stat_statements_recent_hold: String,
+
+    /// database: how long a database's measured size is served before it is measured again (0s: every scrape).
+    #[arg(
+        long = "collector.database.size-interval",
+        env = "PG_EXPORTER_COLLECTOR_DATABASE_SIZE_INTERVAL",
+        default_value = "5m",
+        value_name = "DURATION"
+    )]
+    pub(super) database_size_interval: String,
 }

@@ -12,10 +12,6 @@ use crate::text::is_metric_name;
 /// with where their families are.
 const FOREIGN_COLLECTORS: &[(&str, &str)] = &[
     (
-        "database",
-        "pg_database_size_bytes and pg_database_connection_limit come from the sizes collector",
-    ),
-    (
         "postmaster",
         "pg_postmaster_start_time_seconds is always served",
     ),

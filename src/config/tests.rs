@@ -47,6 +47,7 @@ fn defaults() {
     assert_eq!(config.options.dead_ratio, 0.2);
     assert!(config.options.backup_paths.is_empty());
     assert_eq!(config.options.bloat_min_size, 10_485_760.0);
+    assert_eq!(config.options.database_size_interval.as_secs(), 300);
     assert!(config.options.tables.keeps_all());
     assert!(config.options.max_series.is_empty());
     assert_eq!(
@@ -208,6 +209,10 @@ fn bad_values_name_their_flag() {
             &["--collector.stat_statements.recent-hold", "soon"][..],
             "--collector.stat_statements.recent-hold",
         ),
+        (
+            &["--collector.database.size-interval", "later"][..],
+            "--collector.database.size-interval",
+        ),
         (&["--log.level", "loud"][..], "--log.level"),
         (&["--log.format", "xml"][..], "--log.format"),
         (
@@ -290,7 +295,8 @@ fn every_flag_is_one_line_in_help_and_has_an_env_var_or_is_a_switch() {
 #[test]
 fn postgres_exporter_flags_take_effect_or_warn_once_each() {
     let config = run(&[
-        "--collector.database",
+        "--no-collector.database",
+        "--collector.stat_progress_vacuum",
         "--no-collector.xlog_location",
         "--disable-default-metrics",
         "--web.systemd-socket",
@@ -304,7 +310,7 @@ fn postgres_exporter_flags_take_effect_or_warn_once_each() {
     let flags = [
         "--disable-default-metrics",
         "--web.systemd-socket",
-        "--collector.database",
+        "--collector.stat_progress_vacuum",
         "--no-collector.xlog_location",
     ];
     assert_eq!(config.warnings.len(), flags.len(), "{:?}", config.warnings);
@@ -315,7 +321,8 @@ fn postgres_exporter_flags_take_effect_or_warn_once_each() {
         );
         assert!(!warning.contains('\n'));
     }
-    assert!(config.warnings[2].contains("sizes collector"));
+    assert!(config.warnings[2].contains("autovacuum collector"));
+    assert!(!names(&config).contains(&"database"));
     assert!(!names(&config).contains(&"settings"));
     assert!(!names(&config).contains(&"roles"));
     let labels = [("cluster", "festival"), ("env", "prod")].map(|(n, v)| (n.into(), v.into()));

@@ -110,6 +110,8 @@ pub(super) fn validate(
     )?;
     let stat_statements_recent_hold = parse_duration(&flags.collectors.stat_statements_recent_hold)
         .map_err(|e| format!("--collector.stat_statements.recent-hold: {e}"))?;
+    let database_size_interval = parse_duration(&flags.collectors.database_size_interval)
+        .map_err(|e| format!("--collector.database.size-interval: {e}"))?;
     let mut min_intervals = std::collections::BTreeMap::new();
     for collector in COLLECTORS {
         let flag = format!("collector.{}.min-interval", collector.name());
@@ -227,6 +229,7 @@ pub(super) fn validate(
             logs_max_read_bytes,
             stat_statements_recent_limit,
             stat_statements_recent_hold,
+            database_size_interval,
             bloat_method,
             bloat_min_size: bloat_min_size as f64,
             bloat_pgstattuple_limit,
