@@ -36,6 +36,7 @@ MASKED = {
     "pg_exporter_last_scrape_duration_seconds": "how long this scrape took",
     # Relative to now: the age of a cached result (bloat has a 5 m interval).
     "pg_scrape_collector_cache_age_seconds": "age of a cached collector result, relative to now",
+    "pg_database_size_age_seconds": "age of a measured database size, relative to now",
     # The exporter process itself, not the database (process_max_fds is compared).
     "process_cpu_seconds_total": "CPU time of the exporter process",
     "process_resident_memory_bytes": "memory of the exporter process",

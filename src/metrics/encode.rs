@@ -284,15 +284,23 @@ pub(super) fn prometheus_text_in_pieces(
 }
 
 /// Escapes a help text (backslash, newline) or a label value (also `"`).
+/// The text between two escaped characters is copied whole (a byte of an
+/// ASCII character never occurs inside another character in UTF-8).
 fn escape(out: &mut String, text: &str, quote: bool) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quote => out.push_str("\\\""),
-            c => out.push(c),
-        }
+    let mut rest = text;
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| b == b'\\' || b == b'\n' || (quote && b == b'"'))
+    {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            _ => "\\\"",
+        });
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
 }
 
 /// A sample value and the end of its line: the shortest text that reads back

@@ -11,7 +11,7 @@ fn names_are_exact_and_labels_are_escaped_in_order() {
         Kind::Gauge,
         &["relname", "mode"],
     );
-    gauge.push(vec!["b\"q\\\n".into(), "x".into()], 2.5);
+    gauge.push(vec!["b\"q\\\n🎪é".into(), "x".into()], 2.5);
     gauge.push(vec!["a".into(), "y".into()], 1.0);
     let counter = Desc::counter("pg_demo_events_total", &[], "Events.").single(7.0);
     let bare = Desc::counter("pg_stat_database_xact_commit", &["datname"], "Commits.");
@@ -28,7 +28,7 @@ fn names_are_exact_and_labels_are_escaped_in_order() {
     let none = ConstantLabels::from([]);
     let text = encode(families.clone(), Format::PrometheusText, &none);
     let expected = "# HELP pg_demo A demo gauge.\\nSecond \\\\ line.\n# TYPE pg_demo gauge\n\
-         pg_demo{relname=\"b\\\"q\\\\\\n\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
+         pg_demo{relname=\"b\\\"q\\\\\\n🎪é\",mode=\"x\"} 2.5\npg_demo{relname=\"a\",mode=\"y\"} 1.0\n\
          # HELP pg_demo_events_total Events.\n# TYPE pg_demo_events_total counter\n\
          pg_demo_events_total 7.0\n\
          # HELP pg_stat_database_xact_commit Commits.\n# TYPE pg_stat_database_xact_commit counter\n\
