@@ -258,14 +258,20 @@ async fn bloat_estimate_and_pgstattuple_see_wasted_space_and_stay_sane() {
     assert_eq!(first.value("pg_database_size_age_seconds", &db), 0.0);
     assert_eq!(second.value("pg_database_size_bytes", &db), size);
     assert!(second.value("pg_database_size_age_seconds", &db) > 0.0);
-    let fresh = Exporter::start(&cluster.dsn(), &["--collector.database.size-interval=0s"]);
-    let fresh = fresh.scrape().await;
-    assert_ne!(
-        fresh.value("pg_database_size_bytes", &db),
-        size,
-        "REINDEX changed the database's size"
-    );
-    assert_eq!(fresh.value("pg_database_size_age_seconds", &db), 0.0);
+    let measuring = Exporter::start(&cluster.dsn(), &["--collector.database.size-interval=0s"]);
+    let before = measuring
+        .scrape()
+        .await
+        .value("pg_database_size_bytes", &db);
+    assert_ne!(before, size, "REINDEX changed the database's size");
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE grown AS SELECT generate_series(1, 100000) AS n",
+    )
+    .await;
+    let after = measuring.scrape().await;
+    assert!(after.value("pg_database_size_bytes", &db) > before + 1e6);
+    assert_eq!(after.value("pg_database_size_age_seconds", &db), 0.0);
 
     let m = exporter.scrape().await;
     let index_after = m.value("pg_index_bloat_ratio", &pkey);

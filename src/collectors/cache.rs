@@ -55,7 +55,7 @@ pub struct Caches {
     statements: Mutex<super::statement_history::History>,
     logs: Mutex<super::logs::State>,
     sizes: Mutex<HashMap<String, super::relation_sizes::Known>>,
-    database_sizes: Mutex<HashMap<u32, (f64, Instant)>>,
+    database_sizes: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl Caches {
@@ -104,8 +104,9 @@ impl Caches {
         self.sizes.lock().expect("sizes lock")
     }
 
-    /// The last measured size of each database, by oid, and when.
-    pub fn database_sizes(&self) -> MutexGuard<'_, HashMap<u32, (f64, Instant)>> {
+    /// The last measured size of each database, by the version of its
+    /// `pg_database` row (`queries/database.sql`), and when.
+    pub fn database_sizes(&self) -> MutexGuard<'_, HashMap<String, (f64, Instant)>> {
         self.database_sizes.lock().expect("database sizes lock")
     }
 

@@ -1,14 +1,12 @@
 //! `database`: the guide's "Check Database Size": every database's size and
-//! connection limit, under postgres_exporter's names and collector name.
-//! `pg_database_size()` finds a size by a stat() of each of a database's
-//! files, which costs the server more than any statistics view at ten
-//! thousand tables, while a database's size moves slowly: a size is measured
-//! when the database first appears and then once it is older than
-//! `--collector.database.size-interval` (5 minutes by default), and served
-//! with its age in between. The list of databases and their connection
-//! limits are read on every scrape, so a new database appears and a dropped
-//! one disappears at once. Table, TOAST, index and partition sizes are
-//! `sizes`' and `partitions`', read on every scrape.
+//! connection limit, under postgres_exporter's names and collector name. The
+//! databases and their limits are read on every scrape; a size is measured
+//! when its database appears (or is renamed or altered) and then about every
+//! `--collector.database.size-interval`, and served with its age in between
+//! (why, and what a size costs: `queries/database.sql` and docs/metrics.md).
+//! A database whose size the role may not read has no size series.
+
+use std::collections::HashSet;
 
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -59,36 +57,40 @@ impl Collector for Database {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
+            // Stamped before the query, and due a twentieth of the interval
+            // early, so that at a scrape interval dividing it a size is
+            // measured every interval, not one scrape later.
+            let now = Instant::now();
             let interval = ctx.options.database_size_interval;
-            let fresh: Vec<u32> = ctx
+            let fresh: Vec<String> = ctx
                 .caches
                 .database_sizes()
                 .iter()
-                .filter(|(_, (_, at))| at.elapsed() < interval)
-                .map(|(oid, _)| *oid)
+                .filter(|(_, (_, at))| now.duration_since(*at) + interval / 20 < interval)
+                .map(|(version, _)| version.clone())
                 .collect();
             let rows = conn
                 .query_map(SQL, &[&fresh], |row| {
                     Ok::<_, CollectError>((
-                        row.try_get::<_, u32>("oid")?,
+                        row.required_text("version")?,
                         row.required_text("datname")?,
                         row.required_number("connection_limit")?,
                         row.number("size_bytes")?,
                     ))
                 })
                 .await?;
-            let now = Instant::now();
+            let listed: HashSet<&str> = rows.iter().map(|row| row.0.as_str()).collect();
             let mut known = ctx.caches.database_sizes();
-            known.retain(|oid, _| rows.iter().any(|row| row.0 == *oid));
+            known.retain(|version, _| listed.contains(version.as_str()));
             let [mut size, mut limit, mut age] =
                 [&SIZE, &CONNECTION_LIMIT, &SIZE_AGE].map(Desc::family);
-            for (oid, datname, connection_limit, measured) in rows {
+            for (version, datname, connection_limit, measured) in &rows {
                 if let Some(bytes) = measured {
-                    known.insert(oid, (bytes, now));
+                    known.insert(version.clone(), (*bytes, now));
                 }
                 let values = label_values(&[datname]);
-                limit.push(values.clone(), connection_limit);
-                if let Some((bytes, at)) = known.get(&oid) {
+                limit.push(values.clone(), *connection_limit);
+                if let Some((bytes, at)) = known.get(version) {
                     size.push(values.clone(), *bytes);
                     age.push(values, now.duration_since(*at).as_secs_f64());
                 }
