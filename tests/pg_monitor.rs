@@ -1,7 +1,8 @@
 //! Running as a role with only pg_monitor: every collector enabled by default
 //! succeeds, and sees other users' sessions, statements, tables, locks and
 //! partitions. When the grant is revoked, a gauge and one warning say so
-//! instead of the series shrinking quietly.
+//! instead of the series shrinking quietly, and a database whose size the
+//! role may not read only lacks its size.
 
 mod support;
 
@@ -115,8 +116,22 @@ async fn every_collector_works_for_a_pg_monitor_role() {
         .batch_execute("REVOKE pg_monitor FROM festival_monitor")
         .await
         .unwrap();
+    // A database the role may no longer read the size of (rdsadmin on RDS).
+    client
+        .batch_execute("CREATE DATABASE locked_away")
+        .await
+        .unwrap();
+    client
+        .batch_execute("REVOKE CONNECT ON DATABASE locked_away FROM PUBLIC")
+        .await
+        .unwrap();
     exporter.scrape().await;
     let m = exporter.scrape().await;
+    assert_eq!(success(&m, "database"), 1.0, "{}", exporter.stderr());
+    let locked = [("datname", "locked_away")];
+    assert_eq!(m.value("pg_database_connection_limit", &locked), -1.0);
+    assert!(m.get("pg_database_size_bytes", &locked).is_none());
+    assert!(m.value("pg_database_size_bytes", &[("datname", "postgres")]) > 0.0);
     for role in ["pg_monitor", "pg_read_all_stats"] {
         assert_eq!(
             m.value("pg_exporter_role_granted", &[("role", role)]),
