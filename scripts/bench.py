@@ -942,22 +942,25 @@ def report(results):
 def amortized_db_ms(r):
     """Database time per scrape of the default collectors when Prometheus
     scrapes every minute (its default), which back-to-back scrapes do not
-    show: (1) the 5-minute collectors run once in five scrapes, their cost
-    being what their phase (each on every scrape) spends above the default;
-    (2) sizes measures every table again every 5 to 10 minutes (7.5 on
-    average: one scrape in 7.5), the cost of measuring them all being a
-    fresh exporter's first scrape in the bloat phase minus that phase's
-    steady scrape and database sizes (the first scrape's other one-offs stay
-    in, so this errs high). None unless both phases ran."""
+    show. Each cost is what a phase measuring it on every scrape spends above
+    the default: (1) database sizes, measured every fifth scrape (due a
+    twentieth of their 5 minutes early); (2) bloat, every sixth (a
+    minimum interval is counted from the end of a run, so 5 minutes have not
+    quite passed at the fifth); (3) sizes measures every table again after 5
+    to 10 minutes, at the next scrape: about every 8 minutes, the cost of
+    measuring them all being a fresh exporter's first scrape in the bloat
+    phase minus that phase's steady scrape and database sizes (the first
+    scrape's other one-offs stay in, so this errs high). None unless both
+    phases ran."""
     phases = r.get("min_interval") or {}
     every = [phases[label] for label in EVERY_SCRAPE if label in phases]
     if len(every) != len(EVERY_SCRAPE):
         return None
     base = r["festival"]["db_ms_per_scrape"]
-    cached = [max(0.0, m["db_ms_per_scrape"] - base) for m in every]
-    database, bloat_phase = cached[0], every[1]
+    database, bloat = (max(0.0, m["db_ms_per_scrape"] - base) for m in every)
+    bloat_phase = every[1]
     all_tables = max(0.0, bloat_phase["first_db_ms"] - bloat_phase["db_ms_per_scrape"] - database)
-    return base + sum(cached) / 5 + all_tables / 7.5
+    return base + database / 5 + bloat / 6 + all_tables / 8
 
 
 def load_range(r):

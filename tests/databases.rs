@@ -227,11 +227,14 @@ async fn discovers_databases_filters_them_and_follows_drops_and_creates() {
             "{datname}"
         );
     }
-    // Server-wide families come once, from the DSN's database, and still cover every database.
+    // Server-wide families come once, from the DSN's database, and still cover
+    // every database, but the database collector leaves out the excluded one,
+    // as postgres_exporter's does.
     assert_no_repeated_series(&metrics);
-    assert!(metrics
-        .get("pg_database_size_bytes", &[("datname", "scratch")])
-        .is_some());
+    for family in ["pg_database_size_bytes", "pg_database_connection_limit"] {
+        assert!(metrics.get(family, &[("datname", "scratch")]).is_none());
+        assert!(metrics.get(family, &[("datname", "festivals")]).is_some());
+    }
     assert!(metrics
         .get("pg_database_frozen_xid_age", &[("datname", "festivals")])
         .is_some());

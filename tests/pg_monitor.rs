@@ -131,7 +131,16 @@ async fn every_collector_works_for_a_pg_monitor_role() {
     let locked = [("datname", "locked_away")];
     assert_eq!(m.value("pg_database_connection_limit", &locked), -1.0);
     assert!(m.get("pg_database_size_bytes", &locked).is_none());
-    assert!(m.value("pg_database_size_bytes", &[("datname", "postgres")]) > 0.0);
+    // A GRANT gives the database's row a new version: measured again, now
+    // through CONNECT alone.
+    client
+        .batch_execute("GRANT CONNECT ON DATABASE postgres TO festival_monitor")
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    let postgres = [("datname", "postgres")];
+    assert!(m.value("pg_database_size_bytes", &postgres) > 0.0);
+    assert_eq!(m.value("pg_database_size_age_seconds", &postgres), 0.0);
     for role in ["pg_monitor", "pg_read_all_stats"] {
         assert_eq!(
             m.value("pg_exporter_role_granted", &[("role", role)]),

@@ -1,12 +1,14 @@
 //! `database`: the guide's "Check Database Size": every database's size and
 //! connection limit, under postgres_exporter's names and collector name. The
 //! databases and their limits are read on every scrape; a size is measured
-//! when its database appears (or is renamed or altered) and then about every
+//! when its database appears (or its `pg_database` row changes) and then about every
 //! `--collector.database.size-interval`, and served with its age in between
-//! (why, and what a size costs: `queries/database.sql` and docs/metrics.md).
-//! A database whose size the role may not read has no size series.
+//! (why, and what a size costs: `queries/database_size.sql` and
+//! docs/metrics.md). A database whose size the role may not read has no size
+//! series; one `--exclude-databases` names has none at all, as in
+//! postgres_exporter.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -17,6 +19,7 @@ use crate::db::Conn;
 use crate::metrics::{label_values, Desc, Family};
 
 const SQL: &str = include_str!("../../queries/database.sql");
+const SIZE_SQL: &str = include_str!("../../queries/database_size.sql");
 const LABELS: &[&str] = &["datname"];
 
 static SIZE: Desc = Desc::gauge(
@@ -57,40 +60,49 @@ impl Collector for Database {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            // Stamped before the query, and due a twentieth of the interval
+            // Stamped before the queries, and due a twentieth of the interval
             // early, so that at a scrape interval dividing it a size is
             // measured every interval, not one scrape later.
             let now = Instant::now();
             let interval = ctx.options.database_size_interval;
-            let fresh: Vec<String> = ctx
-                .caches
-                .database_sizes()
-                .iter()
-                .filter(|(_, (_, at))| now.duration_since(*at) + interval / 20 < interval)
-                .map(|(version, _)| version.clone())
-                .collect();
-            let rows = conn
-                .query_map(SQL, &[&fresh], |row| {
-                    Ok::<_, CollectError>((
-                        row.required_text("version")?,
-                        row.required_text("datname")?,
-                        row.required_number("connection_limit")?,
-                        row.number("size_bytes")?,
-                    ))
+            let excluded = &ctx.options.excluded_databases;
+            let mut listed = conn.query_map(SQL, &[], listed).await?;
+            listed.retain(|d| !excluded.iter().any(|r| r.is_match(&d.datname)));
+            let due: Vec<u32> = {
+                let known = ctx.caches.database_sizes();
+                listed
+                    .iter()
+                    .filter(|d| d.readable)
+                    .filter(|d| {
+                        known.get(&d.version).is_none_or(|(_, at)| {
+                            now.duration_since(*at) + interval / 20 >= interval
+                        })
+                    })
+                    .map(|d| d.oid)
+                    .collect()
+            };
+            let measured: HashMap<u32, f64> = if due.is_empty() {
+                HashMap::new()
+            } else {
+                conn.query_map(SIZE_SQL, &[&due], |row| {
+                    Ok::<_, CollectError>((row.try_get("oid")?, row.required_number("size_bytes")?))
                 })
-                .await?;
-            let listed: HashSet<&str> = rows.iter().map(|row| row.0.as_str()).collect();
+                .await?
+                .into_iter()
+                .collect()
+            };
+            let versions: HashSet<&str> = listed.iter().map(|d| d.version.as_str()).collect();
             let mut known = ctx.caches.database_sizes();
-            known.retain(|version, _| listed.contains(version.as_str()));
+            known.retain(|version, _| versions.contains(version.as_str()));
             let [mut size, mut limit, mut age] =
                 [&SIZE, &CONNECTION_LIMIT, &SIZE_AGE].map(Desc::family);
-            for (version, datname, connection_limit, measured) in &rows {
-                if let Some(bytes) = measured {
-                    known.insert(version.clone(), (*bytes, now));
+            for d in &listed {
+                if let Some(bytes) = measured.get(&d.oid) {
+                    known.insert(d.version.clone(), (*bytes, now));
                 }
-                let values = label_values(&[datname]);
-                limit.push(values.clone(), *connection_limit);
-                if let Some((bytes, at)) = known.get(version) {
+                let values = label_values(&[&d.datname]);
+                limit.push(values.clone(), d.connection_limit);
+                if let Some((bytes, at)) = known.get(&d.version).filter(|_| d.readable) {
                     size.push(values.clone(), *bytes);
                     age.push(values, now.duration_since(*at).as_secs_f64());
                 }
@@ -98,4 +110,23 @@ impl Collector for Database {
             Ok(vec![size, limit, age])
         })
     }
+}
+
+/// One row of `queries/database.sql`.
+struct Listed {
+    oid: u32,
+    datname: String,
+    connection_limit: f64,
+    version: String,
+    readable: bool,
+}
+
+fn listed(row: &tokio_postgres::Row) -> Result<Listed, CollectError> {
+    Ok(Listed {
+        oid: row.try_get("oid")?,
+        datname: row.required_text("datname")?,
+        connection_limit: row.required_number("connection_limit")?,
+        version: row.required_text("version")?,
+        readable: row.try_get("readable")?,
+    })
 }

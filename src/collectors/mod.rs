@@ -212,6 +212,8 @@ pub struct Options {
     pub stat_statements_recent_hold: std::time::Duration,
     /// database: how long a measured database size is served.
     pub database_size_interval: std::time::Duration,
+    /// database: the databases it leaves out (`--exclude-databases`, whole names).
+    pub excluded_databases: Vec<regex::Regex>,
     /// bloat: how bloat is measured.
     pub bloat_method: bloat::Method,
     /// bloat: smallest relation reported, in bytes.
@@ -271,6 +273,7 @@ impl Default for Options {
             stat_statements_recent_limit: 20,
             stat_statements_recent_hold: std::time::Duration::from_secs(900),
             database_size_interval: std::time::Duration::from_secs(300),
+            excluded_databases: Vec::new(),
             bloat_method: bloat::Method::Estimate,
             bloat_min_size: 10_485_760.0,
             bloat_pgstattuple_limit: 20,

@@ -186,7 +186,7 @@ pub(super) struct CollectorFlags {
     )]
     pub(super) stat_statements_recent_hold: String,
 
-    /// database: how long a database's measured size is served before it is measured again (0s: every scrape).
+    /// database: about how long a database's measured size is served before it is measured again (0s: every scrape).
     #[arg(
         long = "collector.database.size-interval",
         env = "PG_EXPORTER_COLLECTOR_DATABASE_SIZE_INTERVAL",

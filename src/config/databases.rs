@@ -32,7 +32,18 @@ impl Discovery {
     /// `--include-databases`) and not excluded.
     pub fn wants(&self, datname: &str) -> bool {
         (self.include.is_empty() || self.include.iter().any(|r| r.is_match(datname)))
-            && !self.exclude.iter().any(|r| r.is_match(datname))
+            && !self.excludes(datname)
+    }
+
+    /// Whether `--exclude-databases` names the database.
+    pub fn excludes(&self, datname: &str) -> bool {
+        self.exclude.iter().any(|r| r.is_match(datname))
+    }
+
+    /// The `--exclude-databases` patterns, which the `database` collector
+    /// also applies, as postgres_exporter's does.
+    pub fn exclude(&self) -> &[Regex] {
+        &self.exclude
     }
 }
 
@@ -81,6 +92,9 @@ mod tests {
         let exclude = discovery(&[], &["rdsadmin", "scratch.*"]);
         assert!(exclude.wants("festivals"));
         assert!(!exclude.wants("rdsadmin") && !exclude.wants("scratch_2026"));
+        assert!(
+            exclude.excludes("rdsadmin") && !but.excludes("tenant_1") && !only.excludes("postgres")
+        );
     }
 
     #[test]

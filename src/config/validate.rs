@@ -230,6 +230,7 @@ pub(super) fn validate(
             stat_statements_recent_limit,
             stat_statements_recent_hold,
             database_size_interval,
+            excluded_databases: discovery.exclude().to_vec(),
             bloat_method,
             bloat_min_size: bloat_min_size as f64,
             bloat_pgstattuple_limit,
