@@ -266,7 +266,7 @@ async fn bloat_estimate_and_pgstattuple_see_wasted_space_and_stay_sane() {
     assert_ne!(before, size, "REINDEX changed the database's size");
     run_and_disconnect(
         &cluster,
-        "CREATE TABLE grown AS SELECT generate_series(1, 100000) AS n",
+        "CREATE TABLE grown WITH (autovacuum_enabled = off) AS SELECT generate_series(1, 100000) AS n",
     )
     .await;
     let after = measuring.scrape().await;
