@@ -9,6 +9,7 @@
 //! postgres_exporter.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -60,9 +61,7 @@ impl Collector for Database {
         ctx: &'a Context,
     ) -> BoxFuture<'a, Result<Vec<Family>, CollectError>> {
         Box::pin(async move {
-            // Stamped before the queries, and due a twentieth of the interval
-            // early, so that at a scrape interval dividing it a size is
-            // measured every interval, not one scrape later.
+            // Stamped before the queries (see [`due`]).
             let now = Instant::now();
             let interval = ctx.options.database_size_interval;
             let excluded = &ctx.options.excluded_databases;
@@ -74,9 +73,9 @@ impl Collector for Database {
                     .iter()
                     .filter(|d| d.readable)
                     .filter(|d| {
-                        known.get(&d.version).is_none_or(|(_, at)| {
-                            now.duration_since(*at) + interval / 20 >= interval
-                        })
+                        known
+                            .get(&d.version)
+                            .is_none_or(|(_, at)| due(now.duration_since(*at), interval))
                     })
                     .map(|d| d.oid)
                     .collect()
@@ -129,4 +128,30 @@ fn listed(row: &tokio_postgres::Row) -> Result<Listed, CollectError> {
         version: row.required_text("version")?,
         readable: row.try_get("readable")?,
     })
+}
+
+/// Whether a size measured `age` ago is measured again: a twentieth of the
+/// interval early, so that at a scrape interval dividing it (a 1-minute scrape,
+/// 5 minutes) a size measured at the start of one scrape is due at the
+/// scrape the interval later, not one scrape after. `0s`: always.
+fn due(age: Duration, interval: Duration) -> bool {
+    age + interval / 20 >= interval
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_size_is_due_a_twentieth_of_the_interval_early() {
+        let secs = Duration::from_secs;
+        assert!(due(Duration::ZERO, Duration::ZERO), "0s: every scrape");
+        let five = secs(300);
+        assert!(!due(secs(240), five), "the fourth 1-minute scrape serves");
+        assert!(
+            due(secs(300) - Duration::from_millis(5), five),
+            "the fifth measures"
+        );
+        assert!(!due(secs(284), five) && due(secs(285), five));
+    }
 }
