@@ -8,7 +8,7 @@
 
 mod support;
 
-use festival_pg_exporter::collectors::COLLECTORS;
+use festival_pg_exporter::collectors::{table_statistics, COLLECTORS};
 use support::PgCluster;
 use tokio_postgres::types::{FromSql, Type};
 
@@ -191,6 +191,59 @@ async fn direct_catalog_reads_return_what_the_views_return() {
             "{name} ({param:?}) differs from its reference"
         );
     }
+
+    // The shared per-table read gives each member collector exactly its own
+    // query's rows and values, in its columns and types; a row outside a
+    // member's own (a partitioned table) has only NULLs in its columns.
+    let shared = table_statistics::READ.sql_for(version).unwrap();
+    let statement = client.prepare(shared).await.unwrap();
+    let mut compared = 0;
+    for (name, query) in table_statistics::MEMBERS {
+        let own = query.sql_for(version).unwrap();
+        for table in query.columns {
+            let labels = table.labels().join(", ");
+            let values: Vec<&str> = table.all().iter().map(|c| c.column).collect();
+            for (column, expected) in table
+                .labels()
+                .iter()
+                .map(|l| (*l, Type::TEXT))
+                .chain(values.iter().map(|v| (*v, Type::FLOAT8)))
+            {
+                let found = statement.columns().iter().find(|c| c.name() == column);
+                assert_eq!(
+                    found.map(|c| c.type_().clone()),
+                    Some(expected),
+                    "{name}: column {column} of the shared read"
+                );
+            }
+            let values = values.join(", ");
+            client
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                .await
+                .unwrap();
+            if version >= 150000 {
+                client
+                    .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
+                    .await
+                    .unwrap();
+            }
+            let mut expected = rows(format!("SELECT {labels}, {values} FROM ({own}) q")).await;
+            let mut got = rows(format!(
+                "SELECT {labels}, {values} FROM ({shared}) q WHERE num_nonnulls({values}) > 0"
+            ))
+            .await;
+            client.batch_execute("COMMIT").await.unwrap();
+            expected.sort();
+            got.sort();
+            assert!(expected.len() > 10, "{name}: the fixture gives rows");
+            assert_eq!(
+                got, expected,
+                "{name}: the shared read differs from its own query"
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 3, "every member's table compared");
     drop(other);
 }
 
@@ -201,4 +254,119 @@ fn mentions(sql: &str, word: &str) -> bool {
         !sql[..at].chars().next_back().is_some_and(part)
             && !sql[at + word.len()..].chars().next().is_some_and(part)
     })
+}
+
+/// The collectors that read per-table statistics share one statement when
+/// more than one of them runs its query in a scrape, and run their own when
+/// only one does: disabled, or serving a result younger than its minimum
+/// interval. Counted in pg_stat_statements.
+#[tokio::test]
+async fn per_table_statistics_are_read_once_for_the_collectors_that_share_them() {
+    let cluster = PgCluster::start();
+    let client = cluster.client().await;
+    client
+        .batch_execute(
+            "CREATE EXTENSION pg_stat_statements;
+             CREATE TABLE tickets (id int PRIMARY KEY, note text)",
+        )
+        .await
+        .unwrap();
+    // Each statement by a phrase of its file that no other of them has
+    // (newer pg_stat_statements drop the comments that open a statement).
+    let files = [
+        ("table_statistics", "AS has_storage"),
+        ("stat_user_tables", "FROM pg_stat_user_tables"),
+        ("statio_user_tables", "FROM pg_statio_user_tables"),
+        (
+            "autovacuum_tables",
+            "SELECT n.nspname, c.relname, c.relfrozenxid",
+        ),
+    ];
+    for (file, phrase) in files {
+        for (other, _) in files {
+            let sql = std::fs::read_to_string(format!(
+                "{}/queries/{other}.sql",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            assert_eq!(
+                sql.contains(phrase),
+                file == other,
+                "{phrase:?} in {other}.sql"
+            );
+        }
+    }
+    // Statements run per file since the last call, in the order of `files`.
+    let runs = || async {
+        let mut counts = Vec::new();
+        for (_, phrase) in files {
+            let row = client
+                .query_one(
+                    "SELECT COALESCE(sum(calls), 0)::bigint FROM pg_stat_statements \
+                     WHERE strpos(query, $1) > 0",
+                    &[&phrase],
+                )
+                .await
+                .unwrap();
+            counts.push(row.get::<_, i64>(0));
+        }
+        client
+            .execute("SELECT pg_stat_statements_reset()", &[])
+            .await
+            .unwrap();
+        counts
+    };
+    let tickets = [("relname", "tickets")];
+    for (args, first, second) in [
+        // All three: one shared read per scrape.
+        (vec![], [1, 0, 0, 0], [1, 0, 0, 0]),
+        // One alone runs its own query.
+        (
+            vec![
+                "--no-collector.statio_user_tables",
+                "--no-collector.autovacuum",
+            ],
+            [0, 1, 0, 0],
+            [0, 1, 0, 0],
+        ),
+        // A member serving its cached result is not read for; two still share.
+        (
+            vec!["--collector.autovacuum.min-interval=1h"],
+            [1, 0, 0, 0],
+            [1, 0, 0, 0],
+        ),
+        // Two of three cached: the third reads alone.
+        (
+            vec![
+                "--collector.autovacuum.min-interval=1h",
+                "--collector.statio_user_tables.min-interval=1h",
+            ],
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+        ),
+    ] {
+        let exporter = support::Exporter::start(&cluster.dsn(), &args);
+        runs().await;
+        for expected in [first, second] {
+            let m = exporter.scrape().await;
+            assert_eq!(runs().await, expected, "{args:?}");
+            assert!(m.get("pg_stat_user_tables_n_live_tup", &tickets).is_some());
+            for (collector, family) in [
+                (
+                    "statio_user_tables",
+                    "pg_statio_user_tables_heap_blocks_hit",
+                ),
+                ("autovacuum", "pg_table_autovacuum_enabled"),
+            ] {
+                let on = !args
+                    .iter()
+                    .any(|a| a.contains(collector) && a.starts_with("--no-"));
+                assert_eq!(
+                    m.get(family, &tickets).is_some(),
+                    on,
+                    "{family} with {args:?}"
+                );
+            }
+        }
+    }
 }

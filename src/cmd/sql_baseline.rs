@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::collectors::table_statistics::SharedRead;
 use crate::collectors::Context;
 use crate::config::Config;
 use crate::db::error_chain;
@@ -30,7 +31,7 @@ pub async fn run(config: Config, rounds: usize) -> i32 {
             return 1;
         }
     };
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         server,
         std::sync::Arc::new(config.options),
         config.loaded.queries,
@@ -42,6 +43,8 @@ pub async fn run(config: Config, rounds: usize) -> i32 {
         let started = Instant::now();
         let mut rows = 0usize;
         let mut failed = 0usize;
+        // As a scrape does: one read of the per-table statistics for all.
+        ctx.shared = SharedRead::for_collectors(config.collectors.iter().map(|c| c.name()));
         for collector in &config.collectors {
             match collector.collect(&mut conn, &ctx).await {
                 Ok(families) => rows += families.iter().map(|f| f.samples.len()).sum::<usize>(),

@@ -93,10 +93,16 @@ const PROGRESS: Query = Query::new(
 )
 .server_wide();
 const DATABASES: Query = Query::new(&[(0, DATABASES_SQL)], &[DATABASE_COLUMNS]).server_wide();
-const TABLE_POLICIES: Query = Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]).ordered_by_labels();
+/// The table-mapped queries, for [`Collector::tables`]; the last is each
+/// table's policy.
+static TABLES: [Query; 3] = [
+    PROGRESS,
+    DATABASES,
+    Query::new(&[(0, TABLES_SQL)], &[TABLE_COLUMNS]).ordered_by_labels(),
+];
 
-/// The table-mapped queries, for [`Collector::tables`].
-const TABLES: &[Query] = &[PROGRESS, DATABASES, TABLE_POLICIES];
+/// Each table's policy, which [`super::table_statistics`] may stand in for.
+pub static TABLE_POLICIES: &Query = &TABLES[2];
 
 #[derive(Debug)]
 pub struct Autovacuum;
@@ -115,7 +121,7 @@ impl Collector for Autovacuum {
     }
 
     fn tables(&self) -> &'static [Query] {
-        TABLES
+        &TABLES
     }
 
     fn metrics(&self) -> Vec<&'static Desc> {

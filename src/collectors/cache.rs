@@ -69,6 +69,14 @@ impl Caches {
             .map(|(age, families)| (age, families.clone()))
     }
 
+    /// Whether the result stored under `key` is younger than `max_age`.
+    pub fn is_fresh(&self, key: &Key, max_age: Duration) -> bool {
+        let results = self.results.lock().expect("cache lock");
+        results
+            .get(key)
+            .is_some_and(|(at, _)| at.elapsed() < max_age)
+    }
+
     /// Stores a result collected just now.
     pub fn store(&self, key: Key, families: Vec<Family>) {
         self.results

@@ -17,6 +17,7 @@ pub mod relation_sizes;
 pub mod rows;
 pub mod statement_history;
 pub mod statement_text;
+pub mod table_statistics;
 #[cfg(test)]
 mod testing;
 
@@ -305,6 +306,10 @@ pub struct Context {
     /// statistics are read; false in the other databases found by
     /// `--auto-discover-databases`.
     pub server_wide: bool,
+    /// The per-table statistics read once for the collectors of this scrape
+    /// and database that read them ([`table_statistics`]); `None`: each runs
+    /// its own query.
+    pub shared: Option<std::sync::Arc<table_statistics::SharedRead>>,
 }
 
 impl Context {
@@ -322,6 +327,7 @@ impl Context {
             queries,
             caches,
             server_wide: true,
+            shared: None,
         }
     }
 }

@@ -119,10 +119,17 @@ impl Query {
     }
 
     /// Runs the query and maps its rows as they arrive (none is kept):
-    /// nothing when it does not run here.
+    /// nothing when it does not run here. A query that the scrape's
+    /// [`SharedRead`](super::table_statistics::SharedRead) stands in for
+    /// takes its families from there.
     pub async fn run(&self, conn: &mut Conn, ctx: &Context) -> Result<Vec<Family>, CollectError> {
         if self.server_wide && !ctx.server_wide {
             return Ok(Vec::new());
+        }
+        if let Some(shared) = &ctx.shared {
+            if let Some(families) = shared.families(self, conn, ctx).await {
+                return Ok(families);
+            }
         }
         let Some(sql) = self.sql_for(ctx.server.version_num) else {
             return Ok(Vec::new());
@@ -133,19 +140,27 @@ impl Query {
             .query_fold(
                 sql,
                 &params,
-                |expected| {
-                    self.columns
-                        .iter()
-                        .map(|columns| FamiliesFromRows::new(*columns, expected))
-                        .collect::<Vec<_>>()
-                },
+                |expected| self.builders(expected),
                 |tables, row| tables.iter_mut().try_for_each(|table| table.push(row)),
             )
             .await?;
-        Ok(tables
+        Ok(self.finish(tables))
+    }
+
+    /// One builder per column table, with room for `rows` samples each.
+    pub(super) fn builders(&self, rows: usize) -> Vec<FamiliesFromRows> {
+        self.columns
+            .iter()
+            .map(|columns| FamiliesFromRows::new(*columns, rows))
+            .collect()
+    }
+
+    /// The families of [`Query::builders`] filled with the rows.
+    pub(super) fn finish(&self, builders: Vec<FamiliesFromRows>) -> Vec<Family> {
+        builders
             .into_iter()
             .flat_map(|table| self.ordered(table.finish()))
-            .collect())
+            .collect()
     }
 }
 

@@ -82,5 +82,8 @@ pub static COLLECTOR: QueryCollector = QueryCollector {
     description:
         "Per-table heap, index and TOAST block reads and buffer hits from pg_statio_user_tables",
     scope: Scope::Database,
-    queries: &[Query::new(&[(0, SQL)], &[COLUMNS]).ordered_by_labels()],
+    queries: std::slice::from_ref(&QUERY),
 };
+
+/// Its query, which [`super::table_statistics`] may stand in for.
+pub static QUERY: Query = Query::new(&[(0, SQL)], &[COLUMNS]).ordered_by_labels();

@@ -13,6 +13,7 @@ use super::catalogue::DATABASE_SUCCESS;
 use super::Scraper;
 use crate::collectors::cache::Key;
 use crate::collectors::custom_queries::CustomQuery;
+use crate::collectors::table_statistics::SharedRead;
 use crate::collectors::{CollectError, Collector, Context, Scope};
 use crate::db::{error_chain, is_connection_error, ServerInfo};
 use crate::metrics::gzip::{compress, compressor};
@@ -172,6 +173,15 @@ impl Scraper {
                 }]
             })
             .collect();
+        // The collectors that share the per-table read run one after another
+        // in one lane, started first: the first of them reads for all.
+        self.share_table_statistics(lanes.iter_mut().flatten());
+        let (shared, mut lanes): (Vec<Vec<Run>>, Vec<Vec<Run>>) = lanes
+            .into_iter()
+            .partition(|lane| lane.iter().any(|run| run.ctx.shared.is_some()));
+        if !shared.is_empty() {
+            lanes.insert(0, shared.into_iter().flatten().collect());
+        }
         let per_database: Vec<usize> = (0..self.collectors.len())
             .filter(|&collector| self.collectors[collector].scope() != Scope::Server)
             .collect();
@@ -192,12 +202,44 @@ impl Scraper {
                             caches: Arc::clone(&self.caches),
                             datname: datname.clone(),
                             server_wide: false,
+                            shared: None,
                         },
                     })
                     .collect(),
             );
+            let lane = lanes.last_mut().expect("just pushed");
+            self.share_table_statistics(lane.iter_mut());
         }
         lanes
+    }
+
+    /// Gives the runs of one database whose collectors read per-table
+    /// statistics one [`SharedRead`], when at least two of them will run
+    /// their query (not serve a result younger than their minimum interval).
+    fn share_table_statistics<'a>(&self, runs: impl Iterator<Item = &'a mut Run>) {
+        let members: Vec<&mut Run> = runs
+            .filter(|run| {
+                let name = self.collectors[run.collector].name();
+                SharedRead::is_member(name) && !self.served_from_cache(name, &run.ctx)
+            })
+            .collect();
+        let shared = SharedRead::for_collectors(
+            members
+                .iter()
+                .map(|run| self.collectors[run.collector].name()),
+        );
+        for run in members {
+            run.ctx.shared = shared.clone();
+        }
+    }
+
+    /// Whether the collector will serve its cached result in this scrape.
+    fn served_from_cache(&self, name: &'static str, ctx: &Context) -> bool {
+        let interval = min_interval(name, ctx);
+        !interval.is_zero()
+            && self
+                .caches
+                .is_fresh(&Key::collector(name, &ctx.datname), interval)
     }
 
     /// Drops what is kept for databases no longer scraped (dropped, or no
@@ -255,12 +297,7 @@ impl Scraper {
         let ctx = &run.ctx;
         let database = run.database();
         let name = collector.name();
-        let interval = ctx
-            .options
-            .min_intervals
-            .get(name)
-            .copied()
-            .unwrap_or_default();
+        let interval = min_interval(name, ctx);
         if interval.is_zero() {
             let (seconds, result) = self.run_collector(collector, ctx, database, deadline).await;
             return (seconds, result, None);
@@ -318,4 +355,13 @@ impl Scraper {
         let started = *started.lock().expect("timer lock");
         (started.elapsed().as_secs_f64(), outcome)
     }
+}
+
+/// The collector's minimum interval (zero: it runs on every scrape).
+fn min_interval(name: &str, ctx: &Context) -> std::time::Duration {
+    ctx.options
+        .min_intervals
+        .get(name)
+        .copied()
+        .unwrap_or_default()
 }
