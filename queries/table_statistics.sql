@@ -1,23 +1,43 @@
--- pg_class and pg_index with the statistics functions, and pg_settings
--- (PostgreSQL 14+; queries/table_statistics.v13.sql before): one pass over the
--- user tables for the per-table queries of several collectors, used when more
--- than one of them runs in a scrape (src/collectors/table_statistics.rs).
--- Each row carries the columns of queries/stat_user_tables.sql, of
--- queries/statio_user_tables.sql and of queries/autovacuum_tables.sql under
--- the same names, types and NULLs, computed as those views and that query do.
--- The rows are pg_stat_user_tables': tables, TOAST tables, materialized views
--- and partitioned tables outside pg_catalog, information_schema and the
--- pg_toast schemas; the other two queries have no partitioned table, whose
--- row has NULL in their columns (no sample). Each table's indexes and its
--- TOAST table's index are read once, in one index scan, for both views; the
--- statistics of a table are fetched once for all three. The TOAST index sums
--- are those of pg_statio_user_tables from PostgreSQL 16; before, the view
--- repeats a table while its TOAST table has two indexes (REINDEX
--- CONCURRENTLY of it), where this gives one row with their sum. Statistics
--- and catalog reads only; no lock on any user table.
+-- pg_class and pg_index with the statistics functions, pg_locks and
+-- pg_settings (PostgreSQL 14+; queries/table_statistics.v13.sql before): one
+-- pass over the user tables for the per-table queries of several collectors,
+-- used when more than one of them runs in a scrape
+-- (src/collectors/table_statistics.rs). Each row carries the columns of
+-- queries/stat_user_tables.sql, queries/statio_user_tables.sql,
+-- queries/autovacuum_tables.sql and queries/sizes_tables.sql under the same
+-- names, types and NULLs, computed as those views and queries do. The rows
+-- are pg_stat_user_tables': tables, TOAST tables, materialized views and
+-- partitioned tables outside pg_catalog, information_schema and the pg_toast
+-- schemas; the other three queries have no partitioned table, whose row has
+-- NULL in their columns (no sample; no table for sizes). Each table's indexes
+-- and its TOAST table's index are read once, in one index scan, for both
+-- views; the statistics of a table are fetched once for all. The TOAST index
+-- sums are those of pg_statio_user_tables from PostgreSQL 16; before, the
+-- view repeats a table while its TOAST table has two indexes (REINDEX
+-- CONCURRENTLY of it), where this gives one row with their sum. The locks are
+-- read as queries/sizes_tables.sql reads them. Statistics, catalog and
+-- pg_locks reads only; no lock on any user table.
 -- No ORDER BY: the exporter orders the rows by schema and name itself (the
 -- server sorting ten thousand wide rows costs it more than the exporter).
-WITH server AS MATERIALIZED (
+WITH held AS MATERIALIZED (
+    SELECT relation, bool_or(mode = 'AccessExclusiveLock') AS exclusive
+    FROM pg_locks
+    WHERE locktype = 'relation'
+      AND mode NOT IN ('AccessShareLock', 'RowShareLock')
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    GROUP BY relation
+),
+-- The locked relations as the tables they belong to (index, TOAST table).
+held_by_table AS (
+    SELECT oid, bool_or(exclusive) AS exclusive
+    FROM (SELECT relation AS oid, exclusive FROM held
+          UNION ALL
+          SELECT x.indrelid, h.exclusive FROM held h JOIN pg_index x ON x.indexrelid = h.relation
+          UNION ALL
+          SELECT t.oid, h.exclusive FROM held h JOIN pg_class t ON t.reltoastrelid = h.relation) r
+    GROUP BY oid
+),
+server AS MATERIALIZED (
     SELECT current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS enabled,
            current_setting('autovacuum_vacuum_threshold')::float8 AS vacuum_threshold,
            current_setting('autovacuum_vacuum_scale_factor')::float8 AS vacuum_scale_factor,
@@ -26,12 +46,14 @@ WITH server AS MATERIALIZED (
            current_setting('autovacuum_vacuum_max_threshold', true)::float8 AS vacuum_max_threshold
 ),
 tables AS MATERIALIZED (
-    SELECT c.oid, n.nspname, c.relname, c.relkind <> 'p' AS has_storage, c.reltoastrelid, c.relfrozenxid,
+    SELECT c.oid, n.nspname, c.relname, c.relkind <> 'p' AS has_storage, c.reltoastrelid, c.relfrozenxid, c.relfilenode,
+           h.oid IS NOT NULL AS locked, COALESCE(h.exclusive, false) AS locked_exclusive,
            GREATEST(c.reltuples, 0)::float8 AS reltuples,
            CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) END AS opts,
            i.*
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN held_by_table h ON h.oid = c.oid
     LEFT JOIN LATERAL (
         SELECT sum(pg_stat_get_numscans(indexrelid)) FILTER (WHERE indrelid = c.oid)::bigint AS idx_scan,
                sum(pg_stat_get_tuples_fetched(indexrelid)) FILTER (WHERE indrelid = c.oid)::bigint AS idx_tup_fetch,
@@ -95,5 +117,14 @@ SELECT current_database()::text AS datname,
        CASE WHEN has_storage THEN analyze_scale_factor END AS analyze_scale_factor,
        CASE WHEN has_storage THEN LEAST(vacuum_threshold + vacuum_scale_factor * reltuples, vacuum_max_threshold) END AS vacuum_trigger_tuples,
        CASE WHEN has_storage THEN analyze_threshold + analyze_scale_factor * reltuples END AS analyze_trigger_tuples,
-       CASE WHEN has_storage THEN age(relfrozenxid)::float8 END AS frozen_xid_age
+       CASE WHEN has_storage THEN age(relfrozenxid)::float8 END AS frozen_xid_age,
+       -- what tells whether the table's files may have changed (sizes)
+       CASE WHEN has_storage THEN oid END AS relid,
+       CASE WHEN has_storage THEN locked_exclusive END AS exclusive,
+       CASE WHEN has_storage THEN locked END AS written,
+       CASE WHEN has_storage THEN relfilenode::int8 END AS filenode,
+       CASE WHEN has_storage THEN pg_stat_get_tuples_inserted(oid) + pg_stat_get_tuples_updated(oid)
+           + pg_stat_get_tuples_deleted(oid) END AS writes,
+       CASE WHEN has_storage THEN pg_stat_get_vacuum_count(oid) + pg_stat_get_autovacuum_count(oid)
+           + pg_stat_get_vacuum_count(reltoastrelid) + pg_stat_get_autovacuum_count(reltoastrelid) END AS vacuums
 FROM policy

@@ -1,7 +1,25 @@
 -- queries/table_statistics.sql for PostgreSQL 13, whose pg_stat_user_tables
 -- has no partitioned tables: the same columns, computed the same way, for
 -- tables, TOAST tables and materialized views only.
-WITH server AS MATERIALIZED (
+WITH held AS MATERIALIZED (
+    SELECT relation, bool_or(mode = 'AccessExclusiveLock') AS exclusive
+    FROM pg_locks
+    WHERE locktype = 'relation'
+      AND mode NOT IN ('AccessShareLock', 'RowShareLock')
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    GROUP BY relation
+),
+-- The locked relations as the tables they belong to (index, TOAST table).
+held_by_table AS (
+    SELECT oid, bool_or(exclusive) AS exclusive
+    FROM (SELECT relation AS oid, exclusive FROM held
+          UNION ALL
+          SELECT x.indrelid, h.exclusive FROM held h JOIN pg_index x ON x.indexrelid = h.relation
+          UNION ALL
+          SELECT t.oid, h.exclusive FROM held h JOIN pg_class t ON t.reltoastrelid = h.relation) r
+    GROUP BY oid
+),
+server AS MATERIALIZED (
     SELECT current_setting('autovacuum')::bool AND current_setting('track_counts')::bool AS enabled,
            current_setting('autovacuum_vacuum_threshold')::float8 AS vacuum_threshold,
            current_setting('autovacuum_vacuum_scale_factor')::float8 AS vacuum_scale_factor,
@@ -10,12 +28,14 @@ WITH server AS MATERIALIZED (
            current_setting('autovacuum_vacuum_max_threshold', true)::float8 AS vacuum_max_threshold
 ),
 tables AS MATERIALIZED (
-    SELECT c.oid, n.nspname, c.relname, c.relkind <> 'p' AS has_storage, c.reltoastrelid, c.relfrozenxid,
+    SELECT c.oid, n.nspname, c.relname, c.relkind <> 'p' AS has_storage, c.reltoastrelid, c.relfrozenxid, c.relfilenode,
+           h.oid IS NOT NULL AS locked, COALESCE(h.exclusive, false) AS locked_exclusive,
            GREATEST(c.reltuples, 0)::float8 AS reltuples,
            CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) END AS opts,
            i.*
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN held_by_table h ON h.oid = c.oid
     LEFT JOIN LATERAL (
         SELECT sum(pg_stat_get_numscans(indexrelid)) FILTER (WHERE indrelid = c.oid)::bigint AS idx_scan,
                sum(pg_stat_get_tuples_fetched(indexrelid)) FILTER (WHERE indrelid = c.oid)::bigint AS idx_tup_fetch,
@@ -79,5 +99,14 @@ SELECT current_database()::text AS datname,
        CASE WHEN has_storage THEN analyze_scale_factor END AS analyze_scale_factor,
        CASE WHEN has_storage THEN LEAST(vacuum_threshold + vacuum_scale_factor * reltuples, vacuum_max_threshold) END AS vacuum_trigger_tuples,
        CASE WHEN has_storage THEN analyze_threshold + analyze_scale_factor * reltuples END AS analyze_trigger_tuples,
-       CASE WHEN has_storage THEN age(relfrozenxid)::float8 END AS frozen_xid_age
+       CASE WHEN has_storage THEN age(relfrozenxid)::float8 END AS frozen_xid_age,
+       -- what tells whether the table's files may have changed (sizes)
+       CASE WHEN has_storage THEN oid END AS relid,
+       CASE WHEN has_storage THEN locked_exclusive END AS exclusive,
+       CASE WHEN has_storage THEN locked END AS written,
+       CASE WHEN has_storage THEN relfilenode::int8 END AS filenode,
+       CASE WHEN has_storage THEN pg_stat_get_tuples_inserted(oid) + pg_stat_get_tuples_updated(oid)
+           + pg_stat_get_tuples_deleted(oid) END AS writes,
+       CASE WHEN has_storage THEN pg_stat_get_vacuum_count(oid) + pg_stat_get_autovacuum_count(oid)
+           + pg_stat_get_vacuum_count(reltoastrelid) + pg_stat_get_autovacuum_count(reltoastrelid) END AS vacuums
 FROM policy

@@ -244,6 +244,77 @@ async fn direct_catalog_reads_return_what_the_views_return() {
         }
     }
     assert_eq!(compared, 3, "every member's table compared");
+    // And sizes' list of tables: its columns and types, the same rows (a row
+    // without relid is not one of its tables).
+    let sizes_columns = [
+        ("relid", Type::OID),
+        ("schemaname", Type::TEXT),
+        ("relname", Type::TEXT),
+        ("exclusive", Type::BOOL),
+        ("written", Type::BOOL),
+        ("filenode", Type::INT8),
+        ("writes", Type::INT8),
+        ("vacuums", Type::INT8),
+    ];
+    let own = std::fs::read_to_string(format!(
+        "{}/queries/sizes_tables.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let own_statement = client.prepare(&own).await.unwrap();
+    for (column, expected) in &sizes_columns {
+        for (which, statement) in [("shared", &statement), ("own", &own_statement)] {
+            let found = statement.columns().iter().find(|c| c.name() == *column);
+            assert_eq!(
+                found.map(|c| c.type_().clone()).as_ref(),
+                Some(expected),
+                "sizes: column {column} of the {which} read"
+            );
+        }
+    }
+    let columns: Vec<&str> = sizes_columns.iter().map(|(c, _)| *c).collect();
+    let columns = columns.join(", ");
+    // Another session holds a lock that writes and an exclusive one.
+    other
+        .batch_execute(
+            "BEGIN; LOCK TABLE app.one_index IN ROW EXCLUSIVE MODE;
+             LOCK TABLE app.no_index IN ACCESS EXCLUSIVE MODE",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
+    if version >= 150000 {
+        client
+            .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
+            .await
+            .unwrap();
+    }
+    let mut expected = rows(format!("SELECT {columns} FROM ({own}) q")).await;
+    let mut got = rows(format!(
+        "SELECT {columns} FROM ({shared}) q WHERE relid IS NOT NULL"
+    ))
+    .await;
+    client.batch_execute("COMMIT").await.unwrap();
+    expected.sort();
+    got.sort();
+    assert!(expected.len() > 10, "sizes: the fixture gives rows");
+    assert_eq!(
+        got, expected,
+        "sizes: the shared read differs from its own query"
+    );
+    let locked = |name: &str| {
+        let row = expected
+            .iter()
+            .find(|r| r[2].as_deref() == Some(name))
+            .unwrap();
+        (row[3].clone().unwrap(), row[4].clone().unwrap())
+    };
+    assert_eq!(locked("one_index"), ("f".to_string(), "t".to_string()));
+    assert_eq!(locked("no_index"), ("t".to_string(), "t".to_string()));
+    other.batch_execute("COMMIT").await.unwrap();
     drop(other);
 }
 
@@ -281,6 +352,7 @@ async fn per_table_statistics_are_read_once_for_the_collectors_that_share_them()
             "autovacuum_tables",
             "SELECT n.nspname, c.relname, c.relfrozenxid",
         ),
+        ("sizes_tables", "l.oid IS NOT NULL AS written"),
     ];
     for (file, phrase) in files {
         for (other, _) in files {
@@ -318,31 +390,33 @@ async fn per_table_statistics_are_read_once_for_the_collectors_that_share_them()
     };
     let tickets = [("relname", "tickets")];
     for (args, first, second) in [
-        // All three: one shared read per scrape.
-        (vec![], [1, 0, 0, 0], [1, 0, 0, 0]),
+        // All four: one shared read per scrape.
+        (vec![], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0]),
         // One alone runs its own query.
         (
             vec![
                 "--no-collector.statio_user_tables",
                 "--no-collector.autovacuum",
+                "--no-collector.sizes",
             ],
-            [0, 1, 0, 0],
-            [0, 1, 0, 0],
+            [0, 1, 0, 0, 0],
+            [0, 1, 0, 0, 0],
         ),
-        // A member serving its cached result is not read for; two still share.
+        // A member serving its cached result is not read for; the others still share.
         (
             vec!["--collector.autovacuum.min-interval=1h"],
-            [1, 0, 0, 0],
-            [1, 0, 0, 0],
+            [1, 0, 0, 0, 0],
+            [1, 0, 0, 0, 0],
         ),
-        // Two of three cached: the third reads alone.
+        // Three of four cached: the fourth reads alone.
         (
             vec![
                 "--collector.autovacuum.min-interval=1h",
                 "--collector.statio_user_tables.min-interval=1h",
+                "--collector.stat_user_tables.min-interval=1h",
             ],
-            [1, 0, 0, 0],
-            [0, 1, 0, 0],
+            [1, 0, 0, 0, 0],
+            [0, 0, 0, 0, 1],
         ),
     ] {
         let exporter = support::Exporter::start(&cluster.dsn(), &args);
@@ -357,6 +431,7 @@ async fn per_table_statistics_are_read_once_for_the_collectors_that_share_them()
                     "pg_statio_user_tables_heap_blocks_hit",
                 ),
                 ("autovacuum", "pg_table_autovacuum_enabled"),
+                ("sizes", "pg_stat_user_tables_table_size_bytes"),
             ] {
                 let on = !args
                     .iter()

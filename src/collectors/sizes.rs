@@ -84,7 +84,14 @@ impl Collector for Sizes {
                 row.try_get("names")?,
             ];
             let standby: bool = row.try_get("in_recovery")?;
-            let mut seen = conn.query_map(TABLES_SQL, &[], seen).await?;
+            let shared = match &ctx.shared {
+                Some(shared) => shared.tables(conn, ctx).await,
+                None => None,
+            };
+            let mut seen = match shared {
+                Some(seen) => seen,
+                None => conn.query_map(TABLES_SQL, &[], seen).await?,
+            };
             seen.sort_unstable_by(|a, b| {
                 (&a.schemaname, &a.relname).cmp(&(&b.schemaname, &b.relname))
             });
@@ -111,8 +118,9 @@ impl Collector for Sizes {
     }
 }
 
-/// One row of `queries/sizes_tables.sql`.
-fn seen(row: &tokio_postgres::Row) -> Result<Seen, CollectError> {
+/// One row of `queries/sizes_tables.sql` (or of
+/// `queries/table_statistics.sql`, which has its columns).
+pub(super) fn seen(row: &tokio_postgres::Row) -> Result<Seen, CollectError> {
     let schemaname = row.required_text("schemaname")?;
     let relname = row.required_text("relname")?;
     let counts = [

@@ -1,22 +1,24 @@
 //! The per-table statistics that several collectors read, in one statement:
 //! `stat_user_tables` (`pg_stat_user_tables`), `statio_user_tables`
-//! (`pg_statio_user_tables`) and `autovacuum` (each table's policy) each scan
-//! `pg_class` and fetch the same tables' statistics, and the first two read
-//! every table's indexes. When more than one of them runs in a scrape, in a
-//! database, `queries/table_statistics.sql` reads it all in one pass (one
-//! scan, one index lookup per table, each table's statistics fetched once)
-//! and its rows fill each collector's families; a collector then takes its
-//! own from [`SharedRead`] instead of running its query. Its columns have
-//! the names, types and NULLs of the three queries, so the families are the
-//! same (tests/queries.rs compares them on a real server of every major).
-//! If the statement fails, each collector runs its own query, as it would
-//! alone.
+//! (`pg_statio_user_tables`), `autovacuum` (each table's policy) and `sizes`
+//! (what tells whether a table's files changed) each scan `pg_class` and
+//! fetch the same tables' statistics, and the first two read every table's
+//! indexes. When more than one of them runs in a scrape, in a database,
+//! `queries/table_statistics.sql` reads it all in one pass (one scan, one
+//! index lookup per table, each table's statistics fetched once) and its rows
+//! fill each collector's families, or `sizes`' list of tables; a collector
+//! then takes its own from [`SharedRead`] instead of running its query. Its
+//! columns have the names, types and NULLs of the four queries, so the
+//! results are the same (tests/queries.rs compares them on a real server of
+//! every major). If the statement fails, each collector runs its own query,
+//! as it would alone.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::query::Query;
-use super::{autovacuum, stat_user_tables, statio_user_tables, Context};
+use super::relation_sizes::Seen;
+use super::{autovacuum, sizes, stat_user_tables, statio_user_tables, CollectError, Context};
 use crate::db::{error_chain, Conn};
 use crate::metrics::Family;
 
@@ -27,12 +29,16 @@ const SQL_13: &str = include_str!("../../queries/table_statistics.v13.sql");
 /// tables, not its own.
 pub static READ: Query = Query::new(&[(140000, SQL), (0, SQL_13)], &[]);
 
-/// The collectors it reads for, each with the query it stands in for.
+/// The collectors whose families it reads, each with the query it stands in for.
 pub static MEMBERS: &[(&str, &Query)] = &[
     ("stat_user_tables", &stat_user_tables::QUERY),
     ("statio_user_tables", &statio_user_tables::QUERY),
     ("autovacuum", autovacuum::TABLE_POLICIES),
 ];
+
+/// The collector that takes its list of tables from it instead of
+/// `queries/sizes_tables.sql`.
+pub const SIZES: &str = "sizes";
 
 /// One scrape's shared read in one database: run by the first collector
 /// that asks, on its session; the others take their families from it.
@@ -40,14 +46,19 @@ pub static MEMBERS: &[(&str, &Query)] = &[
 pub struct SharedRead {
     /// The members' queries it stands in for in this scrape.
     queries: Vec<&'static Query>,
+    /// Whether [`SIZES`] takes its tables from it in this scrape.
+    tables: bool,
     state: tokio::sync::Mutex<State>,
 }
 
 #[derive(Debug)]
 enum State {
     NotRun,
-    /// Each query's families, taken by its collector.
-    Read(Vec<Option<Vec<Family>>>),
+    /// Each query's families and `sizes`' tables, taken by their collectors.
+    Read {
+        families: Vec<Option<Vec<Family>>>,
+        tables: Option<Vec<Seen>>,
+    },
     Failed,
 }
 
@@ -64,9 +75,11 @@ impl SharedRead {
             .filter(|(name, _)| names.contains(name))
             .map(|(_, query)| *query)
             .collect();
-        (queries.len() >= 2).then(|| {
+        let tables = names.contains(&SIZES);
+        (queries.len() + usize::from(tables) >= 2).then(|| {
             Arc::new(SharedRead {
                 queries,
+                tables,
                 state: tokio::sync::Mutex::new(State::NotRun),
             })
         })
@@ -74,7 +87,7 @@ impl SharedRead {
 
     /// Whether a collector of this name is a member.
     pub fn is_member(name: &str) -> bool {
-        MEMBERS.iter().any(|(member, _)| *member == name)
+        name == SIZES || MEMBERS.iter().any(|(member, _)| *member == name)
     }
 
     /// `query`'s families from the shared read, run now on `conn` if no
@@ -87,17 +100,33 @@ impl SharedRead {
         ctx: &Context,
     ) -> Option<Vec<Family>> {
         let at = self.queries.iter().position(|q| std::ptr::eq(*q, query))?;
-        let mut state = self.state.lock().await;
-        if let State::NotRun = *state {
-            *state = self.read(conn, ctx).await;
-        }
-        match &mut *state {
-            State::Read(families) => families[at].take(),
+        match &mut *self.read(conn, ctx).await {
+            State::Read { families, .. } => families[at].take(),
             _ => None,
         }
     }
 
-    async fn read(&self, conn: &mut Conn, ctx: &Context) -> State {
+    /// `sizes`' tables from the shared read, as [`SharedRead::families`].
+    pub async fn tables(&self, conn: &mut Conn, ctx: &Context) -> Option<Vec<Seen>> {
+        if !self.tables {
+            return None;
+        }
+        match &mut *self.read(conn, ctx).await {
+            State::Read { tables, .. } => tables.take(),
+            _ => None,
+        }
+    }
+
+    /// The state after the statement ran (now, if no collector ran it yet).
+    async fn read(&self, conn: &mut Conn, ctx: &Context) -> tokio::sync::MutexGuard<'_, State> {
+        let mut state = self.state.lock().await;
+        if let State::NotRun = *state {
+            *state = self.run(conn, ctx).await;
+        }
+        state
+    }
+
+    async fn run(&self, conn: &mut Conn, ctx: &Context) -> State {
         let Some(sql) = READ.sql_for(ctx.server.version_num) else {
             return State::Failed;
         };
@@ -106,26 +135,38 @@ impl SharedRead {
                 sql,
                 &[],
                 |expected| {
-                    self.queries
+                    let builders: Vec<_> = self
+                        .queries
                         .iter()
                         .map(|query| query.builders(expected))
-                        .collect::<Vec<_>>()
+                        .collect();
+                    (builders, self.tables.then(|| Vec::with_capacity(expected)))
                 },
-                |all, row| {
-                    all.iter_mut()
+                |(builders, tables), row| {
+                    builders
+                        .iter_mut()
                         .flatten()
-                        .try_for_each(|builder| builder.push(row))
+                        .try_for_each(|builder| builder.push(row))?;
+                    // A row without a relid is not one of sizes' tables.
+                    if let Some(tables) = tables {
+                        if row.try_get::<_, Option<u32>>("relid")?.is_some() {
+                            tables.push(sizes::seen(row)?);
+                        }
+                    }
+                    Ok::<_, CollectError>(())
                 },
             )
             .await;
         match read {
-            Ok(all) => State::Read(
-                self.queries
+            Ok((builders, tables)) => State::Read {
+                families: self
+                    .queries
                     .iter()
-                    .zip(all)
+                    .zip(builders)
                     .map(|(query, builders)| Some(query.finish(builders)))
                     .collect(),
-            ),
+                tables,
+            },
             Err(err) => {
                 // Once per process: the collectors' own queries say the rest.
                 static WARNED: AtomicBool = AtomicBool::new(false);
