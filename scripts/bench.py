@@ -946,12 +946,13 @@ def amortized_db_ms(r):
     the default: (1) database sizes, measured every fifth scrape (due a
     twentieth of their 5 minutes early); (2) bloat, every sixth (a
     minimum interval is counted from the end of a run, so 5 minutes have not
-    quite passed at the fifth); (3) sizes measures every table again after 5
-    to 10 minutes, at the next scrape: about every 8 minutes, the cost of
-    measuring them all being a fresh exporter's first scrape in the bloat
-    phase minus that phase's steady scrape and database sizes (the first
-    scrape's other one-offs stay in, so this errs high). None unless both
-    phases ran."""
+    quite passed at the fifth); (3) sizes measures every table again after
+    REMEASURE_AFTER (src/collectors/relation_sizes.rs) to twice that, spread
+    by table, at the next scrape: each table on average every 1.5 times that
+    plus half a minute, the cost of measuring them all being a fresh
+    exporter's first scrape in the bloat phase minus that phase's steady
+    scrape and database sizes (the first scrape's other one-offs stay in, so
+    this errs high). None unless both phases ran."""
     phases = r.get("min_interval") or {}
     every = [phases[label] for label in EVERY_SCRAPE if label in phases]
     if len(every) != len(EVERY_SCRAPE):
@@ -960,7 +961,15 @@ def amortized_db_ms(r):
     database, bloat = (max(0.0, m["db_ms_per_scrape"] - base) for m in every)
     bloat_phase = every[1]
     all_tables = max(0.0, bloat_phase["first_db_ms"] - bloat_phase["db_ms_per_scrape"] - database)
-    return base + database / 5 + bloat / 6 + all_tables / 8
+    return base + database / 5 + bloat / 6 + all_tables / (1.5 * remeasure_minutes() + 0.5)
+
+
+def remeasure_minutes():
+    """REMEASURE_AFTER of src/collectors/relation_sizes.rs, in minutes."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "collectors", "relation_sizes.rs")
+    with open(path) as f:
+        found = re.search(r"REMEASURE_AFTER: Duration = Duration::from_secs\((\d+)\)", f.read())
+    return int(found.group(1)) / 60
 
 
 def load_range(r):

@@ -480,6 +480,32 @@ async fn sizes_follow_every_change_and_measure_only_changed_tables() {
     assert!(m
         .get("pg_stat_user_indexes_size_bytes", &[("relname", "wallets")])
         .is_none());
+
+    // With track_counts off no write shows in the statistics: every table is
+    // measured on every scrape, so a write without a count is seen at once.
+    run_and_disconnect(&cluster, "ALTER SYSTEM SET track_counts = off").await;
+    run_and_disconnect(&cluster, "SELECT pg_reload_conf()").await;
+    eventually(WAIT, "track_counts off", || async {
+        let row = client.query_one("SHOW track_counts", &[]).await.unwrap();
+        (row.get::<_, String>(0) == "off").then_some(())
+    })
+    .await;
+    let before = measured().await;
+    exporter.scrape().await;
+    assert_eq!(
+        measured().await,
+        before + 2.0,
+        "orders and purses, unchanged"
+    );
+    let small = truth("purses").await;
+    run_and_disconnect(
+        &cluster,
+        "INSERT INTO purses SELECT generate_series(101, 5000)",
+    )
+    .await;
+    assert!(truth("purses").await > small);
+    let m = exporter.scrape().await;
+    assert_eq!(m.value(size, &total("purses")), truth("purses").await);
 }
 
 #[tokio::test]

@@ -83,7 +83,10 @@ impl Collector for Sizes {
                 row.try_get("filenodes")?,
                 row.try_get("names")?,
             ];
-            let standby: bool = row.try_get("in_recovery")?;
+            // A standby's replayed writes, and any write while track_counts
+            // is off, show in no statistics: every table is measured.
+            let uncounted = row.try_get::<_, bool>("in_recovery")?
+                || !row.try_get::<_, bool>("track_counts")?;
             let shared = match &ctx.shared {
                 Some(shared) => shared.tables(conn, ctx).await,
                 None => None,
@@ -100,7 +103,7 @@ impl Collector for Sizes {
                 let mut all = ctx.caches.sizes();
                 let known = all.entry(ctx.datname.clone()).or_default();
                 known.indexes(indexes);
-                if standby {
+                if uncounted {
                     known.forget();
                 }
                 known.due(&seen, now)
