@@ -4,13 +4,15 @@
 -- have changed since it was last measured (queries/sizes_measure.sql), so
 -- that only those are measured again:
 --  * filenode (VACUUM FULL, CLUSTER, TRUNCATE and SET TABLESPACE give a new
---    one), the rows inserted, updated and deleted and the (auto)vacuum count
---    of the table and of its TOAST table (vacuumed on its own), as the
+--    one), the rows inserted, updated and deleted and the maintenance count:
+--    (auto)vacuums of the table and of its TOAST table (vacuumed on its own)
+--    and (auto)analyzes of the table (which flush GIN pending lists), as the
 --    statistics have them (they show a transaction's writes once it has
 --    ended);
 --  * written: a lock stronger than ROW SHARE (one that writes, or DDL) is held
 --    or awaited on the table, its TOAST table or an index, by a transaction
---    still open;
+--    still open; or the table is temporary (another session's work table,
+--    whose new index no signature shows: measured on every scrape);
 --  * exclusive: an ACCESS EXCLUSIVE lock (VACUUM FULL, CLUSTER, REINDEX,
 --    TRUNCATE) is held or awaited on one of them: a size function would queue
 --    behind it, so the table is left out of this scrape.
@@ -38,13 +40,14 @@ SELECT c.oid AS relid,
        n.nspname::text AS schemaname,
        c.relname::text AS relname,
        COALESCE(l.exclusive, false) AS exclusive,
-       l.oid IS NOT NULL AS written,
+       l.oid IS NOT NULL OR c.relpersistence = 't' AS written,
        c.relfilenode::int8 AS filenode,
        pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid)
            + pg_stat_get_tuples_deleted(c.oid) AS writes,
        pg_stat_get_vacuum_count(c.oid) + pg_stat_get_autovacuum_count(c.oid)
            + pg_stat_get_vacuum_count(c.reltoastrelid)
-           + pg_stat_get_autovacuum_count(c.reltoastrelid) AS vacuums
+           + pg_stat_get_autovacuum_count(c.reltoastrelid)
+           + pg_stat_get_analyze_count(c.oid) + pg_stat_get_autoanalyze_count(c.oid) AS maintenance
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN (SELECT oid, bool_or(exclusive) AS exclusive FROM locked GROUP BY oid) l ON l.oid = c.oid

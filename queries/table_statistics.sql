@@ -1,8 +1,8 @@
 -- pg_class and pg_index with the statistics functions, pg_locks and
 -- pg_settings (PostgreSQL 14+; queries/table_statistics.v13.sql before): one
 -- pass over the user tables for the per-table queries of several collectors,
--- used when more than one of them runs in a scrape
--- (src/collectors/table_statistics.rs). Each row carries the columns of
+-- used when stat_user_tables, statio_user_tables and at least one of
+-- autovacuum and sizes run in a scrape (src/collectors/table_statistics.rs). Each row carries the columns of
 -- queries/stat_user_tables.sql, queries/statio_user_tables.sql,
 -- queries/autovacuum_tables.sql and queries/sizes_tables.sql under the same
 -- names, types and NULLs, computed as those views and queries do. The rows
@@ -12,9 +12,10 @@
 -- NULL in their columns (no sample; no table for sizes). Each table's indexes
 -- and its TOAST table's index are read once, in one index scan, for both
 -- views; the statistics of a table are fetched once for all. The TOAST index
--- sums are those of pg_statio_user_tables from PostgreSQL 16; before, the
--- view repeats a table while its TOAST table has two indexes (REINDEX
--- CONCURRENTLY of it), where this gives one row with their sum. The locks are
+-- sums are those of pg_statio_user_tables as PostgreSQL 16 defines it; the
+-- older definition, in clusters made by earlier releases of 13 to 15, repeats
+-- a table whose TOAST table has two indexes (an invalid one left by a failed
+-- REINDEX CONCURRENTLY), where this gives one row with their sum. The locks are
 -- read as queries/sizes_tables.sql reads them. Statistics, catalog and
 -- pg_locks reads only; no lock on any user table.
 -- No ORDER BY: the exporter orders the rows by schema and name itself (the
@@ -47,7 +48,7 @@ server AS MATERIALIZED (
 ),
 tables AS MATERIALIZED (
     SELECT c.oid, n.nspname, c.relname, c.relkind <> 'p' AS has_storage, c.reltoastrelid, c.relfrozenxid, c.relfilenode,
-           h.oid IS NOT NULL AS locked, COALESCE(h.exclusive, false) AS locked_exclusive,
+           h.oid IS NOT NULL OR c.relpersistence = 't' AS written, COALESCE(h.exclusive, false) AS exclusive,
            GREATEST(c.reltuples, 0)::float8 AS reltuples,
            CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) END AS opts,
            i.*
@@ -120,11 +121,12 @@ SELECT current_database()::text AS datname,
        CASE WHEN has_storage THEN age(relfrozenxid)::float8 END AS frozen_xid_age,
        -- what tells whether the table's files may have changed (sizes)
        CASE WHEN has_storage THEN oid END AS relid,
-       CASE WHEN has_storage THEN locked_exclusive END AS exclusive,
-       CASE WHEN has_storage THEN locked END AS written,
+       CASE WHEN has_storage THEN exclusive END AS exclusive,
+       CASE WHEN has_storage THEN written END AS written,
        CASE WHEN has_storage THEN relfilenode::int8 END AS filenode,
        CASE WHEN has_storage THEN pg_stat_get_tuples_inserted(oid) + pg_stat_get_tuples_updated(oid)
            + pg_stat_get_tuples_deleted(oid) END AS writes,
        CASE WHEN has_storage THEN pg_stat_get_vacuum_count(oid) + pg_stat_get_autovacuum_count(oid)
-           + pg_stat_get_vacuum_count(reltoastrelid) + pg_stat_get_autovacuum_count(reltoastrelid) END AS vacuums
+           + pg_stat_get_vacuum_count(reltoastrelid) + pg_stat_get_autovacuum_count(reltoastrelid)
+           + pg_stat_get_analyze_count(oid) + pg_stat_get_autoanalyze_count(oid) END AS maintenance
 FROM policy

@@ -29,7 +29,7 @@ server AS MATERIALIZED (
 ),
 tables AS MATERIALIZED (
     SELECT c.oid, n.nspname, c.relname, c.relkind <> 'p' AS has_storage, c.reltoastrelid, c.relfrozenxid, c.relfilenode,
-           h.oid IS NOT NULL AS locked, COALESCE(h.exclusive, false) AS locked_exclusive,
+           h.oid IS NOT NULL OR c.relpersistence = 't' AS written, COALESCE(h.exclusive, false) AS exclusive,
            GREATEST(c.reltuples, 0)::float8 AS reltuples,
            CASE WHEN c.reloptions IS NOT NULL THEN (SELECT jsonb_object_agg(o.option_name, o.option_value) FROM pg_options_to_table(c.reloptions) o) END AS opts,
            i.*
@@ -102,11 +102,12 @@ SELECT current_database()::text AS datname,
        CASE WHEN has_storage THEN age(relfrozenxid)::float8 END AS frozen_xid_age,
        -- what tells whether the table's files may have changed (sizes)
        CASE WHEN has_storage THEN oid END AS relid,
-       CASE WHEN has_storage THEN locked_exclusive END AS exclusive,
-       CASE WHEN has_storage THEN locked END AS written,
+       CASE WHEN has_storage THEN exclusive END AS exclusive,
+       CASE WHEN has_storage THEN written END AS written,
        CASE WHEN has_storage THEN relfilenode::int8 END AS filenode,
        CASE WHEN has_storage THEN pg_stat_get_tuples_inserted(oid) + pg_stat_get_tuples_updated(oid)
            + pg_stat_get_tuples_deleted(oid) END AS writes,
        CASE WHEN has_storage THEN pg_stat_get_vacuum_count(oid) + pg_stat_get_autovacuum_count(oid)
-           + pg_stat_get_vacuum_count(reltoastrelid) + pg_stat_get_autovacuum_count(reltoastrelid) END AS vacuums
+           + pg_stat_get_vacuum_count(reltoastrelid) + pg_stat_get_autovacuum_count(reltoastrelid)
+           + pg_stat_get_analyze_count(oid) + pg_stat_get_autoanalyze_count(oid) END AS maintenance
 FROM policy

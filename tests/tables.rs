@@ -309,15 +309,25 @@ async fn sizes_are_reported_and_a_locked_table_does_not_stall_the_collector() {
         tokio::spawn(async move { waiter.batch_execute("VACUUM FULL orders").await })
     };
     let o = [("relname", "orders")];
-    let m = eventually(
-        WAIT,
-        "orders left out while an exclusive lock waits",
-        || async {
-            let m = exporter.scrape().await;
-            (m.get("pg_blocked_sessions", &[("datname", "postgres")]) == Some(1.0)).then_some(m)
-        },
-    )
+    // The scrape starts once the lock is awaited (a scrape that began before
+    // rightly reports what it read before).
+    eventually(WAIT, "VACUUM FULL waiting for its lock", || async {
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE relation = 'orders'::regclass
+                   AND mode = 'AccessExclusiveLock' AND NOT granted",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 1).then_some(())
+    })
     .await;
+    let m = exporter.scrape().await;
+    assert_eq!(
+        m.get("pg_blocked_sessions", &[("datname", "postgres")]),
+        Some(1.0)
+    );
     assert_eq!(success(&m, "sizes"), 1.0);
     assert!(m.get("pg_stat_user_tables_total_size_bytes", &o).is_none());
     assert!(m.get("pg_stat_user_tables_total_size_bytes", &t).is_some());

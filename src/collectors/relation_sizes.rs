@@ -1,6 +1,6 @@
 //! What `sizes` remembers between collections: the last measured size of
 //! every user table and its indexes, with the signature the table had then
-//! (`queries/sizes_tables.sql`: file node, names, write and vacuum counts).
+//! (`queries/sizes_tables.sql`: file node, names, write and maintenance counts).
 //! A table is measured again when its signature changes, while a transaction
 //! holds a lock stronger than ROW SHARE on it and once more after that, after
 //! an ACCESS EXCLUSIVE lock on it (VACUUM FULL, REINDEX), when any index of
@@ -41,7 +41,7 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// The signature of a table's file node, write and vacuum counts, and
+    /// The signature of a table's file node, write and maintenance counts, and
     /// the names it is reported under.
     pub fn signature(counts: [i64; 3], schemaname: &str, relname: &str) -> u64 {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();

@@ -129,7 +129,7 @@ pub(super) fn seen(row: &tokio_postgres::Row) -> Result<Seen, CollectError> {
     let counts = [
         row.try_get("filenode")?,
         row.try_get("writes")?,
-        row.try_get("vacuums")?,
+        row.try_get("maintenance")?,
     ];
     Ok(Seen {
         relid: row.try_get("relid")?,

@@ -3,15 +3,15 @@
 //! (`pg_statio_user_tables`), `autovacuum` (each table's policy) and `sizes`
 //! (what tells whether a table's files changed) each scan `pg_class` and
 //! fetch the same tables' statistics, and the first two read every table's
-//! indexes. When more than one of them runs in a scrape, in a database,
-//! `queries/table_statistics.sql` reads it all in one pass (one scan, one
-//! index lookup per table, each table's statistics fetched once) and its rows
-//! fill each collector's families, or `sizes`' list of tables; a collector
-//! then takes its own from [`SharedRead`] instead of running its query. Its
-//! columns have the names, types and NULLs of the four queries, so the
-//! results are the same (tests/queries.rs compares them on a real server of
-//! every major). If the statement fails, each collector runs its own query,
-//! as it would alone.
+//! indexes. When the first two and another of them run in a scrape, in a
+//! database, `queries/table_statistics.sql` reads it all in one pass (one
+//! scan, one index lookup per table, each table's statistics fetched once)
+//! and its rows fill each collector's families, or `sizes`' list of tables;
+//! a collector then takes its own from [`SharedRead`] instead of running its
+//! query. Its columns have the names, types and NULLs of the four queries,
+//! so the results are the same (tests/queries.rs compares them on a real
+//! server of every major). If the statement fails, each collector runs its
+//! own query, as it would alone.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -65,7 +65,9 @@ enum State {
 impl SharedRead {
     /// The shared read for the collectors named in `running` (those that
     /// will run their query in this scrape, in this database): `None` unless
-    /// at least two of them are members, as one alone is cheaper on its own.
+    /// both statistics views' collectors and at least one other member run.
+    /// The statement costs about what the two views cost on their own (it
+    /// reads every member's columns), so it saves only with a third.
     pub fn for_collectors<'a>(
         running: impl IntoIterator<Item = &'a str>,
     ) -> Option<Arc<SharedRead>> {
@@ -76,7 +78,10 @@ impl SharedRead {
             .map(|(_, query)| *query)
             .collect();
         let tables = names.contains(&SIZES);
-        (queries.len() + usize::from(tables) >= 2).then(|| {
+        let views = [&stat_user_tables::QUERY, &statio_user_tables::QUERY]
+            .iter()
+            .all(|view| queries.iter().any(|q| std::ptr::eq(*q, *view)));
+        (views && queries.len() + usize::from(tables) >= 3).then(|| {
             Arc::new(SharedRead {
                 queries,
                 tables,
