@@ -491,6 +491,121 @@ async fn sizes_follow_every_change_and_measure_only_changed_tables() {
         .get("pg_stat_user_indexes_size_bytes", &[("relname", "wallets")])
         .is_none());
 
+    // Two indexes swapping names: each size follows its name.
+    run_and_disconnect(
+        &cluster,
+        "CREATE INDEX purses_wide ON purses ((repeat(id::text, 100)))",
+    )
+    .await;
+    exporter.scrape().await;
+    run_and_disconnect(
+        &cluster,
+        "ALTER INDEX wallets_pkey RENAME TO swap;
+         ALTER INDEX purses_wide RENAME TO wallets_pkey;
+         ALTER INDEX swap RENAME TO purses_wide",
+    )
+    .await;
+    let m = exporter.scrape().await;
+    let mut seen = Vec::new();
+    for index in ["wallets_pkey", "purses_wide"] {
+        let truth: f64 = client
+            .query_one(
+                "SELECT pg_relation_size($1::text::regclass)::float8",
+                &[&index],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let labels = [("relname", "purses"), ("indexrelname", index)];
+        assert_eq!(
+            m.value("pg_stat_user_indexes_size_bytes", &labels),
+            truth,
+            "{index}"
+        );
+        seen.push(truth);
+    }
+    assert_ne!(seen[0], seen[1], "the two indexes differ in size");
+
+    // Another session's temporary table: a new index on it shows in no
+    // signature, so it is measured on every scrape.
+    let worker = cluster.client().await;
+    worker
+        .batch_execute(
+            "CREATE TEMP TABLE work (id int, body text);
+             INSERT INTO work SELECT g, repeat('w', 100) FROM generate_series(1, 2000) g",
+        )
+        .await
+        .unwrap();
+    eventually(WAIT, "the temporary table's statistics", || async {
+        // PostgreSQL 13 and 14 send an idle session's counts with its next
+        // statement.
+        worker.batch_execute("SELECT 1").await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT pg_stat_get_tuples_inserted(oid) FROM pg_class WHERE relname = 'work'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 2000).then_some(())
+    })
+    .await;
+    exporter.scrape().await;
+    worker
+        .batch_execute("CREATE INDEX work_body ON work (body)")
+        .await
+        .unwrap();
+    let m = exporter.scrape().await;
+    let work = m.all(size, &[("relname", "work")]);
+    assert_eq!(work.len(), 1);
+    assert_eq!(work[0].value, truth("work").await);
+    worker.batch_execute("DROP TABLE work").await.unwrap();
+
+    // An autovacuum ANALYZE moves a GIN index's pending list into the index
+    // (no write counted): the table is measured again.
+    run_and_disconnect(
+        &cluster,
+        "CREATE TABLE docs (id int, tags int[]) WITH (
+             autovacuum_vacuum_threshold = 100000000,
+             autovacuum_vacuum_insert_threshold = 100000000,
+             autovacuum_analyze_threshold = 100000000);
+         CREATE INDEX docs_tags ON docs USING gin (tags)
+             WITH (fastupdate = on, gin_pending_list_limit = 65536);
+         INSERT INTO docs SELECT g, ARRAY[g, g + 1, g + 2] FROM generate_series(1, 3000) g",
+    )
+    .await;
+    eventually(WAIT, "the docs statistics", || async {
+        let row = client
+            .query_one("SELECT pg_stat_get_tuples_inserted('docs'::regclass)", &[])
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 3000).then_some(())
+    })
+    .await;
+    let m = exporter.scrape().await;
+    let pending = truth("docs").await;
+    assert_eq!(m.value(size, &total("docs")), pending);
+    run_and_disconnect(
+        &cluster,
+        "ALTER TABLE docs SET (autovacuum_analyze_threshold = 0)",
+    )
+    .await;
+    eventually(WAIT, "an autovacuum ANALYZE of docs", || async {
+        let row = client
+            .query_one(
+                "SELECT pg_stat_get_autoanalyze_count('docs'::regclass)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) >= 1).then_some(())
+    })
+    .await;
+    let flushed = truth("docs").await;
+    assert_ne!(flushed, pending, "the pending list moved into the index");
+    let m = exporter.scrape().await;
+    assert_eq!(m.value(size, &total("docs")), flushed);
+
     // With track_counts off no write shows in the statistics: every table is
     // measured on every scrape, so a write without a count is seen at once.
     run_and_disconnect(&cluster, "ALTER SYSTEM SET track_counts = off").await;
@@ -504,8 +619,8 @@ async fn sizes_follow_every_change_and_measure_only_changed_tables() {
     exporter.scrape().await;
     assert_eq!(
         measured().await,
-        before + 2.0,
-        "orders and purses, unchanged"
+        before + 3.0,
+        "orders, purses and docs, unchanged"
     );
     let small = truth("purses").await;
     run_and_disconnect(
