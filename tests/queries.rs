@@ -133,23 +133,44 @@ async fn direct_catalog_reads_return_what_the_views_return() {
     })
     .await;
     let version = cluster.version_num().await;
-    let rows = |sql: String| {
+    // The rows of two statements read in one transaction (one snapshot of the
+    // statistics and one now()), each sorted: some come unordered, the
+    // exporter orders them.
+    let both = |expected: String, got: String| {
         let client = &client;
         async move {
+            let rows = |sql: String| async move {
+                let mut rows: Vec<Vec<Option<String>>> = client
+                    .simple_query(&sql)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                            (0..row.len())
+                                .map(|i| row.get(i).map(str::to_string))
+                                .collect::<Vec<_>>(),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
+                rows.sort();
+                rows
+            };
             client
-                .simple_query(&sql)
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 .await
-                .unwrap()
-                .into_iter()
-                .filter_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(
-                        (0..row.len())
-                            .map(|i| row.get(i).map(str::to_string))
-                            .collect::<Vec<_>>(),
-                    ),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
+                .unwrap();
+            if version >= 150000 {
+                client
+                    .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
+                    .await
+                    .unwrap();
+            }
+            let expected = rows(expected).await;
+            let got = rows(got).await;
+            client.batch_execute("COMMIT").await.unwrap();
+            (expected, got)
         }
     };
     for (name, param) in [
@@ -168,23 +189,7 @@ async fn direct_catalog_reads_return_what_the_views_return() {
                 .unwrap(),
         );
         let reference = bind(read(&format!("{name}.sql")));
-        // One transaction: both see one snapshot of the statistics and one now().
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-            .await
-            .unwrap();
-        if version >= 150000 {
-            client
-                .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
-                .await
-                .unwrap();
-        }
-        let mut expected = rows(reference).await;
-        let mut got = rows(ours).await;
-        client.batch_execute("COMMIT").await.unwrap();
-        // The same rows: some of ours come unordered, the exporter orders them.
-        expected.sort();
-        got.sort();
+        let (expected, got) = both(reference, ours).await;
         assert!(!expected.is_empty(), "{name}: the fixture gives rows");
         assert_eq!(
             got, expected,
@@ -217,24 +222,13 @@ async fn direct_catalog_reads_return_what_the_views_return() {
                 );
             }
             let values = values.join(", ");
-            client
-                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-                .await
-                .unwrap();
-            if version >= 150000 {
-                client
-                    .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
-                    .await
-                    .unwrap();
-            }
-            let mut expected = rows(format!("SELECT {labels}, {values} FROM ({own}) q")).await;
-            let mut got = rows(format!(
-                "SELECT {labels}, {values} FROM ({shared}) q WHERE num_nonnulls({values}) > 0"
-            ))
+            let (expected, got) = both(
+                format!("SELECT {labels}, {values} FROM ({own}) q"),
+                format!(
+                    "SELECT {labels}, {values} FROM ({shared}) q WHERE num_nonnulls({values}) > 0"
+                ),
+            )
             .await;
-            client.batch_execute("COMMIT").await.unwrap();
-            expected.sort();
-            got.sort();
             assert!(expected.len() > 10, "{name}: the fixture gives rows");
             assert_eq!(
                 got, expected,
@@ -282,24 +276,11 @@ async fn direct_catalog_reads_return_what_the_views_return() {
         )
         .await
         .unwrap();
-    client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        .await
-        .unwrap();
-    if version >= 150000 {
-        client
-            .batch_execute("SET LOCAL stats_fetch_consistency = snapshot")
-            .await
-            .unwrap();
-    }
-    let mut expected = rows(format!("SELECT {columns} FROM ({own}) q")).await;
-    let mut got = rows(format!(
-        "SELECT {columns} FROM ({shared}) q WHERE relid IS NOT NULL"
-    ))
+    let (expected, got) = both(
+        format!("SELECT {columns} FROM ({own}) q"),
+        format!("SELECT {columns} FROM ({shared}) q WHERE relid IS NOT NULL"),
+    )
     .await;
-    client.batch_execute("COMMIT").await.unwrap();
-    expected.sort();
-    got.sort();
     assert!(expected.len() > 10, "sizes: the fixture gives rows");
     assert_eq!(
         got, expected,

@@ -214,8 +214,9 @@ impl Scraper {
     }
 
     /// Gives the runs of one database whose collectors read per-table
-    /// statistics one [`SharedRead`], when at least two of them will run
-    /// their query (not serve a result younger than their minimum interval).
+    /// statistics one [`SharedRead`], when enough of them will run their
+    /// query (not serve a result younger than their minimum interval) for it
+    /// to pay ([`SharedRead::for_collectors`]).
     fn share_table_statistics<'a>(&self, runs: impl Iterator<Item = &'a mut Run>) {
         let members: Vec<&mut Run> = runs
             .filter(|run| {
