@@ -1,24 +1,24 @@
 -- pg_class and pg_index with the statistics functions, pg_locks and
--- pg_settings (PostgreSQL 14+; queries/table_statistics.v13.sql before): one
--- pass over the user tables for the per-table queries of several collectors,
--- used when stat_user_tables, statio_user_tables and at least one of
--- autovacuum and sizes run in a scrape (src/collectors/table_statistics.rs).
--- Each row carries the columns of queries/stat_user_tables.sql,
--- queries/statio_user_tables.sql, queries/autovacuum_tables.sql and
--- queries/sizes_tables.sql under the same names, types and NULLs, computed
--- as those views and queries do. The rows
--- are pg_stat_user_tables': tables, TOAST tables, materialized views and
--- partitioned tables outside pg_catalog, information_schema and the pg_toast
--- schemas; the other three queries have no partitioned table, whose row has
--- NULL in their columns (no sample; no table for sizes). Each table's indexes
--- and its TOAST table's index are read once, in one index scan, for both
--- views; the statistics of a table are fetched once for all. The TOAST index
--- sums are those of pg_statio_user_tables as PostgreSQL 16 defines it; the
--- older definition (13 and 14, some 15 clusters) repeats a table whose TOAST
--- table has two indexes (an invalid one left by a failed REINDEX
--- CONCURRENTLY), where this gives one row with their sum. The locks are read
--- as queries/sizes_tables.sql reads them. Statistics, catalog and
--- pg_locks reads only; no lock on any user table.
+-- pg_settings (PostgreSQL 13+): one pass over the user tables for the
+-- per-table queries of several collectors, used when stat_user_tables,
+-- statio_user_tables and at least one of autovacuum and sizes run in a
+-- scrape (src/collectors/table_statistics.rs). Each row carries the columns
+-- of queries/stat_user_tables.sql, queries/statio_user_tables.sql,
+-- queries/autovacuum_tables.sql and queries/sizes_tables.sql under the same
+-- names, types and NULLs, computed as those views and queries do. The rows
+-- are pg_stat_user_tables': tables, TOAST tables, materialized views and,
+-- from PostgreSQL 14, partitioned tables, outside pg_catalog,
+-- information_schema and the pg_toast schemas (as queries/health.sql); the
+-- other three queries have no partitioned table, whose row has NULL in their
+-- columns (no sample; no table for sizes). Each table's indexes and its
+-- TOAST table's index are read once, in one index scan, for both views; the
+-- statistics of a table are fetched once for all. The TOAST index sums are
+-- those of pg_statio_user_tables as PostgreSQL 16 defines it; the older
+-- definition (13 and 14, some 15 clusters) repeats a table whose TOAST table
+-- has two indexes (an invalid one left by a failed REINDEX CONCURRENTLY),
+-- where this gives one row with their sum. The locks are read as
+-- queries/sizes_tables.sql reads them. Statistics, catalog and pg_locks
+-- reads only; no lock on any user table.
 -- No ORDER BY: the exporter orders the rows by schema and name itself (the
 -- server sorting ten thousand wide rows costs it more than the exporter).
 WITH held AS MATERIALIZED (
@@ -65,7 +65,8 @@ tables AS MATERIALIZED (
                sum(pg_stat_get_blocks_hit(indexrelid)) FILTER (WHERE indrelid = c.reltoastrelid)::bigint AS tidx_blks_hit
         FROM pg_index WHERE indrelid IN (c.oid, c.reltoastrelid)
     ) i ON true
-    WHERE c.relkind IN ('r', 't', 'm', 'p')
+    WHERE (c.relkind IN ('r', 't', 'm')
+           OR (c.relkind = 'p' AND current_setting('server_version_num')::int >= 140000))
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND n.nspname !~ '^pg_toast'
 ),

@@ -23,11 +23,9 @@ use crate::db::{error_chain, Conn};
 use crate::metrics::Family;
 
 const SQL: &str = include_str!("../../queries/table_statistics.sql");
-const SQL_13: &str = include_str!("../../queries/table_statistics.v13.sql");
 
-/// The statement, per server version; its rows fill the members' column
-/// tables, not its own.
-pub static READ: Query = Query::new(&[(140000, SQL), (0, SQL_13)], &[]);
+/// The statement; its rows fill the members' column tables, not its own.
+pub static READ: Query = Query::new(&[(0, SQL)], &[]);
 
 /// The collectors whose families it reads, each with the query it stands in for.
 pub static MEMBERS: &[(&str, &Query)] = &[
